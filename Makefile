@@ -1,0 +1,37 @@
+# embload: every target does its own set-up through `install`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint check bench clean
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Re-runs only when pyproject.toml changes, so a second `make install` takes seconds.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[server,dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/embload run --serve --scenario all --duration 10s
+
+lint: install
+	$(BIN)/ruff check loadtest scenarios tests bench
+	$(BIN)/ruff format --check loadtest scenarios tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/generator.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Presenting runs: terminal tables now; the HTML report joins here."""

@@ -1,0 +1,232 @@
+"""The HTTP face of the reference server: OpenAI `/v1/embeddings`, `/v1/models`, `/health`.
+
+Every failure is an OpenAI-shaped error `{"error": {"message", "type", "param", "code"}}`, never
+a 500 from bad input or a hang. The model loads in a background thread so `/health` can say 503
+("loading") until it is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.exceptions import HTTPException
+
+from loadtest.server.batcher import Batcher, QueueFull
+from loadtest.server.model import MODEL_ALIASES, Encoder
+
+MAX_INPUTS = 2048
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    model: str = "minilm"
+    host: str = "127.0.0.1"
+    port: int = 30000
+    device: str | None = None
+    truncate: bool = False
+    max_batch_size: int = 64
+    max_batch_tokens: int = 16384
+    gather_ms: float = 2.0
+    max_queue: int = 4096
+    max_body_bytes: int = 8 * 1024 * 1024
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    input: str | list[str]
+    model: str | None = None
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = None
+    user: str | None = None
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.param = status, message, type_, param
+        self.code, self.headers = code, headers
+
+
+def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def _error_response(err: ApiError) -> Response:
+    body = {"error": {"message": err.message, "type": err.type, "param": err.param, "code": err.code}}
+    return _json(body, err.status, err.headers)
+
+
+class _State:
+    """The loaded model and its batcher, once ready; the load error, if loading failed."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.encoder: Encoder | None = None
+        self.batcher: Batcher | None = None
+        self.load_error: str | None = None
+        self.tokenizers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embload-tokenize")
+        self.timings: dict[str, float] = {"process_start": time.time()}
+
+    def load(self) -> None:
+        try:
+            encoder = Encoder(self.config.model, self.config.device)
+        except Exception as exc:
+            self.load_error = str(exc)
+            return
+        c = self.config
+        self.batcher = Batcher(encoder.embed, max_batch_size=c.max_batch_size,
+                               max_batch_tokens=c.max_batch_tokens, gather_s=c.gather_ms / 1000,
+                               max_queue=c.max_queue)
+        self.timings["model_loaded"] = time.time()
+        self.encoder = encoder
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(body: bytes) -> EmbeddingRequest:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    try:
+        return EmbeddingRequest.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(422, f"{where}: {first['msg']}", param=where) from None
+
+
+def _texts(req: EmbeddingRequest) -> list[str]:
+    texts = [req.input] if isinstance(req.input, str) else req.input
+    if not texts:
+        raise ApiError(400, "input must not be empty", param="input")
+    if len(texts) > MAX_INPUTS:
+        raise ApiError(400, f"input has {len(texts)} items; the maximum is {MAX_INPUTS}", param="input")
+    for i, text in enumerate(texts):
+        if not text:
+            raise ApiError(400, f"input[{i}] is an empty string", param="input")
+    return texts
+
+
+def _vectors(matrix: np.ndarray, dimensions: int | None) -> np.ndarray:
+    if dimensions is None:
+        return matrix
+    if not 1 <= dimensions <= matrix.shape[1]:
+        raise ApiError(400, f"dimensions must be between 1 and {matrix.shape[1]}", param="dimensions")
+    cut = matrix[:, :dimensions]
+    # Matryoshka-style: truncate, then re-normalize to unit length.
+    return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    state = _State(config)
+    app = FastAPI(title="embload reference server", docs_url=None, redoc_url=None)
+    app.state.embload = state
+    threading.Thread(target=state.load, name="embload-load", daemon=True).start()
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return _error_response(exc)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> Response:
+        return _error_response(ApiError(exc.status_code, str(exc.detail), code=str(exc.status_code)))
+
+    def ready() -> Encoder:
+        if state.encoder is None:
+            message = state.load_error or "the model is still loading; retry when /health is 200"
+            raise ApiError(503, message, type_="server_error", code="model_not_ready",
+                           headers={"Retry-After": "1"})
+        return state.encoder
+
+    @app.get("/health")
+    async def health() -> Response:
+        if state.encoder is None:
+            status = "failed" if state.load_error else "loading"
+            return _json({"status": status, "error": state.load_error}, 503)
+        return _json({"status": "healthy", "model": state.encoder.info.name})
+
+    @app.get("/v1/models")
+    async def models() -> Response:
+        info = ready().info
+        card = {"id": info.name, "object": "model", "created": int(state.timings["process_start"]),
+                "owned_by": "embload", "dimensions": info.dim, "max_input_tokens": info.max_tokens,
+                "weights": info.weights, "device": info.device}
+        return _json({"object": "list", "data": [card]})
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        encoder = ready()
+        assert state.batcher is not None
+        req = _parse(await _read_body(request, config.max_body_bytes))
+        if req.model is not None and req.model not in (encoder.info.name, *MODEL_ALIASES):
+            raise ApiError(404, f"The model `{req.model}` does not exist; this server has "
+                           f"`{encoder.info.name}`", param="model", code="model_not_found")
+        texts = _texts(req)
+        loop = asyncio.get_running_loop()
+        with state.batcher.arriving():
+            ids = await loop.run_in_executor(state.tokenizers, encoder.tokenize, texts, config.truncate)
+            limit = encoder.info.max_tokens
+            for one in ids:
+                if len(one) > limit:
+                    raise ApiError(400, f"Input length {len(one)} tokens exceeds the maximum of {limit}",
+                                   param="input", code="context_length_exceeded")
+            try:
+                future = state.batcher.submit(ids)
+            except QueueFull as exc:
+                raise ApiError(429, f"server is overloaded: {exc}", type_="rate_limit_error",
+                               code="queue_full", headers={"Retry-After": "1"}) from None
+        try:
+            matrix = _vectors(await future, req.dimensions)
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise ApiError(503, f"out of memory: {exc}", type_="server_error",
+                               code="out_of_memory") from None
+            raise ApiError(500, f"inference failed: {exc}", type_="server_error") from None
+        if req.encoding_format == "base64":
+            data: list[Any] = [base64.b64encode(row.astype("<f4").tobytes()).decode() for row in matrix]
+        else:
+            data = list(matrix)
+        tokens = sum(len(one) for one in ids)
+        return _json({
+            "object": "list",
+            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(data)],
+            "model": encoder.info.name,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        })
+
+    return app
+
+
+def serve(config: ServerConfig) -> None:
+    """Run until interrupted. uvicorn's access log is off: it costs the server CPU under load."""
+    import uvicorn
+
+    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning",
+                access_log=False)

@@ -1,0 +1,164 @@
+"""Dynamic batching: texts from concurrent requests share forward passes on one model thread.
+
+The model thread takes queued texts oldest first (at most `max_batch_size`), sorts them by length
+and runs them in as few padded passes as the token budget allows. When requests are still being
+tokenized, it waits up to `gather_s` for them, so a burst of 64 one-text requests becomes one
+pass; with nothing else on its way it never waits, so a lone request pays no window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class QueueFull(Exception):
+    """More texts are waiting than `max_queue` allows."""
+
+
+@dataclass
+class _Job:
+    """One request's texts; resolved on the event loop once every text has a vector."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[np.ndarray]
+    vectors: list[np.ndarray | None]
+    remaining: int
+    failed: bool = False
+
+
+@dataclass(order=True)
+class _Item:
+    length: int
+    seq: int
+    ids: list[int] = field(compare=False)
+    job: _Job = field(compare=False)
+    index: int = field(compare=False)
+
+
+def _resolve(job: _Job) -> None:
+    if not job.future.done():
+        job.future.set_result(np.stack(job.vectors))  # type: ignore[arg-type]
+
+
+def _reject(job: _Job, exc: BaseException) -> None:
+    if not job.future.done():
+        job.future.set_exception(exc)
+
+
+def plan_passes(lengths: list[int], max_batch_tokens: int, short: int = 32) -> list[tuple[int, int]]:
+    """Split length-sorted texts into [start, end) passes.
+
+    A pass ends where its padded size would pass the token budget, or where the next text is
+    over twice as long as the pass's first (padding would waste over half the pass); texts of
+    up to `short` tokens always share a pass, since a pass's fixed cost outweighs their padding.
+    """
+    passes = []
+    start = 0
+    for end in range(1, len(lengths) + 1):
+        # sorted ascending, so a pass's padded width is its last text's length
+        width = lengths[end - 1]
+        over_budget = (end - start) * width > max_batch_tokens
+        too_uneven = width > short and width > 2 * lengths[start]
+        if (over_budget or too_uneven) and end - 1 > start:
+            passes.append((start, end - 1))
+            start = end - 1
+    if start < len(lengths):
+        passes.append((start, len(lengths)))
+    return passes
+
+
+class Batcher:
+    def __init__(
+        self,
+        embed: Callable[[list[list[int]]], np.ndarray],
+        *,
+        max_batch_size: int = 64,
+        max_batch_tokens: int = 16384,
+        gather_s: float = 0.002,
+        max_queue: int = 4096,
+    ) -> None:
+        self._embed = embed
+        self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.gather_s = gather_s
+        self.max_queue = max_queue
+        self._queue: deque[_Item] = deque()
+        self._cond = threading.Condition()
+        self._arriving = 0
+        self._seq = 0
+        self.passes = 0  # forward passes run, for tests and benchmarks
+        self._thread = threading.Thread(target=self._run, name="embload-batcher", daemon=True)
+        self._thread.start()
+
+    def arriving(self) -> Arrival:
+        """Context for a request between its arrival and its `submit`: the gather window waits on it."""
+        return Arrival(self)
+
+    def submit(self, ids: list[list[int]]) -> asyncio.Future[np.ndarray]:
+        loop = asyncio.get_running_loop()
+        job = _Job(loop, loop.create_future(), [None] * len(ids), len(ids))
+        with self._cond:
+            if len(self._queue) + len(ids) > self.max_queue:
+                raise QueueFull(f"{len(self._queue)} texts are queued (limit {self.max_queue})")
+            for index, one in enumerate(ids):
+                self._seq += 1
+                self._queue.append(_Item(len(one), self._seq, one, job, index))
+            self._cond.notify()
+        return job.future
+
+    def _take(self) -> list[_Item]:
+        with self._cond:
+            while not self._queue:
+                self._cond.wait()
+            deadline = time.monotonic() + self.gather_s
+            while self._arriving and len(self._queue) < self.max_batch_size:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            n = min(len(self._queue), self.max_batch_size)
+            return [self._queue.popleft() for _ in range(n)]
+
+    def _run(self) -> None:
+        while True:
+            items = sorted(self._take())
+            lengths = [item.length for item in items]
+            for start, end in plan_passes(lengths, self.max_batch_tokens):
+                chunk = items[start:end]
+                try:
+                    vectors = self._embed([item.ids for item in chunk])
+                except Exception as exc:  # the request fails, the server keeps serving
+                    for item in chunk:
+                        if not item.job.failed:
+                            item.job.failed = True
+                            item.job.loop.call_soon_threadsafe(_reject, item.job, exc)
+                    continue
+                finally:
+                    self.passes += 1
+                for item, vector in zip(chunk, vectors, strict=True):
+                    job = item.job
+                    job.vectors[item.index] = vector
+                    job.remaining -= 1
+                    if job.remaining == 0 and not job.failed:
+                        job.loop.call_soon_threadsafe(_resolve, job)
+
+
+class Arrival:
+    def __init__(self, batcher: Batcher) -> None:
+        self._b = batcher
+
+    def __enter__(self) -> None:
+        with self._b._cond:
+            self._b._arriving += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._b._cond:
+            self._b._arriving -= 1
+            self._b._cond.notify()
