@@ -36,29 +36,53 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
-    """embload: latency percentiles, throughput and correctness of embedding endpoints under load."""
+    """embload: latency, throughput and correctness of embedding endpoints under load."""
 
 
 @app.command()
 def run(
-    target: Annotated[str | None, typer.Option(
-        help="OpenAI-style base URL, e.g. http://127.0.0.1:30000/v1 (a bare http://host:port works)")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI-style base URL, e.g. http://127.0.0.1:30000/v1 (or a bare http://host:port)"
+        ),
+    ] = None,
     scenario: Annotated[str, typer.Option(help="single | medium | peak | all")] = "peak",
-    duration: Annotated[str, typer.Option(help="How long each scenario runs: 30s, 2m, 1h30m")] = "30s",
-    model: Annotated[str | None, typer.Option(help="Model name to send (default: first of /v1/models)")] = None,
-    users: Annotated[int | None, typer.Option(min=1, help="Concurrent users (default: the scenario's)")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory (default: reports/<time>-<scenario>/)")] = None,
-    serve: Annotated[bool, typer.Option(help="Start the bundled server on loopback for the run")] = False,
+    duration: Annotated[
+        str, typer.Option(help="How long each scenario runs: 30s, 2m, 1h30m")
+    ] = "30s",
+    model: Annotated[
+        str | None, typer.Option(help="Model name to send (default: first of /v1/models)")
+    ] = None,
+    users: Annotated[
+        int | None, typer.Option(min=1, help="Concurrent users (default: the scenario's)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default: reports/<time>-<scenario>/)")
+    ] = None,
+    serve: Annotated[
+        bool, typer.Option(help="Start the bundled server on loopback for the run")
+    ] = False,
     serve_port: Annotated[int, typer.Option(help="Port for --serve")] = 30000,
-    corpus: Annotated[Path | None, typer.Option(help="Texts to send: .txt (one a line) or .jsonl")] = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Texts to send: .txt (one a line) or .jsonl")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for payload sampling")] = 0,
     encoding_format: Annotated[str, typer.Option(help="float | base64")] = "float",
     timeout: Annotated[float, typer.Option(help="Seconds before a request is a timeout")] = 60.0,
-    api_key: Annotated[str | None, typer.Option(envvar="EMBLOAD_API_KEY", show_default=False,
-                                                help="Bearer token (or EMBLOAD_API_KEY)")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EMBLOAD_API_KEY", show_default=False, help="Bearer token (or EMBLOAD_API_KEY)"
+        ),
+    ] = None,
 ) -> None:
     """Run shipped scenarios against a target with Locust and print exact latency figures."""
     from loadtest.report.terminal import print_summary
@@ -67,17 +91,30 @@ def run(
 
     names = list(_SCENARIO_NAMES) if scenario == "all" else [scenario]
     if scenario != "all" and scenario not in _SCENARIO_NAMES:
-        raise _fail(f"unknown scenario {scenario!r}; pick one of {', '.join(_SCENARIO_NAMES)} or all")
+        raise _fail(
+            f"unknown scenario {scenario!r}; pick one of {', '.join(_SCENARIO_NAMES)} or all"
+        )
     if encoding_format not in ("float", "base64"):
         raise _fail("--encoding-format must be float or base64")
     if corpus is not None and not corpus.is_file():
         raise _fail(f"corpus file {corpus} does not exist")
     console = Console()
     try:
-        opts = RunOptions(target=target, scenarios=names, duration_s=parse_duration(duration),
-                          model=model, users=users, out=out, serve=serve, serve_port=serve_port,
-                          corpus=corpus, seed=seed, encoding=encoding_format, timeout_s=timeout,
-                          api_key=api_key)
+        opts = RunOptions(
+            target=target,
+            scenarios=names,
+            duration_s=parse_duration(duration),
+            model=model,
+            users=users,
+            out=out,
+            serve=serve,
+            serve_port=serve_port,
+            corpus=corpus,
+            seed=seed,
+            encoding=encoding_format,
+            timeout_s=timeout,
+            api_key=api_key,
+        )
         results = run_scenarios(opts, console)
     except RunError as exc:
         raise _fail(str(exc)) from None
@@ -94,23 +131,42 @@ def serve(
     model: Annotated[str, typer.Option(help="Model to serve")] = "minilm",
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 30000,
-    device: Annotated[str | None, typer.Option(help="cpu | cuda (default: cuda when present)")] = None,
-    truncate: Annotated[bool, typer.Option(help="Cut inputs over the model's limit instead of 400")] = False,
+    device: Annotated[
+        str | None, typer.Option(help="cpu | cuda (default: cuda when present)")
+    ] = None,
+    truncate: Annotated[
+        bool, typer.Option(help="Cut inputs over the model's limit instead of 400")
+    ] = False,
     max_batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass at most")] = 64,
-    max_batch_tokens: Annotated[int, typer.Option(min=1, help="Padded tokens per pass at most")] = 16384,
+    max_batch_tokens: Annotated[
+        int, typer.Option(min=1, help="Padded tokens per pass at most")
+    ] = 16384,
     gather_ms: Annotated[float, typer.Option(min=0, help="Wait for arriving requests, ms")] = 2.0,
     max_queue: Annotated[int, typer.Option(min=1, help="Queued texts before 429")] = 4096,
-    max_body_bytes: Annotated[int, typer.Option(min=1, help="Request body limit (413 above)")] = 8 << 20,
+    max_body_bytes: Annotated[int, typer.Option(min=1, help="Request body limit (413 above)")] = 8
+    << 20,
 ) -> None:
     """Serve embeddings over OpenAI /v1/embeddings from the bundled reference server."""
     from loadtest.server.app import ServerConfig
     from loadtest.server.app import serve as serve_forever
 
-    config = ServerConfig(model=model, host=host, port=port, device=device, truncate=truncate,
-                          max_batch_size=max_batch_size, max_batch_tokens=max_batch_tokens,
-                          gather_ms=gather_ms, max_queue=max_queue, max_body_bytes=max_body_bytes)
-    Console(stderr=True).print(f"embload serve: {model} on http://{host}:{port}/v1 "
-                               "(GET /health is 200 once the model is loaded)", highlight=False)
+    config = ServerConfig(
+        model=model,
+        host=host,
+        port=port,
+        device=device,
+        truncate=truncate,
+        max_batch_size=max_batch_size,
+        max_batch_tokens=max_batch_tokens,
+        gather_ms=gather_ms,
+        max_queue=max_queue,
+        max_body_bytes=max_body_bytes,
+    )
+    Console(stderr=True).print(
+        f"embload serve: {model} on http://{host}:{port}/v1 "
+        "(GET /health is 200 once the model is loaded)",
+        highlight=False,
+    )
     serve_forever(config)
 
 

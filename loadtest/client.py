@@ -47,7 +47,10 @@ def parse_target(url: str) -> Target:
 
 
 def encode_request(
-    texts: list[str], model: str | None, encoding_format: str = "float", dimensions: int | None = None
+    texts: list[str],
+    model: str | None,
+    encoding_format: str = "float",
+    dimensions: int | None = None,
 ) -> bytes:
     return orjson.dumps(embedding_request(texts, model, encoding_format, dimensions))
 
@@ -86,7 +89,9 @@ def list_models(target: Target, api_key: str | None = None, timeout_s: float = 5
     try:
         resp = httpx.get(target.base_url + "/models", headers=headers, timeout=timeout_s)
     except (httpx.ConnectError, httpx.TimeoutException) as exc:
-        raise TargetUnreachable(f"nothing is answering at {target.base_url}: {type(exc).__name__}") from None
+        raise TargetUnreachable(
+            f"nothing is answering at {target.base_url}: {type(exc).__name__}"
+        ) from None
     if resp.status_code != 200:
         return []
     try:

@@ -12,20 +12,28 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
+from geventhttpclient.response import HTTPParseError
 from locust import FastHttpUser, constant, events, task
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
-from geventhttpclient.response import HTTPParseError
 
 from loadtest import __version__
-from loadtest.client import Target, TargetUnreachable, check_reply, encode_request, list_models, parse_target
+from loadtest.client import (
+    Target,
+    TargetUnreachable,
+    check_reply,
+    encode_request,
+    list_models,
+    parse_target,
+)
 from loadtest.core.payloads import (
     SCENARIOS,
     PayloadSampler,
@@ -38,7 +46,14 @@ from loadtest.core.payloads import (
 from loadtest.core.stats import summarize
 from loadtest.core.types import ErrorKind, Payload, RequestRecord
 from loadtest.core.wire import ReplyCheck
-from loadtest.store import RecordWriter, new_run_dir, read_corpus, read_records, write_summary
+from loadtest.store import (
+    RecordWriter,
+    new_run_dir,
+    read_corpus,
+    read_records,
+    record_from_json,
+    write_summary,
+)
 
 log = logging.getLogger("embload")
 _FLUSH_INTERVAL_S = 0.5
@@ -46,35 +61,81 @@ _RECORDS_MESSAGE = "embload_records"
 _FIELDS = [f.name for f in fields(RequestRecord)]
 
 
-@events.init_command_line_parser.add_listener
+def _listen(hook: Any, listener: Callable[..., None]) -> None:
+    """Locust's add_listener is untyped; calling it here keeps the listeners themselves typed."""
+    hook.add_listener(listener)
+
+
 def _add_arguments(parser: Any) -> None:
-    parser.add_argument("--embload-model", env_var="EMBLOAD_MODEL", default="",
-                       help="model name to send (default: the first one /v1/models lists)")
-    parser.add_argument("--embload-out", env_var="EMBLOAD_OUT", default="",
-                       help="run directory to write (default: reports/<time>-<scenario>/)")
-    parser.add_argument("--embload-reports", env_var="EMBLOAD_REPORTS", default="reports",
-                       help="where new run directories go when --embload-out is not given")
-    parser.add_argument("--embload-corpus", env_var="EMBLOAD_CORPUS", default="",
-                       help="texts to send instead of the built-in corpus (.txt or .jsonl)")
-    parser.add_argument("--embload-seed", env_var="EMBLOAD_SEED", type=int, default=0,
-                       help="seed for payload sampling")
-    parser.add_argument("--embload-encoding", env_var="EMBLOAD_ENCODING", default="float",
-                       choices=["float", "base64"], help="encoding_format to ask for")
-    parser.add_argument("--embload-dimensions", env_var="EMBLOAD_DIMENSIONS", type=int, default=0,
-                       help="dimensions to ask for (0: the model's own)")
-    parser.add_argument("--embload-timeout", env_var="EMBLOAD_TIMEOUT", type=float, default=60.0,
-                       help="seconds before a request counts as a timeout")
-    parser.add_argument("--embload-api-key", env_var="EMBLOAD_API_KEY", default="", is_secret=True,
-                       help="bearer token for the endpoint (never written anywhere)")
+    parser.add_argument(
+        "--embload-model",
+        env_var="EMBLOAD_MODEL",
+        default="",
+        help="model name to send (default: the first one /v1/models lists)",
+    )
+    parser.add_argument(
+        "--embload-out",
+        env_var="EMBLOAD_OUT",
+        default="",
+        help="run directory to write (default: reports/<time>-<scenario>/)",
+    )
+    parser.add_argument(
+        "--embload-reports",
+        env_var="EMBLOAD_REPORTS",
+        default="reports",
+        help="where new run directories go when --embload-out is not given",
+    )
+    parser.add_argument(
+        "--embload-corpus",
+        env_var="EMBLOAD_CORPUS",
+        default="",
+        help="texts to send instead of the built-in corpus (.txt or .jsonl)",
+    )
+    parser.add_argument(
+        "--embload-seed",
+        env_var="EMBLOAD_SEED",
+        type=int,
+        default=0,
+        help="seed for payload sampling",
+    )
+    parser.add_argument(
+        "--embload-encoding",
+        env_var="EMBLOAD_ENCODING",
+        default="float",
+        choices=["float", "base64"],
+        help="encoding_format to ask for",
+    )
+    parser.add_argument(
+        "--embload-dimensions",
+        env_var="EMBLOAD_DIMENSIONS",
+        type=int,
+        default=0,
+        help="dimensions to ask for (0: the model's own)",
+    )
+    parser.add_argument(
+        "--embload-timeout",
+        env_var="EMBLOAD_TIMEOUT",
+        type=float,
+        default=60.0,
+        help="seconds before a request counts as a timeout",
+    )
+    parser.add_argument(
+        "--embload-api-key",
+        env_var="EMBLOAD_API_KEY",
+        default="",
+        is_secret=True,
+        help="bearer token for the endpoint (never written anywhere)",
+    )
 
 
 def scenario_user(name: str) -> type[EmbeddingUser]:
     """The User class of a shipped scenario; its user count becomes Locust's default `-u`."""
     scenario = SCENARIOS[name]
 
-    @events.init_command_line_parser.add_listener
     def _defaults(parser: Any) -> None:
         parser.set_defaults(num_users=scenario.users, spawn_rate=scenario.users)
+
+    _listen(events.init_command_line_parser, _defaults)
 
     cls_name = f"{name.capitalize()}User"
     return type(cls_name, (EmbeddingUser,), {"scenario": scenario, "__module__": __name__})
@@ -108,10 +169,16 @@ _test: _Test | None = None
 
 
 def _user_classes_scenario(environment: Environment) -> Scenario:
-    found = {c.scenario.name: c.scenario for c in environment.user_classes if issubclass(c, EmbeddingUser)}
+    found = {
+        c.scenario.name: c.scenario
+        for c in environment.user_classes
+        if issubclass(c, EmbeddingUser)
+    }
     if len(found) != 1:
-        raise SystemExit("embload: a locustfile runs exactly one embload scenario; found "
-                         + (", ".join(sorted(found)) or "none"))
+        raise SystemExit(
+            "embload: a locustfile runs exactly one embload scenario; found "
+            + (", ".join(sorted(found)) or "none")
+        )
     return next(iter(found.values()))
 
 
@@ -126,12 +193,13 @@ def _resolve_model(opts: Any, target: Target, api_key: str | None) -> str | None
     return models[0] if models else None
 
 
-@events.test_start.add_listener
 def _on_test_start(environment: Environment, **_: Any) -> None:
-    global _test
+    global _test  # noqa: PLW0603  # one test per process at a time, as Locust runs them
     opts = environment.parsed_options
     if environment.host is None or opts is None:
-        raise SystemExit("embload: no --host given; pass the server, e.g. --host http://127.0.0.1:30000")
+        raise SystemExit(
+            "embload: no --host given; pass the server, e.g. --host http://127.0.0.1:30000"
+        )
     target = parse_target(environment.host)
     api_key = opts.embload_api_key or None
     scenario = _user_classes_scenario(environment)
@@ -144,8 +212,10 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         target=target,
         url=target.host + target.embeddings_path,
         model=_resolve_model(opts, target, api_key),
-        headers={"Content-Type": "application/json",
-                 **({"Authorization": f"Bearer {api_key}"} if api_key else {})},
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
+        },
         encoding=opts.embload_encoding,
         dimensions=opts.embload_dimensions or None,
         seed=opts.embload_seed,
@@ -173,23 +243,20 @@ def _send(runner: WorkerRunner, records: list[RequestRecord]) -> None:
     rows = [[getattr(r, name) for name in _FIELDS] for r in records]
     for row in rows:
         row[3] = row[3].value if row[3] is not None else None  # ErrorKind over msgpack as text
-    runner.send_message(_RECORDS_MESSAGE, rows)
+    runner.send_message(_RECORDS_MESSAGE, rows)  # type: ignore[arg-type]  # msgpack takes lists
 
 
 def _on_records_message(environment: Environment, msg: Any, **_: Any) -> None:
     if _test is not None and _test.writer is not None:
-        recs = [RequestRecord(*row[:3], ErrorKind(row[3]) if row[3] else None, *row[4:])
-                for row in msg.data]
+        recs = [record_from_json(dict(zip(_FIELDS, row, strict=True))) for row in msg.data]
         _test.writer.write(recs)
 
 
-@events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         environment.runner.register_message(_RECORDS_MESSAGE, _on_records_message)
 
 
-@events.spawning_complete.add_listener
 def _on_spawned(user_count: int, **_: Any) -> None:
     if _test is not None:
         _test.peak_users = max(_test.peak_users, user_count)
@@ -207,7 +274,6 @@ def _flush_loop(test: _Test, sink: Any) -> None:
         _flush(test, sink)
 
 
-@events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_: Any) -> None:
     global _test
     test, _test = _test, None
@@ -273,8 +339,13 @@ class EmbeddingUser(FastHttpUser):
         body = encode_request(texts, test.model, test.encoding, test.dimensions)
         start_time = time.time()
         t0 = time.perf_counter()
-        with self.client.post(test.url, data=body, headers=test.headers,
-                              name=test.target.embeddings_path, catch_response=True) as resp:
+        with self.client.post(
+            test.url,
+            data=body,  # type: ignore[arg-type]  # bytes go out as they are
+            headers=test.headers,
+            name=test.target.embeddings_path,
+            catch_response=True,
+        ) as resp:
             latency_s = time.perf_counter() - t0
             status = resp.status_code or 0
             check = self._check(resp, status, len(texts))
@@ -285,10 +356,22 @@ class EmbeddingUser(FastHttpUser):
             else:
                 resp.failure(f"{check.error.value}: {check.message}")
         category, bucket, chars = describe_batch(batch)
-        test.buffer.append(RequestRecord(
-            start_time, latency_s, status, check.error, check.message, len(texts), chars,
-            check.prompt_tokens, category, bucket, self.user_index, test.worker,
-        ))
+        test.buffer.append(
+            RequestRecord(
+                start_time,
+                latency_s,
+                status,
+                check.error,
+                check.message,
+                len(texts),
+                chars,
+                check.prompt_tokens,
+                category,
+                bucket,
+                self.user_index,
+                test.worker,
+            )
+        )
 
     def _check(self, resp: Any, status: int, n_inputs: int) -> ReplyCheck:
         if status == 0:
@@ -300,3 +383,10 @@ class EmbeddingUser(FastHttpUser):
             kind, message = _transport_error(exc)
             return ReplyCheck(kind, message, None, None)
         return check_reply(status, content, n_inputs, self._test.expected_dim)
+
+
+_listen(events.init_command_line_parser, _add_arguments)
+_listen(events.init, _on_init)
+_listen(events.test_start, _on_test_start)
+_listen(events.spawning_complete, _on_spawned)
+_listen(events.test_stop, _on_test_stop)

@@ -86,7 +86,10 @@ def parse_duration(text: str) -> float:
 def scenario_file(name: str) -> Path:
     """The shipped locustfile: inside the package when installed, at the repo root when editable."""
     package = Path(loadtest.__file__).parent
-    for candidate in (package / "_scenarios" / f"{name}.py", package.parent / "scenarios" / f"{name}.py"):
+    for candidate in (
+        package / "_scenarios" / f"{name}.py",
+        package.parent / "scenarios" / f"{name}.py",
+    ):
         if candidate.is_file():
             return candidate
     raise RunError(f"scenario file {name}.py is missing from this install; reinstall embload")
@@ -121,13 +124,17 @@ def _wait_healthy(proc: subprocess.Popen[bytes], target: Target, log_path: Path)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-            raise RunError(f"the bundled server exited during start-up: {tail[0]} (log: {log_path})")
+            raise RunError(
+                f"the bundled server exited during start-up: {tail[0]} (log: {log_path})"
+            )
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(target.host + "/health", timeout=1.0).status_code == 200:
                 return
         time.sleep(0.25)
-    raise RunError(f"the bundled server was not healthy within {_SERVER_READY_TIMEOUT_S:.0f} s "
-                   f"(log: {log_path})")
+    raise RunError(
+        f"the bundled server was not healthy within {_SERVER_READY_TIMEOUT_S:.0f} s "
+        f"(log: {log_path})"
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
@@ -182,21 +189,48 @@ class _Progress:
         if lat["p50"] is not None and lat["p99"] is not None:
             figures = f"P50 {lat['p50']:.1f} ms  P99 {lat['p99']:.1f} ms (last 5 s)"
         return Text.assemble(
-            (f"{self.scenario:<7}", "bold"), " ", ("━" * done, "green"), ("━" * (20 - done), "grey37"),
+            (f"{self.scenario:<7}", "bold"),
+            " ",
+            ("━" * done, "green"),
+            ("━" * (20 - done), "grey37"),
             f" {elapsed:4.0f}/{self.duration_s:.0f} s  {self.requests:,} req  ",
-            (f"{self.errors:,} errors", "red" if self.errors else "green"), f"  {figures}",
+            (f"{self.errors:,} errors", "red" if self.errors else "green"),
+            f"  {figures}",
         )
 
 
-def _locust_command(opts: RunOptions, name: str, target: Target, model: str | None,
-                     run_dir: Path) -> list[str]:
+def _locust_command(
+    opts: RunOptions, name: str, target: Target, model: str | None, run_dir: Path
+) -> list[str]:
     users = opts.users or SCENARIOS[name].users
     cmd = [
-        sys.executable, "-m", "locust", "-f", str(scenario_file(name)), "--headless",
-        "-u", str(users), "-r", str(users), "-t", f"{opts.duration_s:g}s", "--stop-timeout", "5",
-        "--host", target.base_url, "--only-summary", "--loglevel", "WARNING",
-        "--embload-out", str(run_dir), "--embload-seed", str(opts.seed),
-        "--embload-encoding", opts.encoding, "--embload-timeout", f"{opts.timeout_s:g}",
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(scenario_file(name)),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{opts.duration_s:g}s",
+        "--stop-timeout",
+        "5",
+        "--host",
+        target.base_url,
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--embload-out",
+        str(run_dir),
+        "--embload-seed",
+        str(opts.seed),
+        "--embload-encoding",
+        opts.encoding,
+        "--embload-timeout",
+        f"{opts.timeout_s:g}",
     ]
     if model:
         cmd += ["--embload-model", model]
@@ -205,22 +239,32 @@ def _locust_command(opts: RunOptions, name: str, target: Target, model: str | No
     return cmd
 
 
-def run_scenario(opts: RunOptions, name: str, target: Target, model: str | None, run_dir: Path,
-                 console: Console) -> RunResult:
+def run_scenario(
+    opts: RunOptions, name: str, target: Target, model: str | None, run_dir: Path, console: Console
+) -> RunResult:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("EMBLOAD_API_KEY", None)
     if opts.api_key:
         env["EMBLOAD_API_KEY"] = opts.api_key  # through the environment: argv is visible in ps
     progress = _Progress(name, run_dir, opts.duration_s)
-    with (run_dir / "locust.log").open("wb") as log, Live(progress.render(), console=console,
-                                                          refresh_per_second=4, transient=True) as live:
-        proc = subprocess.Popen(_locust_command(opts, name, target, model, run_dir), stdout=log,
-                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    with (
+        (run_dir / "locust.log").open("wb") as log,
+        Live(progress.render(), console=console, refresh_per_second=4, transient=True) as live,
+    ):
+        proc = subprocess.Popen(
+            _locust_command(opts, name, target, model, run_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + opts.duration_s + 60.0
         try:
             while proc.poll() is None:
                 if time.monotonic() > deadline:
-                    raise RunError(f"locust did not stop within 60 s of the end (log: {run_dir}/locust.log)")
+                    raise RunError(
+                        f"locust did not stop within 60 s of the end (log: {run_dir}/locust.log)"
+                    )
                 progress.poll()
                 live.update(progress.render())
                 time.sleep(0.25)
@@ -231,8 +275,10 @@ def run_scenario(opts: RunOptions, name: str, target: Target, model: str | None,
         summary = read_summary(run_dir)
     except FileNotFoundError:
         tail = (run_dir / "locust.log").read_text(errors="replace").strip().splitlines()[-1:]
-        raise RunError(f"locust ended without a summary: {tail[0] if tail else '(no output)'} "
-                       f"(log: {run_dir}/locust.log)") from None
+        raise RunError(
+            f"locust ended without a summary: {tail[0] if tail else '(no output)'} "
+            f"(log: {run_dir}/locust.log)"
+        ) from None
     return RunResult(name, run_dir, summary)
 
 
@@ -257,8 +303,8 @@ def _resolve_model(opts: RunOptions, target: Target) -> str | None:
     except TargetUnreachable:
         parts = urlsplit(target.base_url)
         raise RunError(
-            f"nothing is listening at {parts.scheme}://{parts.hostname}:{parts.port}; start a server "
-            "(`embload serve`) or let embload start one with `embload run --serve`"
+            f"nothing is listening at {parts.scheme}://{parts.hostname}:{parts.port}; start a "
+            "server (`embload serve`) or let embload start one with `embload run --serve`"
         ) from None
     return opts.model or (models[0] if models else None)
 
@@ -270,7 +316,9 @@ def run(opts: RunOptions, console: Console) -> list[RunResult]:
     with contextlib.ExitStack() as stack:
         if opts.serve:
             log_path = (opts.out or opts.reports) / "server.log"
-            console.print(f"starting the bundled server on 127.0.0.1:{opts.serve_port} (log: {log_path})")
+            console.print(
+                f"starting the bundled server on 127.0.0.1:{opts.serve_port} (log: {log_path})"
+            )
             target = stack.enter_context(bundled_server(opts.serve_port, log_path))
         elif opts.target:
             try:
@@ -278,7 +326,11 @@ def run(opts: RunOptions, console: Console) -> list[RunResult]:
             except ValueError as exc:
                 raise RunError(str(exc)) from None
         else:
-            raise RunError("no target: pass --target URL (e.g. http://127.0.0.1:30000/v1) or --serve")
+            raise RunError(
+                "no target: pass --target URL (e.g. http://127.0.0.1:30000/v1) or --serve"
+            )
         model = _resolve_model(opts, target)
         dirs = _run_dirs(opts)
-        return [run_scenario(opts, name, target, model, dirs[name], console) for name in opts.scenarios]
+        return [
+            run_scenario(opts, name, target, model, dirs[name], console) for name in opts.scenarios
+        ]

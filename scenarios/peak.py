@@ -1,7 +1,7 @@
 """Scenario `peak`: 64 users, one mixed zh/en/code/mixed-language text of up to ~1,000 chars.
 
-    locust -f scenarios/peak.py --host http://127.0.0.1:30000
-    locust -f scenarios/peak.py --host http://127.0.0.1:30000 --headless -t 30s
+locust -f scenarios/peak.py --host http://127.0.0.1:30000
+locust -f scenarios/peak.py --host http://127.0.0.1:30000 --headless -t 30s
 """
 
 from loadtest.locust_user import scenario_user

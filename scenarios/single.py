@@ -1,7 +1,7 @@
 """Scenario `single`: 1 user, one short Chinese sentence per request, back to back.
 
-    locust -f scenarios/single.py --host http://127.0.0.1:30000
-    locust -f scenarios/single.py --host http://127.0.0.1:30000 --headless -t 30s
+locust -f scenarios/single.py --host http://127.0.0.1:30000
+locust -f scenarios/single.py --host http://127.0.0.1:30000 --headless -t 30s
 """
 
 from loadtest.locust_user import scenario_user

@@ -8,18 +8,52 @@ support, finance, travel, health, engineering.
 from __future__ import annotations
 
 ZH_QUERIES: tuple[str, ...] = (
-    "如何重置账户密码", "附近评分最高的川菜馆", "退货运费由谁承担", "显卡驱动安装失败",
-    "明天上海会下雨吗", "个人所得税专项附加扣除", "高铁可以携带充电宝吗", "咖啡机除垢步骤",
-    "笔记本电脑电池鼓包怎么办", "公积金提取条件", "儿童发烧多少度要就医", "向量数据库选型对比",
-    "如何申请发票抬头修改", "路由器频繁断网原因", "信用卡逾期一天的影响", "护照加急办理需要几天",
-    "猫咪不吃东西怎么办", "怎样提高睡眠质量", "空调制冷效果差", "快递显示签收但没收到",
-    "手机存储空间不足清理", "房贷提前还款计算", "跑步膝盖疼的原因", "电子签名是否有法律效力",
-    "会员自动续费怎么取消", "嵌入模型延迟优化", "大模型推理显存估算", "数据库慢查询排查",
-    "北京到杭州最快路线", "新能源车冬季续航", "宝宝辅食添加顺序", "租房合同注意事项",
-    "如何预约专家门诊", "银行卡被冻结怎么办", "视频会议回声消除", "二手房交易税费",
-    "洗衣机异响排查", "海外包裹清关时间", "考研英语复习计划", "智能手表心率不准",
-    "退款多久到账", "酒店可以延迟退房吗", "蓝牙耳机只有一边响", "发票丢失如何补开",
-    "服务器磁盘告警处理", "家用净水器滤芯更换",
+    "如何重置账户密码",
+    "附近评分最高的川菜馆",
+    "退货运费由谁承担",
+    "显卡驱动安装失败",
+    "明天上海会下雨吗",
+    "个人所得税专项附加扣除",
+    "高铁可以携带充电宝吗",
+    "咖啡机除垢步骤",
+    "笔记本电脑电池鼓包怎么办",
+    "公积金提取条件",
+    "儿童发烧多少度要就医",
+    "向量数据库选型对比",
+    "如何申请发票抬头修改",
+    "路由器频繁断网原因",
+    "信用卡逾期一天的影响",
+    "护照加急办理需要几天",
+    "猫咪不吃东西怎么办",
+    "怎样提高睡眠质量",
+    "空调制冷效果差",
+    "快递显示签收但没收到",
+    "手机存储空间不足清理",
+    "房贷提前还款计算",
+    "跑步膝盖疼的原因",
+    "电子签名是否有法律效力",
+    "会员自动续费怎么取消",
+    "嵌入模型延迟优化",
+    "大模型推理显存估算",
+    "数据库慢查询排查",
+    "北京到杭州最快路线",
+    "新能源车冬季续航",
+    "宝宝辅食添加顺序",
+    "租房合同注意事项",
+    "如何预约专家门诊",
+    "银行卡被冻结怎么办",
+    "视频会议回声消除",
+    "二手房交易税费",
+    "洗衣机异响排查",
+    "海外包裹清关时间",
+    "考研英语复习计划",
+    "智能手表心率不准",
+    "退款多久到账",
+    "酒店可以延迟退房吗",
+    "蓝牙耳机只有一边响",
+    "发票丢失如何补开",
+    "服务器磁盘告警处理",
+    "家用净水器滤芯更换",
 )
 
 ZH_SENTENCES: tuple[str, ...] = (
@@ -86,21 +120,51 @@ ZH_SENTENCES: tuple[str, ...] = (
 )
 
 EN_QUERIES: tuple[str, ...] = (
-    "reset account password", "best ramen near me", "who pays return shipping",
-    "gpu driver install fails", "will it rain tomorrow", "tax deduction for home office",
-    "power bank on a train", "descale espresso machine", "swollen laptop battery",
-    "cancel auto renewal", "fever in toddlers when to worry", "vector database comparison",
-    "change invoice company name", "router keeps dropping wifi", "late credit card payment",
-    "expedited passport time", "cat not eating", "improve sleep quality",
-    "ac not cooling", "package marked delivered missing", "free up phone storage",
-    "mortgage prepayment calculator", "knee pain after running", "is an e-signature legal",
-    "embedding latency p99", "estimate llm gpu memory", "slow sql query debugging",
-    "fastest route boston to nyc", "ev range in winter", "first solid foods for babies",
-    "lease agreement checklist", "book a specialist appointment", "bank card frozen",
-    "echo in video calls", "washing machine noise", "customs clearance time",
-    "smartwatch heart rate wrong", "refund processing time", "late hotel checkout",
-    "bluetooth earbud one side silent", "lost receipt replacement", "disk usage alert",
-    "water filter replacement", "int8 vs fp16 accuracy", "kubernetes pod oom killed",
+    "reset account password",
+    "best ramen near me",
+    "who pays return shipping",
+    "gpu driver install fails",
+    "will it rain tomorrow",
+    "tax deduction for home office",
+    "power bank on a train",
+    "descale espresso machine",
+    "swollen laptop battery",
+    "cancel auto renewal",
+    "fever in toddlers when to worry",
+    "vector database comparison",
+    "change invoice company name",
+    "router keeps dropping wifi",
+    "late credit card payment",
+    "expedited passport time",
+    "cat not eating",
+    "improve sleep quality",
+    "ac not cooling",
+    "package marked delivered missing",
+    "free up phone storage",
+    "mortgage prepayment calculator",
+    "knee pain after running",
+    "is an e-signature legal",
+    "embedding latency p99",
+    "estimate llm gpu memory",
+    "slow sql query debugging",
+    "fastest route boston to nyc",
+    "ev range in winter",
+    "first solid foods for babies",
+    "lease agreement checklist",
+    "book a specialist appointment",
+    "bank card frozen",
+    "echo in video calls",
+    "washing machine noise",
+    "customs clearance time",
+    "smartwatch heart rate wrong",
+    "refund processing time",
+    "late hotel checkout",
+    "bluetooth earbud one side silent",
+    "lost receipt replacement",
+    "disk usage alert",
+    "water filter replacement",
+    "int8 vs fp16 accuracy",
+    "kubernetes pod oom killed",
 )
 
 EN_SENTENCES: tuple[str, ...] = (
@@ -167,11 +231,16 @@ EN_SENTENCES: tuple[str, ...] = (
 )
 
 CODE_SNIPPETS: tuple[tuple[str, str], ...] = (
-    ("python", '''def l2_normalize(vectors):
+    (
+        "python",
+        '''def l2_normalize(vectors):
     """Scale each row to unit length so cosine similarity becomes a dot product."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)  # guard against all-zero rows'''),
-    ("python", '''class LRUCache:
+    return vectors / np.maximum(norms, 1e-12)  # guard against all-zero rows''',
+    ),
+    (
+        "python",
+        '''class LRUCache:
     """A fixed-size cache that evicts the least recently used key."""
 
     def __init__(self, capacity: int) -> None:
@@ -182,8 +251,11 @@ CODE_SNIPPETS: tuple[tuple[str, str], ...] = (
         if key not in self.items:
             return None
         self.items.move_to_end(key)  # mark as most recently used
-        return self.items[key]'''),
-    ("python", '''async def fetch_all(client, urls, limit=16):
+        return self.items[key]''',
+    ),
+    (
+        "python",
+        '''async def fetch_all(client, urls, limit=16):
     """Fetch every URL with at most `limit` requests in flight."""
     sem = asyncio.Semaphore(limit)
 
@@ -193,18 +265,27 @@ CODE_SNIPPETS: tuple[tuple[str, str], ...] = (
             resp.raise_for_status()
             return resp.json()
 
-    return await asyncio.gather(*(one(u) for u in urls))'''),
-    ("python", '''def chunk_text(text: str, size: int = 512, overlap: int = 64) -> list[str]:
+    return await asyncio.gather(*(one(u) for u in urls))''',
+    ),
+    (
+        "python",
+        '''def chunk_text(text: str, size: int = 512, overlap: int = 64) -> list[str]:
     """Split text into overlapping windows for embedding; the overlap keeps sentences whole."""
     step = size - overlap
-    return [text[i : i + size] for i in range(0, max(len(text) - overlap, 1), step)]'''),
-    ("python", '''# Retry with exponential backoff, but never longer than the caller's deadline.
+    return [text[i : i + size] for i in range(0, max(len(text) - overlap, 1), step)]''',
+    ),
+    (
+        "python",
+        """# Retry with exponential backoff, but never longer than the caller's deadline.
 def backoff_delays(base=0.1, factor=2.0, cap=5.0):
     delay = base
     while True:
         yield min(delay, cap)
-        delay *= factor'''),
-    ("java", '''/** Returns the k nearest neighbours of the query by cosine similarity. */
+        delay *= factor""",
+    ),
+    (
+        "java",
+        """/** Returns the k nearest neighbours of the query by cosine similarity. */
 public List<Integer> topK(float[] query, float[][] corpus, int k) {
     PriorityQueue<int[]> heap = new PriorityQueue<>(Comparator.comparingDouble(a -> score[a[0]]));
     for (int i = 0; i < corpus.length; i++) {
@@ -213,16 +294,22 @@ public List<Integer> topK(float[] query, float[][] corpus, int k) {
         if (heap.size() > k) heap.poll();
     }
     return heap.stream().map(a -> a[0]).collect(Collectors.toList());
-}'''),
-    ("java", '''// Thread-safe counter for requests per status code.
+}""",
+    ),
+    (
+        "java",
+        """// Thread-safe counter for requests per status code.
 public final class StatusCounter {
     private final ConcurrentHashMap<Integer, LongAdder> counts = new ConcurrentHashMap<>();
 
     public void record(int status) {
         counts.computeIfAbsent(status, s -> new LongAdder()).increment();
     }
-}'''),
-    ("java", '''@RestController
+}""",
+    ),
+    (
+        "java",
+        """@RestController
 public class EmbeddingController {
     /** Accepts a batch of texts and returns one vector per text, in order. */
     @PostMapping("/v1/embeddings")
@@ -230,29 +317,42 @@ public class EmbeddingController {
         if (req.input().isEmpty()) throw new BadRequestException("input must not be empty");
         return service.embed(req.input());
     }
-}'''),
-    ("sql", '''-- Daily P99 latency per endpoint over the last week.
+}""",
+    ),
+    (
+        "sql",
+        """-- Daily P99 latency per endpoint over the last week.
 SELECT endpoint,
        date_trunc('day', started_at) AS day,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_ms
 FROM request_log
 WHERE started_at > now() - interval '7 days'
 GROUP BY endpoint, day
-ORDER BY day, endpoint;'''),
-    ("sql", '''/* Customers who ordered in March but not in April. */
+ORDER BY day, endpoint;""",
+    ),
+    (
+        "sql",
+        """/* Customers who ordered in March but not in April. */
 SELECT c.id, c.name
 FROM customers c
-JOIN orders o ON o.customer_id = c.id AND o.created_at >= '2026-03-01' AND o.created_at < '2026-04-01'
+JOIN orders o ON o.customer_id = c.id
+    AND o.created_at >= '2026-03-01' AND o.created_at < '2026-04-01'
 WHERE NOT EXISTS (
     SELECT 1 FROM orders o2
     WHERE o2.customer_id = c.id AND o2.created_at >= '2026-04-01' AND o2.created_at < '2026-05-01'
-);'''),
-    ("sql", '''-- Nearest documents to a query vector with pgvector.
+);""",
+    ),
+    (
+        "sql",
+        """-- Nearest documents to a query vector with pgvector.
 SELECT id, title, embedding <=> :query AS distance
 FROM documents
 ORDER BY embedding <=> :query
-LIMIT 10;'''),
-    ("javascript", '''/**
+LIMIT 10;""",
+    ),
+    (
+        "javascript",
+        """/**
  * Debounce a function: call it only after `ms` of silence.
  */
 function debounce(fn, ms) {
@@ -261,15 +361,21 @@ function debounce(fn, ms) {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
   };
-}'''),
-    ("javascript", '''// Render search hits, highlighting the matched words.
+}""",
+    ),
+    (
+        "javascript",
+        """// Render search hits, highlighting the matched words.
 export function renderHits(hits, terms) {
   const pattern = new RegExp(`(${terms.map(escapeRegExp).join("|")})`, "gi");
   return hits
     .map((h) => `<li>${h.title.replace(pattern, "<mark>$1</mark>")}</li>`)
     .join("");
-}'''),
-    ("javascript", '''async function embed(texts) {
+}""",
+    ),
+    (
+        "javascript",
+        """async function embed(texts) {
   // One request per batch; the server keeps the input order.
   const res = await fetch("/v1/embeddings", {
     method: "POST",
@@ -278,8 +384,11 @@ export function renderHits(hits, terms) {
   });
   if (!res.ok) throw new Error(`embedding failed: ${res.status}`);
   return (await res.json()).data.map((d) => d.embedding);
-}'''),
-    ("go", '''// Percentile returns the p-th percentile of sorted samples by linear interpolation.
+}""",
+    ),
+    (
+        "go",
+        """// Percentile returns the p-th percentile of sorted samples by linear interpolation.
 func Percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return math.NaN()
@@ -288,8 +397,11 @@ func Percentile(sorted []float64, p float64) float64 {
 	lo := int(math.Floor(rank))
 	hi := int(math.Ceil(rank))
 	return sorted[lo] + (sorted[hi]-sorted[lo])*(rank-float64(lo))
-}'''),
-    ("go", '''// worker drains jobs until the context is cancelled.
+}""",
+    ),
+    (
+        "go",
+        """// worker drains jobs until the context is cancelled.
 func worker(ctx context.Context, jobs <-chan Job, results chan<- Result) {
 	for {
 		select {
@@ -299,8 +411,11 @@ func worker(ctx context.Context, jobs <-chan Job, results chan<- Result) {
 			results <- j.Run()
 		}
 	}
-}'''),
-    ("go", '''type Server struct {
+}""",
+    ),
+    (
+        "go",
+        """type Server struct {
 	mu    sync.Mutex
 	queue []Request // pending requests, oldest first
 }
@@ -314,19 +429,29 @@ func (s *Server) Enqueue(r Request) bool {
 	}
 	s.queue = append(s.queue, r)
 	return true
-}'''),
-    ("python", '''@app.get("/health")
+}""",
+    ),
+    (
+        "python",
+        '''@app.get("/health")
 def health():
     """Readiness probe: 200 once the model is loaded, 503 before."""
-    return {"status": "healthy"} if MODEL_READY.is_set() else Response(status_code=503)'''),
-    ("sql", '''CREATE INDEX CONCURRENTLY idx_orders_customer_created
-    ON orders (customer_id, created_at DESC);  -- serves the "latest orders" page'''),
-    ("go", '''// Hash a text to pick a shard; the same text always lands on the same shard.
+    return {"status": "healthy"} if MODEL_READY.is_set() else Response(status_code=503)''',
+    ),
+    (
+        "sql",
+        """CREATE INDEX CONCURRENTLY idx_orders_customer_created
+    ON orders (customer_id, created_at DESC);  -- serves the "latest orders" page""",
+    ),
+    (
+        "go",
+        """// Hash a text to pick a shard; the same text always lands on the same shard.
 func shardFor(text string, shards int) int {
 	h := fnv.New32a()
 	h.Write([]byte(text))
 	return int(h.Sum32()) % shards
-}'''),
+}""",
+    ),
 )
 
 MIXED: tuple[str, ...] = (

@@ -48,7 +48,7 @@ def one_line(text: str) -> str:
 
 
 def classify_status(status: int, body: bytes) -> tuple[ErrorKind | None, str | None]:
-    """The error kind of a reply that arrived; (None, None) for a 2xx, whose body is checked next."""
+    """The error kind of a reply; (None, None) for a 2xx, whose body is checked next."""
     if 200 <= status < 300:
         return None, None
     message = f"HTTP {status}: {error_message(body)}"

@@ -34,7 +34,9 @@ def _item(text: str, category: str) -> Payload:
 def _joined_sentences(sentences: Sequence[str], sep: str) -> list[str]:
     """Longer sentences: each sentence followed by one a fixed stride away."""
     n = len(sentences)
-    return [sentences[i] + sep + sentences[(i * 7 + 3) % n] for i in range(n) if (i * 7 + 3) % n != i]
+    return [
+        sentences[i] + sep + sentences[(i * 7 + 3) % n] for i in range(n) if (i * 7 + 3) % n != i
+    ]
 
 
 def _paragraphs(sentences: Sequence[str], sep: str, count: int) -> list[str]:
@@ -108,12 +110,33 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("single", 1, 1, ("zh",), 20, 60,
-                 "1 user, one short Chinese sentence per request, back to back"),
-        Scenario("medium", 16, 10, ("zh",), 20, 200,
-                 "16 users, ten Chinese sentences of 20-200 chars per request"),
-        Scenario("peak", 64, 1, CATEGORIES, 1, _LONGEST_ITEM_CHARS,
-                 "64 users, one mixed zh/en/code/mixed-language text of up to ~1,000 chars"),
+        Scenario(
+            "single",
+            1,
+            1,
+            ("zh",),
+            20,
+            60,
+            "1 user, one short Chinese sentence per request, back to back",
+        ),
+        Scenario(
+            "medium",
+            16,
+            10,
+            ("zh",),
+            20,
+            200,
+            "16 users, ten Chinese sentences of 20-200 chars per request",
+        ),
+        Scenario(
+            "peak",
+            64,
+            1,
+            CATEGORIES,
+            1,
+            _LONGEST_ITEM_CHARS,
+            "64 users, one mixed zh/en/code/mixed-language text of up to ~1,000 chars",
+        ),
     )
 }
 

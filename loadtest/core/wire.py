@@ -20,7 +20,10 @@ ENCODING_FORMATS = ("float", "base64")
 
 
 def embedding_request(
-    texts: list[str], model: str | None, encoding_format: str = "float", dimensions: int | None = None
+    texts: list[str],
+    model: str | None,
+    encoding_format: str = "float",
+    dimensions: int | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"input": texts, "encoding_format": encoding_format}
     if model:
@@ -52,7 +55,9 @@ def _vector_length(embedding: object, i: int) -> int | ReplyCheck:
         except (binascii.Error, ValueError):
             return _fail(ErrorKind.INVALID_RESPONSE, f"embedding {i} is not valid base64")
         if len(raw) % 4:
-            return _fail(ErrorKind.INVALID_VECTOR, f"embedding {i} is {len(raw)} bytes, not float32s")
+            return _fail(
+                ErrorKind.INVALID_VECTOR, f"embedding {i} is {len(raw)} bytes, not float32s"
+            )
         values = np.frombuffer(raw, dtype="<f4")
         if not np.isfinite(values).all():
             return _fail(ErrorKind.INVALID_VECTOR, f"embedding {i} has NaN or Inf values")
@@ -63,7 +68,9 @@ def _vector_length(embedding: object, i: int) -> int | ReplyCheck:
     try:
         total = sum(embedding)
     except TypeError:
-        return _fail(ErrorKind.INVALID_RESPONSE, f"embedding {i} holds a value that is not a number")
+        return _fail(
+            ErrorKind.INVALID_RESPONSE, f"embedding {i} holds a value that is not a number"
+        )
     # A finite sum proves every value finite; only a NaN/Inf (or an overflow) needs the slow look.
     if not math.isfinite(total) and not all(math.isfinite(v) for v in embedding):
         return _fail(ErrorKind.INVALID_VECTOR, f"embedding {i} has NaN or Inf values")
@@ -91,7 +98,9 @@ def check_embedding_reply(doc: object, n_inputs: int, expected_dim: int | None) 
         if dim is None:
             dim = length
         elif length != dim:
-            return _fail(ErrorKind.INVALID_VECTOR, f"embedding {i} has {length} dims, embedding 0 {dim}")
+            return _fail(
+                ErrorKind.INVALID_VECTOR, f"embedding {i} has {length} dims, embedding 0 {dim}"
+            )
     if indices != set(range(n_inputs)):
         return _fail(ErrorKind.INVALID_RESPONSE, "indices are not 0..n-1, one per input")
     if expected_dim is not None and dim != expected_dim:

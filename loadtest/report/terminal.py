@@ -32,17 +32,32 @@ def _row(label: str, fig: dict[str, Any]) -> list[str]:
     lat = fig["latency_ms"]
     failed = fig["requests"] - fig["ok"]
     return [
-        label, f"{fig['requests']:,}", f"[red]{failed:,}[/red]" if failed else "0",
-        _rate(fig["qps"]), _rate(fig["inputs_per_s"]), _rate(fig["tokens_per_s"]),
-        fmt_ms(lat["p50"]), fmt_ms(lat["p90"]), fmt_ms(lat["p99"]), fmt_ms(lat["max"]),
+        label,
+        f"{fig['requests']:,}",
+        f"[red]{failed:,}[/red]" if failed else "0",
+        _rate(fig["qps"]),
+        _rate(fig["inputs_per_s"]),
+        _rate(fig["tokens_per_s"]),
+        fmt_ms(lat["p50"]),
+        fmt_ms(lat["p90"]),
+        fmt_ms(lat["p99"]),
+        fmt_ms(lat["max"]),
     ]
 
 
 def summary_table(summary: dict[str, Any], run_dir: str) -> Table:
-    title = (f"{summary['scenario']} · {summary['users']} users · {summary['duration_s']:.1f} s · "
-             f"{summary['model'] or 'model unnamed'} @ {summary['target']}")
-    table = Table(title=title, caption=f"latency in ms over successful requests · run: {run_dir}",
-                  title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    title = (
+        f"{summary['scenario']} · {summary['users']} users · {summary['duration_s']:.1f} s · "
+        f"{summary['model'] or 'model unnamed'} @ {summary['target']}"
+    )
+    table = Table(
+        title=title,
+        caption=f"latency in ms over successful requests · run: {run_dir}",
+        title_justify="left",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     table.add_column("", no_wrap=True)
     for name in _COLUMNS:
         table.add_column(name, justify="right", no_wrap=True)

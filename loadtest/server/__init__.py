@@ -1,1 +1,4 @@
-"""The bundled reference embedding server (FastAPI + torch). It meets the load side only over HTTP."""
+"""The bundled reference embedding server (FastAPI + torch).
+
+It meets the load side only over HTTP.
+"""

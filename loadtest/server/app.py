@@ -53,21 +53,34 @@ class EmbeddingRequest(BaseModel):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.type, self.param = status, message, type_, param
         self.code, self.headers = code, headers
 
 
 def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def _error_response(err: ApiError) -> Response:
-    body = {"error": {"message": err.message, "type": err.type, "param": err.param, "code": err.code}}
+    body = {
+        "error": {"message": err.message, "type": err.type, "param": err.param, "code": err.code}
+    }
     return _json(body, err.status, err.headers)
 
 
@@ -89,9 +102,13 @@ class _State:
             self.load_error = str(exc)
             return
         c = self.config
-        self.batcher = Batcher(encoder.embed, max_batch_size=c.max_batch_size,
-                               max_batch_tokens=c.max_batch_tokens, gather_s=c.gather_ms / 1000,
-                               max_queue=c.max_queue)
+        self.batcher = Batcher(
+            encoder.embed,
+            max_batch_size=c.max_batch_size,
+            max_batch_tokens=c.max_batch_tokens,
+            gather_s=c.gather_ms / 1000,
+            max_queue=c.max_queue,
+        )
         self.timings["model_loaded"] = time.time()
         self.encoder = encoder
 
@@ -118,8 +135,13 @@ def _parse(body: bytes) -> EmbeddingRequest:
         return EmbeddingRequest.model_validate(doc)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(422, f"{where}: {first['msg']}", param=where) from None
+        where = str(first["loc"][0]) if first["loc"] else "body"
+        message = (
+            "input must be a string or a list of strings"
+            if where == "input"
+            else f"{where}: {first['msg']}"
+        )
+        raise ApiError(422, message, param=where) from None
 
 
 def _texts(req: EmbeddingRequest) -> list[str]:
@@ -127,7 +149,9 @@ def _texts(req: EmbeddingRequest) -> list[str]:
     if not texts:
         raise ApiError(400, "input must not be empty", param="input")
     if len(texts) > MAX_INPUTS:
-        raise ApiError(400, f"input has {len(texts)} items; the maximum is {MAX_INPUTS}", param="input")
+        raise ApiError(
+            400, f"input has {len(texts)} items; the maximum is {MAX_INPUTS}", param="input"
+        )
     for i, text in enumerate(texts):
         if not text:
             raise ApiError(400, f"input[{i}] is an empty string", param="input")
@@ -138,10 +162,14 @@ def _vectors(matrix: np.ndarray, dimensions: int | None) -> np.ndarray:
     if dimensions is None:
         return matrix
     if not 1 <= dimensions <= matrix.shape[1]:
-        raise ApiError(400, f"dimensions must be between 1 and {matrix.shape[1]}", param="dimensions")
+        raise ApiError(
+            400, f"dimensions must be between 1 and {matrix.shape[1]}", param="dimensions"
+        )
     cut = matrix[:, :dimensions]
     # Matryoshka-style: truncate, then re-normalize to unit length.
-    return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
+    norms: np.ndarray = np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
+    out: np.ndarray = cut / norms
+    return out
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -156,13 +184,20 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> Response:
-        return _error_response(ApiError(exc.status_code, str(exc.detail), code=str(exc.status_code)))
+        return _error_response(
+            ApiError(exc.status_code, str(exc.detail), code=str(exc.status_code))
+        )
 
     def ready() -> Encoder:
         if state.encoder is None:
             message = state.load_error or "the model is still loading; retry when /health is 200"
-            raise ApiError(503, message, type_="server_error", code="model_not_ready",
-                           headers={"Retry-After": "1"})
+            raise ApiError(
+                503,
+                message,
+                type_="server_error",
+                code="model_not_ready",
+                headers={"Retry-After": "1"},
+            )
         return state.encoder
 
     @app.get("/health")
@@ -175,9 +210,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/v1/models")
     async def models() -> Response:
         info = ready().info
-        card = {"id": info.name, "object": "model", "created": int(state.timings["process_start"]),
-                "owned_by": "embload", "dimensions": info.dim, "max_input_tokens": info.max_tokens,
-                "weights": info.weights, "device": info.device}
+        card = {
+            "id": info.name,
+            "object": "model",
+            "created": int(state.timings["process_start"]),
+            "owned_by": "embload",
+            "dimensions": info.dim,
+            "max_input_tokens": info.max_tokens,
+            "weights": info.weights,
+            "device": info.device,
+        }
         return _json({"object": "list", "data": [card]})
 
     @app.post("/v1/embeddings")
@@ -186,40 +228,62 @@ def create_app(config: ServerConfig) -> FastAPI:
         assert state.batcher is not None
         req = _parse(await _read_body(request, config.max_body_bytes))
         if req.model is not None and req.model not in (encoder.info.name, *MODEL_ALIASES):
-            raise ApiError(404, f"The model `{req.model}` does not exist; this server has "
-                           f"`{encoder.info.name}`", param="model", code="model_not_found")
+            raise ApiError(
+                404,
+                f"The model `{req.model}` does not exist; this server has `{encoder.info.name}`",
+                param="model",
+                code="model_not_found",
+            )
         texts = _texts(req)
         loop = asyncio.get_running_loop()
         with state.batcher.arriving():
-            ids = await loop.run_in_executor(state.tokenizers, encoder.tokenize, texts, config.truncate)
+            ids = await loop.run_in_executor(
+                state.tokenizers, encoder.tokenize, texts, config.truncate
+            )
             limit = encoder.info.max_tokens
             for one in ids:
                 if len(one) > limit:
-                    raise ApiError(400, f"Input length {len(one)} tokens exceeds the maximum of {limit}",
-                                   param="input", code="context_length_exceeded")
+                    raise ApiError(
+                        400,
+                        f"Input length {len(one)} tokens exceeds the maximum of {limit}",
+                        param="input",
+                        code="context_length_exceeded",
+                    )
             try:
                 future = state.batcher.submit(ids)
             except QueueFull as exc:
-                raise ApiError(429, f"server is overloaded: {exc}", type_="rate_limit_error",
-                               code="queue_full", headers={"Retry-After": "1"}) from None
+                raise ApiError(
+                    429,
+                    f"server is overloaded: {exc}",
+                    type_="rate_limit_error",
+                    code="queue_full",
+                    headers={"Retry-After": "1"},
+                ) from None
         try:
             matrix = _vectors(await future, req.dimensions)
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():
-                raise ApiError(503, f"out of memory: {exc}", type_="server_error",
-                               code="out_of_memory") from None
+                raise ApiError(
+                    503, f"out of memory: {exc}", type_="server_error", code="out_of_memory"
+                ) from None
             raise ApiError(500, f"inference failed: {exc}", type_="server_error") from None
         if req.encoding_format == "base64":
-            data: list[Any] = [base64.b64encode(row.astype("<f4").tobytes()).decode() for row in matrix]
+            data: list[Any] = [
+                base64.b64encode(row.astype("<f4").tobytes()).decode() for row in matrix
+            ]
         else:
             data = list(matrix)
         tokens = sum(len(one) for one in ids)
-        return _json({
-            "object": "list",
-            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(data)],
-            "model": encoder.info.name,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        })
+        return _json(
+            {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(data)
+                ],
+                "model": encoder.info.name,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     return app
 
@@ -228,5 +292,10 @@ def serve(config: ServerConfig) -> None:
     """Run until interrupted. uvicorn's access log is off: it costs the server CPU under load."""
     import uvicorn
 
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+    )

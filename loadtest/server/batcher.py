@@ -52,7 +52,9 @@ def _reject(job: _Job, exc: BaseException) -> None:
         job.future.set_exception(exc)
 
 
-def plan_passes(lengths: list[int], max_batch_tokens: int, short: int = 32) -> list[tuple[int, int]]:
+def plan_passes(
+    lengths: list[int], max_batch_tokens: int, short: int = 32
+) -> list[tuple[int, int]]:
     """Split length-sorted texts into [start, end) passes.
 
     A pass ends where its padded size would pass the token budget, or where the next text is
@@ -98,7 +100,7 @@ class Batcher:
         self._thread.start()
 
     def arriving(self) -> Arrival:
-        """Context for a request between its arrival and its `submit`: the gather window waits on it."""
+        """Held by a request from arrival to `submit`: the gather window waits for such requests."""
         return Arrival(self)
 
     def submit(self, ids: list[list[int]]) -> asyncio.Future[np.ndarray]:

@@ -61,9 +61,14 @@ class Encoder:
     def __init__(self, model: str = "minilm", device: str | None = None) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # keep the log quiet
 
         if model not in MODEL_ALIASES:
-            raise ModelNotFound(f"unknown model {model!r}; this server knows: {', '.join(MODEL_ALIASES)}")
+            raise ModelNotFound(
+                f"unknown model {model!r}; this server knows: {', '.join(MODEL_ALIASES)}"
+            )
         path = _minilm_path()
         self._torch = torch
         # Pinned to our CPU share: torch's default counts every core, even under taskset.
@@ -100,7 +105,9 @@ class Encoder:
             mask[row, : len(ids)] = 1
         dev = self.info.device
         with torch.inference_mode():
-            hidden = self._model(input_ids=input_ids.to(dev), attention_mask=mask.to(dev)).last_hidden_state
+            hidden = self._model(
+                input_ids=input_ids.to(dev), attention_mask=mask.to(dev)
+            ).last_hidden_state
             weights = mask.to(dev).unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled.float(), p=2.0, dim=1)
