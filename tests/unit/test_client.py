@@ -1,0 +1,100 @@
+"""Reply validation on every kind of bad reply, and target parsing."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from loadtest.client import check_reply, encode_request, parse_target
+from loadtest.core.types import ErrorKind
+
+
+def reply(vectors: list[list[float]], tokens: int = 7) -> bytes:
+    data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+    return json.dumps({"object": "list", "data": data, "model": "m",
+                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}).encode()
+
+
+def test_good_reply() -> None:
+    check = check_reply(200, reply([[0.6, 0.8], [1.0, 0.0]]), 2, None)
+    assert (check.error, check.prompt_tokens, check.dim) == (None, 7, 2)
+
+
+def test_good_base64_reply() -> None:
+    vec = base64.b64encode(np.array([0.6, 0.8, 0.0], dtype="<f4").tobytes()).decode()
+    doc = {"data": [{"index": 0, "embedding": vec}]}
+    assert check_reply(200, json.dumps(doc).encode(), 1, 3).error is None
+
+
+NAN_BASE64 = base64.b64encode(np.array([np.nan, 1.0], dtype="<f4").tobytes()).decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "n", "expected_dim", "kind"),
+    [
+        (400, b'{"error": {"message": "bad input"}}', 1, None, ErrorKind.HTTP_4XX),
+        (404, b'{"detail": "Not Found"}', 1, None, ErrorKind.HTTP_4XX),
+        (500, b"Internal Server Error", 1, None, ErrorKind.HTTP_5XX),
+        (503, b'{"message": "unhealthy"}', 1, None, ErrorKind.HTTP_5XX),
+        (429, b'{"error": "Model is overloaded"}', 1, None, ErrorKind.RATE_LIMITED),
+        (500, b'{"error": {"message": "CUDA out of memory. Tried to allocate 2.00 GiB"}}', 1,
+         None, ErrorKind.OOM),
+        (200, b"<html>hello</html>", 1, None, ErrorKind.INVALID_RESPONSE),
+        (200, b'{"object": "list"}', 1, None, ErrorKind.INVALID_RESPONSE),
+        (200, reply([[1.0], [1.0]]), 1, None, ErrorKind.INVALID_RESPONSE),  # 2 vectors, 1 input
+        (200, b'{"data": [{"index": 0}]}', 1, None, ErrorKind.INVALID_RESPONSE),
+        (200, b'{"data": [{"index": 0, "embedding": ["a"]}]}', 1, None, ErrorKind.INVALID_RESPONSE),
+        (200, b'{"data": [{"index": 5, "embedding": [1.0]}]}', 1, None, ErrorKind.INVALID_RESPONSE),
+        (302, b"", 1, None, ErrorKind.INVALID_RESPONSE),
+        (200, b'{"data": [{"index": 0, "embedding": [NaN, 1.0]}]}', 1, None, ErrorKind.INVALID_VECTOR),
+        (200, b'{"data": [{"index": 0, "embedding": [Infinity]}]}', 1, None, ErrorKind.INVALID_VECTOR),
+        (200, b'{"data": [{"index": 0, "embedding": [1e999]}]}', 1, None, ErrorKind.INVALID_VECTOR),
+        (200, b'{"data": [{"index": 0, "embedding": []}]}', 1, None, ErrorKind.INVALID_VECTOR),
+        (200, reply([[1.0, 0.0], [1.0]]), 2, None, ErrorKind.INVALID_VECTOR),  # inconsistent dims
+        (200, reply([[1.0, 0.0]]), 1, 384, ErrorKind.INVALID_VECTOR),  # not the expected dim
+        (200, json.dumps({"data": [{"index": 0, "embedding": NAN_BASE64}]}).encode(), 1, None,
+         ErrorKind.INVALID_VECTOR),
+    ],
+)
+def test_bad_replies_get_their_kind(status: int, body: bytes, n: int, expected_dim: int | None,
+                                    kind: ErrorKind) -> None:
+    check = check_reply(status, body, n, expected_dim)
+    assert check.error is kind
+    assert check.message
+
+
+def test_error_message_is_the_servers_own_words() -> None:
+    body = b'{"error": {"message": "Input length 300 tokens exceeds the maximum of 256"}}'
+    assert check_reply(400, body, 1, None).message == (
+        "HTTP 400: Input length 300 tokens exceeds the maximum of 256")
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "prefix"),
+    [
+        ("http://127.0.0.1:30000/v1", "http://127.0.0.1:30000", "/v1"),
+        ("http://127.0.0.1:30000", "http://127.0.0.1:30000", "/v1"),
+        ("http://127.0.0.1:30000/", "http://127.0.0.1:30000", "/v1"),
+        ("https://api.example.com/openai/v1/", "https://api.example.com", "/openai/v1"),
+        ("http://h:8080/v1/embeddings", "http://h:8080", "/v1"),
+    ],
+)
+def test_targets(url: str, host: str, prefix: str) -> None:
+    target = parse_target(url)
+    assert (target.host, target.prefix) == (host, prefix)
+    assert target.embeddings_path == prefix + "/embeddings"
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:30000", "ftp://x/v1", "http://"])
+def test_bad_targets(url: str) -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        parse_target(url)
+
+
+def test_request_body_is_openai_shaped() -> None:
+    body = json.loads(encode_request(["a", "b"], "m", "base64", 256))
+    assert body == {"input": ["a", "b"], "model": "m", "encoding_format": "base64", "dimensions": 256}
+    assert "model" not in json.loads(encode_request(["a"], None))
