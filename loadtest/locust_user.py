@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
-from geventhttpclient.response import HTTPParseError
+from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from locust import FastHttpUser, constant, events, task
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS
 from locust.env import Environment
@@ -309,11 +309,16 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
 
 
 def _transport_error(exc: BaseException | None) -> tuple[ErrorKind, str]:
-    if isinstance(exc, TimeoutError | gevent.Timeout):
-        return ErrorKind.TIMEOUT, f"no reply within the timeout ({type(exc).__name__})"
-    if isinstance(exc, HTTPParseError):
-        return ErrorKind.INVALID_RESPONSE, f"unparseable HTTP reply: {exc}"
-    return ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}"
+    # geventhttpclient wraps the last failure of its retry loop: judge the original.
+    cause = getattr(exc, "original", None) or exc
+    if isinstance(cause, TimeoutError | gevent.Timeout):
+        timeout_s = EmbeddingUser.network_timeout
+        return ErrorKind.TIMEOUT, f"no reply within the {timeout_s:g} s timeout"
+    if isinstance(cause, HTTPConnectionClosed):
+        return ErrorKind.CONNECTION, "the server closed the connection without a reply"
+    if isinstance(cause, HTTPParseError):
+        return ErrorKind.INVALID_RESPONSE, f"unparseable HTTP reply: {cause}"
+    return ErrorKind.CONNECTION, f"{type(cause).__name__}: {cause}"
 
 
 class EmbeddingUser(FastHttpUser):
