@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
@@ -25,7 +26,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 180) -> None:
+def wait_healthy(
+    proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 180
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -44,8 +47,17 @@ def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The bundled server (minilm, CPU, --truncate) on a free loopback port; its base URL."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    cmd = [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), "--truncate",
-           "--max-body-bytes", str(1 << 20)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "loadtest.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--truncate",
+        "--max-body-bytes",
+        str(1 << 20),
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -58,10 +70,17 @@ def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 # What the misbehaving server does with request n (cycling), and the kind each must be recorded as.
 BEHAVIOURS = [
-    ("ok", None), ("bad_request", "http_4xx"), ("server_error", "http_5xx"), ("oom", "oom"),
-    ("rate_limited", "rate_limited"), ("slow", "timeout"), ("hang_up", "connection"),
-    ("not_json", "invalid_response"), ("wrong_count", "invalid_response"),
-    ("nan", "invalid_vector"), ("short_vector", "invalid_vector"),
+    ("ok", None),
+    ("bad_request", "http_4xx"),
+    ("server_error", "http_5xx"),
+    ("oom", "oom"),
+    ("rate_limited", "rate_limited"),
+    ("slow", "timeout"),
+    ("hang_up", "connection"),
+    ("not_json", "invalid_response"),
+    ("wrong_count", "invalid_response"),
+    ("nan", "invalid_vector"),
+    ("short_vector", "invalid_vector"),
 ]
 SLOW_S = 1.5
 
@@ -91,9 +110,13 @@ class _Handler(BaseHTTPRequestHandler):
             _Handler.counter += 1
 
         def vectors(dim: int, value: float = 0.5, count: int = n_inputs) -> bytes:
-            data = [{"object": "embedding", "index": i, "embedding": [value] * dim}
-                    for i in range(count)]
-            return json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": 3}}).encode()
+            data = [
+                {"object": "embedding", "index": i, "embedding": [value] * dim}
+                for i in range(count)
+            ]
+            return json.dumps(
+                {"object": "list", "data": data, "usage": {"prompt_tokens": 3}}
+            ).encode()
 
         match behaviour:
             case "ok":
@@ -103,15 +126,16 @@ class _Handler(BaseHTTPRequestHandler):
             case "server_error":
                 self._send(500, b"Internal Server Error", "text/plain")
             case "oom":
-                self._send(500, b'{"error": {"message": "CUDA out of memory. Tried to allocate 20.00 MiB"}}')
+                self._send(
+                    500,
+                    b'{"error": {"message": "CUDA out of memory. Tried to allocate 20.00 MiB"}}',
+                )
             case "rate_limited":
                 self._send(429, b'{"error": "Model is overloaded"}')
             case "slow":
                 time.sleep(SLOW_S)
-                try:
+                with contextlib.suppress(OSError):  # the client gave up first
                     self._send(200, vectors(8))
-                except OSError:
-                    pass
             case "hang_up":
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)

@@ -12,9 +12,23 @@ from tests.e2e.conftest import BEHAVIOURS, ROOT
 
 def test_every_error_kind_is_recorded(misbehaving_server: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/single.py"), "--headless",
-           "-t", "5s", "--host", misbehaving_server, "--only-summary", "--embload-out", str(out),
-           "--embload-timeout", "0.5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(ROOT / "scenarios/single.py"),
+        "--headless",
+        "-t",
+        "5s",
+        "--host",
+        misbehaving_server,
+        "--only-summary",
+        "--embload-out",
+        str(out),
+        "--embload-timeout",
+        "0.5",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr[-2000:]  # Locust's own exit code when requests failed
     summary = json.loads((out / "summary.json").read_text())

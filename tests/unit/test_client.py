@@ -14,8 +14,14 @@ from loadtest.core.types import ErrorKind
 
 def reply(vectors: list[list[float]], tokens: int = 7) -> bytes:
     data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
-    return json.dumps({"object": "list", "data": data, "model": "m",
-                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}).encode()
+    return json.dumps(
+        {
+            "object": "list",
+            "data": data,
+            "model": "m",
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    ).encode()
 
 
 def test_good_reply() -> None:
@@ -40,8 +46,13 @@ NAN_BASE64 = base64.b64encode(np.array([np.nan, 1.0], dtype="<f4").tobytes()).de
         (500, b"Internal Server Error", 1, None, ErrorKind.HTTP_5XX),
         (503, b'{"message": "unhealthy"}', 1, None, ErrorKind.HTTP_5XX),
         (429, b'{"error": "Model is overloaded"}', 1, None, ErrorKind.RATE_LIMITED),
-        (500, b'{"error": {"message": "CUDA out of memory. Tried to allocate 2.00 GiB"}}', 1,
-         None, ErrorKind.OOM),
+        (
+            500,
+            b'{"error": {"message": "CUDA out of memory. Tried to allocate 2.00 GiB"}}',
+            1,
+            None,
+            ErrorKind.OOM,
+        ),
         (200, b"<html>hello</html>", 1, None, ErrorKind.INVALID_RESPONSE),
         (200, b'{"object": "list"}', 1, None, ErrorKind.INVALID_RESPONSE),
         (200, reply([[1.0], [1.0]]), 1, None, ErrorKind.INVALID_RESPONSE),  # 2 vectors, 1 input
@@ -49,18 +60,36 @@ NAN_BASE64 = base64.b64encode(np.array([np.nan, 1.0], dtype="<f4").tobytes()).de
         (200, b'{"data": [{"index": 0, "embedding": ["a"]}]}', 1, None, ErrorKind.INVALID_RESPONSE),
         (200, b'{"data": [{"index": 5, "embedding": [1.0]}]}', 1, None, ErrorKind.INVALID_RESPONSE),
         (302, b"", 1, None, ErrorKind.INVALID_RESPONSE),
-        (200, b'{"data": [{"index": 0, "embedding": [NaN, 1.0]}]}', 1, None, ErrorKind.INVALID_VECTOR),
-        (200, b'{"data": [{"index": 0, "embedding": [Infinity]}]}', 1, None, ErrorKind.INVALID_VECTOR),
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": [NaN, 1.0]}]}',
+            1,
+            None,
+            ErrorKind.INVALID_VECTOR,
+        ),
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": [Infinity]}]}',
+            1,
+            None,
+            ErrorKind.INVALID_VECTOR,
+        ),
         (200, b'{"data": [{"index": 0, "embedding": [1e999]}]}', 1, None, ErrorKind.INVALID_VECTOR),
         (200, b'{"data": [{"index": 0, "embedding": []}]}', 1, None, ErrorKind.INVALID_VECTOR),
         (200, reply([[1.0, 0.0], [1.0]]), 2, None, ErrorKind.INVALID_VECTOR),  # inconsistent dims
         (200, reply([[1.0, 0.0]]), 1, 384, ErrorKind.INVALID_VECTOR),  # not the expected dim
-        (200, json.dumps({"data": [{"index": 0, "embedding": NAN_BASE64}]}).encode(), 1, None,
-         ErrorKind.INVALID_VECTOR),
+        (
+            200,
+            json.dumps({"data": [{"index": 0, "embedding": NAN_BASE64}]}).encode(),
+            1,
+            None,
+            ErrorKind.INVALID_VECTOR,
+        ),
     ],
 )
-def test_bad_replies_get_their_kind(status: int, body: bytes, n: int, expected_dim: int | None,
-                                    kind: ErrorKind) -> None:
+def test_bad_replies_get_their_kind(
+    status: int, body: bytes, n: int, expected_dim: int | None, kind: ErrorKind
+) -> None:
     check = check_reply(status, body, n, expected_dim)
     assert check.error is kind
     assert check.message
@@ -69,7 +98,8 @@ def test_bad_replies_get_their_kind(status: int, body: bytes, n: int, expected_d
 def test_error_message_is_the_servers_own_words() -> None:
     body = b'{"error": {"message": "Input length 300 tokens exceeds the maximum of 256"}}'
     assert check_reply(400, body, 1, None).message == (
-        "HTTP 400: Input length 300 tokens exceeds the maximum of 256")
+        "HTTP 400: Input length 300 tokens exceeds the maximum of 256"
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,5 +126,10 @@ def test_bad_targets(url: str) -> None:
 
 def test_request_body_is_openai_shaped() -> None:
     body = json.loads(encode_request(["a", "b"], "m", "base64", 256))
-    assert body == {"input": ["a", "b"], "model": "m", "encoding_format": "base64", "dimensions": 256}
+    assert body == {
+        "input": ["a", "b"],
+        "model": "m",
+        "encoding_format": "base64",
+        "dimensions": 256,
+    }
     assert "model" not in json.loads(encode_request(["a"], None))

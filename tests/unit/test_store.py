@@ -8,14 +8,33 @@ from pathlib import Path
 import pytest
 
 from loadtest.core.types import ErrorKind, RequestRecord
-from loadtest.store import RecordWriter, new_run_dir, read_corpus, read_records, read_summary, write_summary
+from loadtest.store import (
+    RecordWriter,
+    new_run_dir,
+    read_corpus,
+    read_records,
+    read_summary,
+    write_summary,
+)
 
 
 def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
     records = [
         RequestRecord(1.5, 0.0123456, 200, None, None, 1, 10, 12, "zh", "short", 0, "local"),
-        RequestRecord(2.5, 0.5, 500, ErrorKind.OOM, "HTTP 500: CUDA out of memory", 2, 30, None,
-                      "en", "medium", 3, "worker-1"),
+        RequestRecord(
+            2.5,
+            0.5,
+            500,
+            ErrorKind.OOM,
+            "HTTP 500: CUDA out of memory",
+            2,
+            30,
+            None,
+            "en",
+            "medium",
+            3,
+            "worker-1",
+        ),
     ]
     writer = RecordWriter(tmp_path)
     writer.write(records)

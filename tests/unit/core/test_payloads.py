@@ -10,8 +10,8 @@ import pytest
 from loadtest.core.payloads import (
     SCENARIOS,
     PayloadSampler,
-    builtin_corpus,
     bucket_for,
+    builtin_corpus,
     describe_batch,
     parse_corpus,
     scenario_pools,
@@ -57,14 +57,20 @@ def test_scenarios_draw_the_texts_they_promise() -> None:
     assert SCENARIOS["medium"].inputs_per_request == 10
     peak = scenario_pools(SCENARIOS["peak"], items)
     assert set(peak) == {"zh", "en", "code", "mixed"}
-    assert (SCENARIOS["single"].users, SCENARIOS["medium"].users, SCENARIOS["peak"].users) == (1, 16, 64)
+    assert (SCENARIOS["single"].users, SCENARIOS["medium"].users, SCENARIOS["peak"].users) == (
+        1,
+        16,
+        64,
+    )
 
 
 def test_sampling_is_reproducible_per_seed_and_user() -> None:
     pools = scenario_pools(SCENARIOS["peak"], builtin_corpus())
+
     def draws(seed: int, user: int) -> list[str]:
         sampler = PayloadSampler(pools, user_seed(seed, user))
         return [p.text for _ in range(50) for p in sampler.draw(1)]
+
     assert draws(1, 0) == draws(1, 0)
     assert draws(1, 0) != draws(1, 1)
     assert draws(1, 0) != draws(2, 0)
@@ -97,5 +103,5 @@ def test_user_corpus_txt_and_jsonl() -> None:
 
 @pytest.mark.parametrize("content", ["", "{not json", '{"text": ""}', '["a"]'])
 def test_bad_jsonl_corpus_is_refused_with_a_reason(content: str) -> None:
-    with pytest.raises(ValueError, match="line 1|no texts"):
+    with pytest.raises(ValueError, match=r"line 1|no texts"):
         parse_corpus(content, jsonl=True)

@@ -9,11 +9,27 @@ from loadtest.core.stats import latency_ms, summarize
 from loadtest.core.types import ErrorKind, RequestRecord
 
 
-def rec(latency_s: float, error: ErrorKind | None = None, category: str = "zh", tokens: int = 10,
-        inputs: int = 1) -> RequestRecord:
-    return RequestRecord(0.0, latency_s, 200 if error is None else 500, error,
-                         None if error is None else "boom", inputs, 20, tokens, category, "short",
-                         0, "local")
+def rec(
+    latency_s: float,
+    error: ErrorKind | None = None,
+    category: str = "zh",
+    tokens: int = 10,
+    inputs: int = 1,
+) -> RequestRecord:
+    return RequestRecord(
+        0.0,
+        latency_s,
+        200 if error is None else 500,
+        error,
+        None if error is None else "boom",
+        inputs,
+        20,
+        tokens,
+        category,
+        "short",
+        0,
+        "local",
+    )
 
 
 def test_percentiles_match_numpy_on_skewed_data() -> None:
@@ -39,8 +55,12 @@ def test_no_samples_gives_nulls_not_zeros() -> None:
 
 
 def test_summary_counts_rates_and_groups() -> None:
-    records = [rec(0.010, tokens=12), rec(0.020, category="en", tokens=8, inputs=2),
-               rec(0.500, ErrorKind.OOM), rec(0.001, ErrorKind.RATE_LIMITED, category="en")]
+    records = [
+        rec(0.010, tokens=12),
+        rec(0.020, category="en", tokens=8, inputs=2),
+        rec(0.500, ErrorKind.OOM),
+        rec(0.001, ErrorKind.RATE_LIMITED, category="en"),
+    ]
     s = summarize(records, duration_s=2.0, meta={"scenario": "peak"})
     assert s["scenario"] == "peak"
     assert (s["requests"], s["ok"]) == (4, 2)

@@ -13,8 +13,15 @@ from loadtest.server.batcher import Batcher, plan_passes
 def test_passes_respect_the_token_budget() -> None:
     lengths = [10] * 64
     assert plan_passes(lengths, 16384) == [(0, 64)]
-    assert plan_passes(lengths, 100) == [(0, 10), (10, 20), (20, 30), (30, 40), (40, 50),
-                                         (50, 60), (60, 64)]
+    assert plan_passes(lengths, 100) == [
+        (0, 10),
+        (10, 20),
+        (20, 30),
+        (30, 40),
+        (40, 50),
+        (50, 60),
+        (60, 64),
+    ]
 
 
 def test_passes_split_where_padding_would_waste_over_half() -> None:
@@ -36,6 +43,7 @@ def fake_embed(gate: threading.Event, seen: list[int]):  # type: ignore[no-untyp
         gate.wait(5)
         seen.append(len(batch))
         return np.array([[float(ids[0]), 1.0] for ids in batch])
+
     return embed
 
 
