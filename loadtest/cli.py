@@ -21,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 _SCENARIO_NAMES = ("single", "medium", "peak")
+_EIGHT_MIB = 8 << 20
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -143,8 +144,9 @@ def serve(
     ] = 16384,
     gather_ms: Annotated[float, typer.Option(min=0, help="Wait for arriving requests, ms")] = 2.0,
     max_queue: Annotated[int, typer.Option(min=1, help="Queued texts before 429")] = 4096,
-    max_body_bytes: Annotated[int, typer.Option(min=1, help="Request body limit (413 above)")] = 8
-    << 20,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1, help="Request body limit (413 above)")
+    ] = _EIGHT_MIB,
 ) -> None:
     """Serve embeddings over OpenAI /v1/embeddings from the bundled reference server."""
     from loadtest.server.app import ServerConfig

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from loadtest.core.errors import classify_status
 from loadtest.core.types import ErrorKind
-from loadtest.core.wire import ReplyCheck, check_embedding_reply, embedding_request
+from loadtest.core.wire import ReplyCheck, check_embedding_reply, embedding_request, failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +58,8 @@ def encode_request(
 def check_reply(status: int, body: bytes, n_inputs: int, expected_dim: int | None) -> ReplyCheck:
     """Status, JSON, one finite vector per input, one dimension: the verdict on a reply."""
     kind, message = classify_status(status, body)
-    if kind is not None:
-        return ReplyCheck(kind, message, None, None)
+    if kind is not None and message is not None:  # set together for every non-2xx
+        return failure(kind, message)
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -67,7 +67,7 @@ def check_reply(status: int, body: bytes, n_inputs: int, expected_dim: int | Non
         try:
             doc = json.loads(body)
         except ValueError:
-            return ReplyCheck(ErrorKind.INVALID_RESPONSE, "reply is not JSON", None, None)
+            return failure(ErrorKind.INVALID_RESPONSE, "reply is not JSON")
     return check_embedding_reply(doc, n_inputs, expected_dim)
 
 

@@ -45,7 +45,7 @@ from loadtest.core.payloads import (
 )
 from loadtest.core.stats import summarize
 from loadtest.core.types import ErrorKind, Payload, RequestRecord
-from loadtest.core.wire import ReplyCheck
+from loadtest.core.wire import ReplyCheck, failure
 from loadtest.store import (
     RecordWriter,
     new_run_dir,
@@ -380,13 +380,11 @@ class EmbeddingUser(FastHttpUser):
 
     def _check(self, resp: Any, status: int, n_inputs: int) -> ReplyCheck:
         if status == 0:
-            kind, message = _transport_error(resp.request_meta.get("exception"))
-            return ReplyCheck(kind, message, None, None)
+            return failure(*_transport_error(resp.request_meta.get("exception")))
         try:
             content = resp.content or b""
         except FAILURE_EXCEPTIONS as exc:  # the reply was cut off after its status line
-            kind, message = _transport_error(exc)
-            return ReplyCheck(kind, message, None, None)
+            return failure(*_transport_error(exc))
         return check_reply(status, content, n_inputs, self._test.expected_dim)
 
 

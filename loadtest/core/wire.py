@@ -43,7 +43,8 @@ class ReplyCheck:
     dim: int | None
 
 
-def _fail(kind: ErrorKind, message: str) -> ReplyCheck:
+def failure(kind: ErrorKind, message: str) -> ReplyCheck:
+    """The verdict on a request that failed: no tokens, no dimension."""
     return ReplyCheck(kind, message, None, None)
 
 
@@ -53,58 +54,60 @@ def _vector_length(embedding: object, i: int) -> int | ReplyCheck:
         try:
             raw = base64.b64decode(embedding, validate=True)
         except (binascii.Error, ValueError):
-            return _fail(ErrorKind.INVALID_RESPONSE, f"embedding {i} is not valid base64")
+            return failure(ErrorKind.INVALID_RESPONSE, f"embedding {i} is not valid base64")
         if len(raw) % 4:
-            return _fail(
+            return failure(
                 ErrorKind.INVALID_VECTOR, f"embedding {i} is {len(raw)} bytes, not float32s"
             )
         values = np.frombuffer(raw, dtype="<f4")
         if not np.isfinite(values).all():
-            return _fail(ErrorKind.INVALID_VECTOR, f"embedding {i} has NaN or Inf values")
+            return failure(ErrorKind.INVALID_VECTOR, f"embedding {i} has NaN or Inf values")
         return int(values.size)
     if not isinstance(embedding, list):
         kind = type(embedding).__name__
-        return _fail(ErrorKind.INVALID_RESPONSE, f"embedding {i} is {kind}, not a list of numbers")
+        return failure(
+            ErrorKind.INVALID_RESPONSE, f"embedding {i} is {kind}, not a list of numbers"
+        )
     try:
         total = sum(embedding)
     except TypeError:
-        return _fail(
+        return failure(
             ErrorKind.INVALID_RESPONSE, f"embedding {i} holds a value that is not a number"
         )
     # A finite sum proves every value finite; only a NaN/Inf (or an overflow) needs the slow look.
     if not math.isfinite(total) and not all(math.isfinite(v) for v in embedding):
-        return _fail(ErrorKind.INVALID_VECTOR, f"embedding {i} has NaN or Inf values")
+        return failure(ErrorKind.INVALID_VECTOR, f"embedding {i} has NaN or Inf values")
     return len(embedding)
 
 
 def check_embedding_reply(doc: object, n_inputs: int, expected_dim: int | None) -> ReplyCheck:
     """One vector per input, the same dimension for all (and `expected_dim`), finite values."""
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        return _fail(ErrorKind.INVALID_RESPONSE, "reply has no 'data' list")
+        return failure(ErrorKind.INVALID_RESPONSE, "reply has no 'data' list")
     data = doc["data"]
     if len(data) != n_inputs:
-        return _fail(ErrorKind.INVALID_RESPONSE, f"{len(data)} vectors for {n_inputs} inputs")
+        return failure(ErrorKind.INVALID_RESPONSE, f"{len(data)} vectors for {n_inputs} inputs")
     indices = set()
     dim: int | None = None
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "embedding" not in item:
-            return _fail(ErrorKind.INVALID_RESPONSE, f"data[{i}] has no 'embedding'")
+            return failure(ErrorKind.INVALID_RESPONSE, f"data[{i}] has no 'embedding'")
         indices.add(item.get("index", i))
         length = _vector_length(item["embedding"], i)
         if isinstance(length, ReplyCheck):
             return length
         if length == 0:
-            return _fail(ErrorKind.INVALID_VECTOR, f"embedding {i} is empty")
+            return failure(ErrorKind.INVALID_VECTOR, f"embedding {i} is empty")
         if dim is None:
             dim = length
         elif length != dim:
-            return _fail(
+            return failure(
                 ErrorKind.INVALID_VECTOR, f"embedding {i} has {length} dims, embedding 0 {dim}"
             )
     if indices != set(range(n_inputs)):
-        return _fail(ErrorKind.INVALID_RESPONSE, "indices are not 0..n-1, one per input")
+        return failure(ErrorKind.INVALID_RESPONSE, "indices are not 0..n-1, one per input")
     if expected_dim is not None and dim != expected_dim:
-        return _fail(ErrorKind.INVALID_VECTOR, f"{dim} dims where {expected_dim} were expected")
+        return failure(ErrorKind.INVALID_VECTOR, f"{dim} dims where {expected_dim} were expected")
     usage = doc.get("usage")
     tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
     return ReplyCheck(None, None, tokens if isinstance(tokens, int) else None, dim)

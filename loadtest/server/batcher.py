@@ -9,10 +9,11 @@ pass; with nothing else on its way it never waits, so a lone request pays no win
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,9 +100,17 @@ class Batcher:
         self._thread = threading.Thread(target=self._run, name="embload-batcher", daemon=True)
         self._thread.start()
 
-    def arriving(self) -> Arrival:
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
         """Held by a request from arrival to `submit`: the gather window waits for such requests."""
-        return Arrival(self)
+        with self._cond:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._arriving -= 1
+                self._cond.notify()
 
     def submit(self, ids: list[list[int]]) -> asyncio.Future[np.ndarray]:
         loop = asyncio.get_running_loop()
@@ -150,17 +159,3 @@ class Batcher:
                     job.remaining -= 1
                     if job.remaining == 0 and not job.failed:
                         job.loop.call_soon_threadsafe(_resolve, job)
-
-
-class Arrival:
-    def __init__(self, batcher: Batcher) -> None:
-        self._b = batcher
-
-    def __enter__(self) -> None:
-        with self._b._cond:
-            self._b._arriving += 1
-
-    def __exit__(self, *_: object) -> None:
-        with self._b._cond:
-            self._b._arriving -= 1
-            self._b._cond.notify()
