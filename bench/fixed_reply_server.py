@@ -1,36 +1,61 @@
-"""A minimal server that answers every POST with one precomputed 1024-d embedding (~12 KB).
+"""A minimal server that answers every POST with one precomputed 1024-d embedding.
 
 Raw ASGI on uvicorn + uvloop + httptools: as little server work as possible, so the benchmark
-measures the load generator, not the server.
+measures the load generator, not the server. The vector is a unit float32 vector written the
+way Python servers write one: `tensor.tolist()` floats of 17 digits (~22 KB) for
+`encoding_format: float`, little-endian float32 base64 (~5.6 KB) when the request asks for it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import random
+import struct
 import sys
 from typing import Any
 
 import uvicorn
 
-VECTOR = [round((i % 97) / 97 - 0.5, 8) for i in range(1024)]
-REPLY = json.dumps(
-    {
-        "object": "list",
-        "data": [{"object": "embedding", "index": 0, "embedding": VECTOR}],
-        "model": "fixed",
-        "usage": {"prompt_tokens": 24, "total_tokens": 24},
-    }
-).encode()
+DIM = 1024
+
+
+def _vector(seed: int = 0) -> list[float]:
+    rng = random.Random(seed)
+    v = [rng.gauss(0.0, 1.0) for _ in range(DIM)]
+    norm = math.sqrt(sum(x * x for x in v))
+    return list(struct.unpack(f"{DIM}f", struct.pack(f"{DIM}f", *(x / norm for x in v))))
+
+
+def _reply(embedding: list[float] | str) -> bytes:
+    return json.dumps(
+        {
+            "object": "list",
+            "data": [{"object": "embedding", "index": 0, "embedding": embedding}],
+            "model": "fixed",
+            "usage": {"prompt_tokens": 24, "total_tokens": 24},
+        }
+    ).encode()
+
+
+VECTOR = _vector()
+REPLY = _reply(VECTOR)
+REPLY_BASE64 = _reply(base64.b64encode(struct.pack(f"<{DIM}f", *VECTOR)).decode())
 MODELS = b'{"object": "list", "data": [{"id": "fixed", "object": "model"}]}'
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    more = True
-    while more:  # drain the request body
-        more = (await receive()).get("more_body", False)
-    body = MODELS if scope["method"] == "GET" else REPLY
+    request, more = b"", True
+    while more:
+        message = await receive()
+        request += message.get("body", b"")
+        more = message.get("more_body", False)
+    body = REPLY_BASE64 if b'"base64"' in request else REPLY
+    if scope["method"] == "GET":
+        body = MODELS
     await send(
         {
             "type": "http.response.start",

@@ -1,17 +1,25 @@
 """Generator overhead: req/s of embload's load path vs a bare FastHttpUser, on one pinned core.
 
-Both run against the same fixed-reply server (pinned to another core), alternately, in one
-invocation: ratios are taken pair by pair, so drift in the machine's speed cancels out.
-The embload side is the real thing: scenario `single` with payload sampling, the full reply
-check (JSON parse, count, dimension, finiteness) and a record per request streamed to disk.
+Three generators run at the same time, pinned to the same core, against one fixed-reply server
+pinned to the other core. Sharing the core, each gets a third of it, so the ratio of their
+req/s is the ratio of their CPU cost per request, and the machine's drift (large on shared
+VMs) hits all alike. `bench/meter.py` counts each side's replies over the same wall-clock
+window, after all have started, and its CPU time per request.
 
-    python bench/generator.py [--rounds 3] [--seconds 10] [--users 64]
+- embload: the real thing: scenario `single` with payload sampling, the full reply check
+  (JSON parse, count, dimension, finiteness) and a record per request streamed to disk.
+- bare: a FastHttpUser that posts the same request with `self.client.post` and does nothing
+  with the reply. embload / bare is the figure the spine issue asks for (>= 0.8, goal 0.9).
+- transport: the same request over geventhttpclient's HTTPClient, the layer embload's user
+  sends through, without checks or records: embload / transport is what they cost.
+
+    python bench/generator.py [--rounds 5] [--seconds 20] [--users 64] [--encoding both]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import os
 import platform
 import socket
@@ -24,6 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+WARMUP_S = 6.0  # both processes import, start 64 users and connect within this
 
 
 def free_port() -> int:
@@ -33,100 +42,118 @@ def free_port() -> int:
 
 
 def pinned(cmd: list[str], cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu), *cmd] if os.cpu_count() and os.cpu_count() > 1 else cmd  # type: ignore[operator]
+    return ["taskset", "-c", str(cpu), *cmd] if (os.cpu_count() or 1) > 1 else cmd
 
 
-def locust_rps(locustfile: Path, host: str, users: int, seconds: int, extra: list[str]) -> float:
+def locust_cmd(locustfile: Path, host: str, args: argparse.Namespace, tmp: str) -> list[str]:
+    users = str(args.users)
+    return [
+        *[sys.executable, "-m", "locust", "-f", f"{locustfile},{HERE / 'meter.py'}"],
+        *["--headless", "-u", users, "-r", users, "-t", f"{args.seconds}s", "--host", host],
+        *["--only-summary", "--csv", f"{tmp}/stats", "--loglevel", "ERROR"],
+    ]
+
+
+def side_by_side(host: str, args: argparse.Namespace, encoding: str) -> dict[str, dict[str, float]]:
+    """One round: both generators at once on core 0; each one's meter figures."""
+    sides = {
+        "embload": ROOT / "scenarios/single.py",
+        "bare": HERE / "bare_locustfile.py",
+        "transport": HERE / "bare_httpclient_locustfile.py",
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(locustfile),
-            "--headless",
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "-t",
-            f"{seconds}s",
-            "--host",
-            host,
-            "--only-summary",
-            "--csv",
-            f"{tmp}/stats",
-            "--loglevel",
-            "ERROR",
-            *extra,
-        ]
-        subprocess.run(
-            pinned(cmd, 0), cwd=tmp, check=False, capture_output=True, timeout=seconds + 60
-        )
-        with open(f"{tmp}/stats_stats.csv", newline="") as f:
-            rows = {row["Name"]: row for row in csv.DictReader(f)}
-        agg = rows["Aggregated"]
-        if int(agg["Failure Count"]):
-            raise SystemExit(
-                f"{locustfile.name}: {agg['Failure Count']} failures; the bench is invalid"
+        start = time.time()
+        procs = {}
+        for name, locustfile in sides.items():
+            os.mkdir(f"{tmp}/{name}")
+            cmd = locust_cmd(locustfile, host, args, f"{tmp}/{name}")
+            if name == "embload":
+                cmd += ["--embload-out", f"{tmp}/run"]
+            env = {
+                **os.environ,
+                "EMBLOAD_ENCODING": encoding,
+                "METER_OUT": f"{tmp}/{name}/meter.json",
+                "METER_FROM": str(start + WARMUP_S),
+                "METER_UNTIL": str(start + args.seconds - 1.0),
+            }
+            procs[name] = subprocess.Popen(
+                pinned(cmd, 0),
+                cwd=f"{tmp}/{name}",
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
-        return float(agg["Requests/s"])
+        for proc in procs.values():
+            proc.wait(timeout=args.seconds + 60)
+        figures = {}
+        for name in sides:
+            with open(f"{tmp}/{name}/stats_stats.csv") as f:
+                failures = f.read().splitlines()[-1].split(",")[3]
+            if int(failures):
+                raise SystemExit(f"{name}: {failures} failures; the bench is invalid")
+            figures[name] = dict(json.loads(Path(f"{tmp}/{name}/meter.json").read_text()))
+        records = len(Path(tmp, "run", "records.jsonl").read_bytes().splitlines())
+        if records < figures["embload"]["requests"]:
+            raise SystemExit(f"records.jsonl has {records} lines; the embload side lost records")
+        return figures
+
+
+def span(values: list[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
+
+
+def compare(host: str, args: argparse.Namespace, encoding: str) -> None:
+    print(f"\nencoding_format={encoding}")
+    print(
+        "| round | embload req/s | bare FastHttpUser req/s | bare HTTPClient req/s "
+        "| embload / bare | embload / HTTPClient | CPU µs/req: embload, bare, HTTPClient |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    ratios, costs = [], []
+    for n in range(args.rounds):
+        f = side_by_side(host, args, encoding)
+        a, b, c = f["embload"], f["bare"], f["transport"]
+        ratios.append(a["req_per_s"] / b["req_per_s"])
+        costs.append(a["req_per_s"] / c["req_per_s"])
+        print(
+            f"| {n + 1} | {a['req_per_s']:,.0f} | {b['req_per_s']:,.0f} | {c['req_per_s']:,.0f} "
+            f"| {ratios[-1]:.3f} | {costs[-1]:.3f} | {a['cpu_us_per_req']:.0f}, "
+            f"{b['cpu_us_per_req']:.0f}, {c['cpu_us_per_req']:.0f} |",
+            flush=True,
+        )
+    print(f"embload / bare FastHttpUser, req/s, median [min-max]: {span(ratios, '.3f')}")
+    print(f"embload / bare HTTPClient (cost of checks and records): {span(costs, '.3f')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--users", type=int, default=64)
+    parser.add_argument(
+        "--encoding",
+        choices=["base64", "float", "both"],
+        default="both",
+        help="encoding_format both sides ask for (base64 is embload's default)",
+    )
     args = parser.parse_args()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.users} users a side, {args.seconds} s "
+        f"per round, {args.rounds} rounds"
+    )
     port = free_port()
     server = subprocess.Popen(
         pinned([sys.executable, str(HERE / "fixed_reply_server.py"), str(port)], 1)
     )
     try:
         time.sleep(2.0)
-        host = f"http://127.0.0.1:{port}"
-        embload, bare, ratios = [], [], []
-        for n in range(args.rounds):
-            with tempfile.TemporaryDirectory() as out:
-                a = locust_rps(
-                    ROOT / "scenarios/single.py",
-                    host,
-                    args.users,
-                    args.seconds,
-                    ["--embload-out", out],
-                )
-                lines = len(Path(out, "records.jsonl").read_bytes().splitlines())
-            b = locust_rps(HERE / "bare_locustfile.py", host, args.users, args.seconds, [])
-            embload.append(a)
-            bare.append(b)
-            ratios.append(a / b)
-            print(
-                f"round {n + 1}: embload {a:,.0f} req/s ({lines:,} records), bare {b:,.0f} req/s, "
-                f"ratio {a / b:.3f}",
-                flush=True,
-            )
+        encodings = ["base64", "float"] if args.encoding == "both" else [args.encoding]
+        for encoding in encodings:
+            compare(f"http://127.0.0.1:{port}", args, encoding)
     finally:
         server.terminate()
         server.wait(10)
-    print()
-    print(
-        f"| machine | {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()} |"
-    )
-    print(f"| users, seconds per run, rounds | {args.users}, {args.seconds}, {args.rounds} |")
-    print(
-        f"| embload load path, req/s (median [min-max]) | {statistics.median(embload):,.0f} "
-        f"[{min(embload):,.0f}-{max(embload):,.0f}] |"
-    )
-    print(
-        f"| bare FastHttpUser, req/s | {statistics.median(bare):,.0f} "
-        f"[{min(bare):,.0f}-{max(bare):,.0f}] |"
-    )
-    print(
-        f"| ratio embload / bare, pair by pair, median [min-max] | {statistics.median(ratios):.3f} "
-        f"[{min(ratios):.3f}-{max(ratios):.3f}] |"
-    )
 
 
 if __name__ == "__main__":

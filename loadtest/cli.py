@@ -76,7 +76,9 @@ def run(
         Path | None, typer.Option(help="Texts to send: .txt (one a line) or .jsonl")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for payload sampling")] = 0,
-    encoding_format: Annotated[str, typer.Option(help="float | base64")] = "float",
+    encoding_format: Annotated[
+        str, typer.Option(help="base64 (as the openai SDK asks) | float")
+    ] = "base64",
     timeout: Annotated[float, typer.Option(help="Seconds before a request is a timeout")] = 60.0,
     api_key: Annotated[
         str | None,

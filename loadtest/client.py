@@ -2,21 +2,37 @@
 
 Only the OpenAI `/v1/embeddings` dialect for now. The load path (Locust's FastHttpUser) calls
 `encode_request` and `check_reply`; httpx serves the single calls: probes and model listing.
+
+`check_reply` runs once per request on the generator's core, so a well-formed reply takes the
+fast road: simdjson validates the whole document (it refuses NaN, Infinity and overflowing
+numbers) and hands each vector over as one float64 buffer, never as 1,024 Python floats;
+base64 vectors are decoded by pybase64 (SIMD; the standard library's takes 20x longer).
+Anything unusual falls back to the lenient standard parser, which finds the exact fault.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 import orjson
+import pybase64
+import simdjson
 from pydantic import BaseModel, ValidationError
 
 from loadtest.core.errors import classify_status
 from loadtest.core.types import ErrorKind
-from loadtest.core.wire import ReplyCheck, check_embedding_reply, embedding_request, failure
+from loadtest.core.wire import (
+    ReplyCheck,
+    check_embedding_reply,
+    check_vectors,
+    embedding_request,
+    failure,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +73,89 @@ def encode_request(
 
 def check_reply(status: int, body: bytes, n_inputs: int, expected_dim: int | None) -> ReplyCheck:
     """Status, JSON, one finite vector per input, one dimension: the verdict on a reply."""
-    kind, message = classify_status(status, body)
-    if kind is not None and message is not None:  # set together for every non-2xx
-        return failure(kind, message)
+    if not 200 <= status < 300:
+        kind, message = classify_status(status, body)
+        if kind is not None and message is not None:  # set together for every non-2xx
+            return failure(kind, message)
+    parts = _read_fast(body)
+    if parts is not None:
+        return check_vectors(*parts, n_inputs, expected_dim)
+    # The lenient parser reads NaN and Infinity, so a bad vector is told from bad JSON.
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        # orjson refuses NaN and Infinity; the lenient parser tells a bad vector from bad JSON.
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            return failure(ErrorKind.INVALID_RESPONSE, "reply is not JSON")
+        doc = json.loads(body)
+    except ValueError:
+        return failure(ErrorKind.INVALID_RESPONSE, "reply is not JSON")
     return check_embedding_reply(doc, n_inputs, expected_dim)
+
+
+_parser = simdjson.Parser()
+
+
+def _parse_strict(body: bytes) -> Any:
+    """simdjson's document, or ValueError. One parser is reused: a fresh one per reply costs
+    a buffer allocation, measurable under load."""
+    global _parser  # noqa: PLW0603
+    try:
+        return _parser.parse(body)
+    except RuntimeError:  # a document from an earlier reply is still referenced somewhere
+        _parser = simdjson.Parser()
+        return _parser.parse(body)
+
+
+def _read_fast(body: bytes) -> tuple[list[np.ndarray], list[object], object] | None:
+    """(vectors as numpy arrays, their `index` fields, usage.prompt_tokens); None if unusual."""
+    try:
+        doc = _parse_strict(body)
+    except ValueError:  # not strict JSON, NaN and Infinity included
+        return None
+    data = doc.get("data") if isinstance(doc, simdjson.Object) else None
+    if not isinstance(data, simdjson.Array):
+        return None
+    vectors: list[np.ndarray] = []
+    indices: list[object] = []
+    lists = 0
+    for i, item in enumerate(data):
+        if not isinstance(item, simdjson.Object):
+            return None
+        embedding = item.get("embedding")
+        if isinstance(embedding, simdjson.Array):
+            try:
+                vectors.append(np.frombuffer(embedding.as_buffer(of_type="d"), dtype=np.float64))
+            except TypeError:  # an element that is not a number
+                return None
+            lists += 1
+        elif isinstance(embedding, str):
+            try:
+                raw = pybase64.b64decode(embedding, validate=True)
+            except ValueError:
+                return None
+            if len(raw) % 4:
+                return None
+            vectors.append(np.frombuffer(raw, dtype="<f4"))
+        else:
+            return None
+        indices.append(item.get("index", i))
+    # as_buffer flattens nested arrays: only `data` and the vectors may open one.
+    if _count_brackets(body, 2 + lists) != 1 + lists:
+        return None
+    usage = doc.get("usage")
+    return (
+        vectors,
+        indices,
+        usage.get("prompt_tokens") if isinstance(usage, simdjson.Object) else None,
+    )
+
+
+def _count_brackets(body: bytes, most: int) -> int:
+    """How many `[` the body holds, counting no further than `most`.
+
+    A few memchr calls (bytes.find) are several times faster than bytes.count on 20 KB.
+    """
+    n, at = 0, body.find(b"[")
+    while at >= 0 and n < most:
+        n += 1
+        at = body.find(b"[", at + 1)
+    return n
 
 
 class _Model(BaseModel):

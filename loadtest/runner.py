@@ -54,7 +54,7 @@ class RunOptions:
     serve_port: int = DEFAULT_SERVE_PORT
     corpus: Path | None = None
     seed: int = 0
-    encoding: str = "float"
+    encoding: str = "base64"
     timeout_s: float = 60.0
     api_key: str | None = None
     reports: Path = Path("reports")

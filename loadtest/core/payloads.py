@@ -178,6 +178,8 @@ class PayloadSampler:
 def describe_batch(batch: Sequence[Payload]) -> tuple[str, str, int]:
     """(category, bucket, chars) of a request: `multi` where its texts differ."""
     first = batch[0]
+    if len(batch) == 1:  # the common case, once per request on the generator's core
+        return first.category, first.bucket, len(first.text)
     category = first.category if all(p.category == first.category for p in batch) else "multi"
     bucket = first.bucket if all(p.bucket == first.bucket for p in batch) else "multi"
     return category, bucket, sum(len(p.text) for p in batch)

@@ -56,11 +56,23 @@ def test_embload_run_single(reference_server: str, tmp_path: Path) -> None:
     assert "P50" in proc.stdout and "single" in proc.stdout
 
 
-@pytest.mark.parametrize(("scenario", "users", "inputs"), [("medium", 16, 10), ("peak", 64, 1)])
+@pytest.mark.parametrize(
+    ("scenario", "users", "inputs", "encoding"),
+    [("medium", 16, 10, "float"), ("peak", 64, 1, None)],
+)
 def test_locust_the_locust_way(
-    reference_server: str, tmp_path: Path, scenario: str, users: int, inputs: int
+    reference_server: str,
+    tmp_path: Path,
+    scenario: str,
+    users: int,
+    inputs: int,
+    encoding: str | None,
 ) -> None:
     # No -u: the scenario's own user count applies. No --embload-out: ./reports/<time>-<name>/.
+    # Settings reach plain locust as EMBLOAD_* variables; base64 is the default encoding.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMBLOAD_")}
+    if encoding:
+        env["EMBLOAD_ENCODING"] = encoding
     host = reference_server.removesuffix("/v1")
     cmd = [
         sys.executable,
@@ -75,12 +87,13 @@ def test_locust_the_locust_way(
         host,
         "--only-summary",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = (tmp_path / "reports").iterdir()
     assert run_dir.name.endswith(f"-{scenario}")
     summary = check_run_dir(run_dir, scenario, users)
     assert summary["inputs_per_s"] == pytest.approx(summary["qps"] * inputs)
+    assert summary["encoding_format"] == (encoding or "base64")
     if scenario == "peak":
         assert set(summary["by_category"]) == {"zh", "en", "code", "mixed"}
 

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from loadtest.client import check_reply, encode_request, parse_target
+from loadtest.client import _read_fast, check_reply, encode_request, parse_target
 from loadtest.core.types import ErrorKind
+from loadtest.core.wire import check_embedding_reply
 
 
 def reply(vectors: list[list[float]], tokens: int = 7) -> bytes:
@@ -85,6 +86,64 @@ NAN_BASE64 = base64.b64encode(np.array([np.nan, 1.0], dtype="<f4").tobytes()).de
             None,
             ErrorKind.INVALID_VECTOR,
         ),
+        # Shapes a buffer-reading parser could wave through: nested one-element arrays (a
+        # flattened buffer has the right length), booleans, a bool or a list as the index.
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": [1.0, [2.0]]}]}',
+            1,
+            None,
+            ErrorKind.INVALID_RESPONSE,
+        ),
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": [[1.0, 2.0]]}]}',
+            1,
+            None,
+            ErrorKind.INVALID_RESPONSE,
+        ),
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": [1.0, true]}]}',
+            1,
+            None,
+            ErrorKind.INVALID_RESPONSE,
+        ),
+        (
+            200,
+            b'{"data": [{"index": true, "embedding": [1.0]}]}',
+            1,
+            None,
+            ErrorKind.INVALID_RESPONSE,
+        ),
+        (
+            200,
+            b'{"data": [{"index": [0], "embedding": [1.0]}]}',
+            1,
+            None,
+            ErrorKind.INVALID_RESPONSE,
+        ),
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": "AAA"}]}',
+            1,
+            None,
+            ErrorKind.INVALID_RESPONSE,
+        ),  # not base64
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": "AAAAAAA="}]}',
+            1,
+            None,
+            ErrorKind.INVALID_VECTOR,
+        ),  # 5 bytes: not float32s
+        (
+            200,
+            b'{"data": [{"index": 0, "embedding": [1.0]}]} trailing',
+            1,
+            None,
+            ErrorKind.INVALID_RESPONSE,
+        ),
     ],
 )
 def test_bad_replies_get_their_kind(
@@ -93,6 +152,39 @@ def test_bad_replies_get_their_kind(
     check = check_reply(status, body, n, expected_dim)
     assert check.error is kind
     assert check.message
+
+
+GOOD_REPLIES = [
+    reply([[0.6, 0.8]]),
+    reply([[0.6, 0.8], [1.0, 0.0], [0.0, 1.0]]),
+    reply([[1, 0, -1]]),  # integers are numbers too
+    json.dumps(
+        {"data": [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]}
+    ).encode(),  # out of order, each index once
+    json.dumps({"data": [{"embedding": [0.5]}]}).encode(),  # no index, no usage
+    json.dumps({"model": "[x]", "data": [{"index": 0, "embedding": [0.5]}]}).encode(),
+    json.dumps(
+        {
+            "data": [
+                {"index": 0, "embedding": base64.b64encode(np.ones(8, "<f4").tobytes()).decode()}
+            ]
+        }
+    ).encode(),
+]
+
+
+@pytest.mark.parametrize("body", GOOD_REPLIES)
+def test_fast_path_agrees_with_the_standard_parser(body: bytes) -> None:
+    n = len(json.loads(body)["data"])
+    assert check_reply(200, body, n, None) == check_embedding_reply(json.loads(body), n, None)
+    assert check_reply(200, body, n, None).error is None
+
+
+def test_fast_path_takes_the_usual_replies() -> None:
+    # Not a speed test: that the usual shapes do not fall back to the slow parser.
+    assert _read_fast(GOOD_REPLIES[1]) is not None
+    assert _read_fast(GOOD_REPLIES[-1]) is not None
+    assert _read_fast(b'{"data": [{"index": 0, "embedding": [1.0, [2.0]]}]}') is None
 
 
 def test_error_message_is_the_servers_own_words() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.core.types import ErrorKind, RequestRecord
+from loadtest.core.types import RECORD_FIELDS, ErrorKind, RequestRecord
 from loadtest.store import (
     RecordWriter,
     new_run_dir,
@@ -37,7 +37,7 @@ def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
         ),
     ]
     writer = RecordWriter(tmp_path)
-    writer.write(records)
+    writer.write([tuple(getattr(r, f) for f in RECORD_FIELDS) for r in records])
     writer.write([])
     writer.close()
     assert writer.count == 2
