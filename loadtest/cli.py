@@ -86,6 +86,24 @@ def run(
             envvar="EMBLOAD_API_KEY", show_default=False, help="Bearer token (or EMBLOAD_API_KEY)"
         ),
     ] = None,
+    gpu_interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds between GPU and server-process samples")
+    ] = 0.1,
+    gpu_index: Annotated[
+        str | None,
+        typer.Option(help="GPUs to sample: indices or UUIDs (default: CUDA_VISIBLE_DEVICES)"),
+    ] = None,
+    gpu_agent: Annotated[
+        str | None,
+        typer.Option(help="URL of `embload gpu-agent` next to a remote server"),
+    ] = None,
+    server_pid: Annotated[
+        int | None, typer.Option(help="PID of a local server: sample its RSS and CPU")
+    ] = None,
+    oom_threshold: Annotated[
+        float,
+        typer.Option(min=0.01, max=1.0, help="GPU memory fraction that counts as the ceiling"),
+    ] = 0.95,
 ) -> None:
     """Run shipped scenarios against a target with Locust and print exact latency figures."""
     from loadtest.report.terminal import print_summary
@@ -117,6 +135,11 @@ def run(
             encoding=encoding_format,
             timeout_s=timeout,
             api_key=api_key,
+            gpu_interval_s=gpu_interval,
+            gpu_index=gpu_index,
+            gpu_agent=gpu_agent,
+            server_pid=server_pid,
+            oom_threshold=oom_threshold,
         )
         results = run_scenarios(opts, console)
     except RunError as exc:
@@ -125,6 +148,15 @@ def run(
     for result in results:
         print_summary(console, result.summary, str(result.run_dir))
         failed += result.summary["requests"] - result.summary["ok"]
+    crashes = [
+        e for r in results for e in r.summary.get("oom_events", []) if e["kind"] == "server_crash"
+    ]
+    if crashes:
+        raise _fail(
+            f"the server stopped answering during the run ({crashes[0]['evidence']}); "
+            f"{failed:,} requests failed, every one is in records.jsonl of its run",
+            code=1,
+        )
     if failed:
         raise _fail(f"{failed:,} requests failed; every one is in records.jsonl of its run", code=1)
 
@@ -172,6 +204,46 @@ def serve(
         highlight=False,
     )
     serve_forever(config)
+
+
+@app.command("gpu-agent")
+def gpu_agent_command(
+    host: Annotated[
+        str, typer.Option(help="Address to bind (0.0.0.0 to serve other machines)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 9400,
+    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between samples")] = 0.1,
+    gpu_index: Annotated[
+        str | None, typer.Option(help="GPUs to read: indices or UUIDs (default: all visible)")
+    ] = None,
+) -> None:
+    """Serve this machine's GPU samples over HTTP for `embload run --gpu-agent URL`."""
+    import os
+
+    from loadtest.gpu import GpuAgent, GpuUnavailable, NvmlReader, selected_devices
+
+    try:
+        devices = selected_devices(gpu_index, os.environ.get("CUDA_VISIBLE_DEVICES"))
+        reader = NvmlReader(devices)
+    except GpuUnavailable as exc:
+        raise _fail(f"no GPU to serve: {exc}") from None
+    try:
+        agent = GpuAgent(reader, host, port, interval)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    Console(stderr=True).print(
+        f"embload gpu-agent: {', '.join(reader.names)} every {interval:g} s on "
+        f"http://{host}:{agent.port} (GET /samples?since=T)",
+        highlight=False,
+    )
+    agent.start()
+    try:
+        agent.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.stop()
+        reader.close()
 
 
 if __name__ == "__main__":

@@ -46,19 +46,21 @@ from loadtest.core.payloads import (
     scenario_pools,
     user_seed,
 )
-from loadtest.core.stats import summarize
+from loadtest.core.telemetry import DEFAULT_OOM_THRESHOLD
 from loadtest.core.types import ErrorKind, Payload, RecordRow
 from loadtest.core.wire import failure
+from loadtest.monitor import Monitor, MonitorConfig, start_monitor
 from loadtest.store import (
     RecordWriter,
     new_run_dir,
     read_corpus,
-    read_records,
+    summarize_run_dir,
     write_summary,
 )
 
 log = logging.getLogger("embload")
 _FLUSH_INTERVAL_S = 0.5
+_CONNECTION_PAUSE_S = 0.1
 _RECORDS_MESSAGE = "embload_records"
 
 
@@ -67,68 +69,50 @@ def _listen(hook: Any, listener: Callable[..., None]) -> None:
     hook.add_listener(listener)
 
 
+# --embload-<name> flags (and EMBLOAD_<NAME> variables): (name, type, default, help, extra).
+_OPTIONS: list[tuple[str, type, Any, str, dict[str, Any]]] = [
+    ("model", str, "", "model name to send (default: the first one /v1/models lists)", {}),
+    ("out", str, "", "run directory to write (default: reports/<time>-<scenario>/)", {}),
+    ("reports", str, "reports", "where new run directories go without --embload-out", {}),
+    ("corpus", str, "", "texts to send instead of the built-in corpus (.txt or .jsonl)", {}),
+    ("seed", int, 0, "seed for payload sampling", {}),
+    # base64 is what the openai SDK asks for unless told otherwise, so servers do the work
+    # they do for most production clients; the reply is a third of float JSON's size.
+    (
+        "encoding",
+        str,
+        "base64",
+        "encoding_format: base64 (as the openai SDK) or float",
+        {"choices": ["base64", "float"]},
+    ),
+    ("dimensions", int, 0, "dimensions to ask for (0: the model's own)", {}),
+    ("timeout", float, 60.0, "seconds before a request counts as a timeout", {}),
+    (
+        "api-key",
+        str,
+        "",
+        "bearer token for the endpoint (never written anywhere)",
+        {"is_secret": True},
+    ),
+    ("gpu-interval", float, 0.1, "seconds between GPU and server-process samples", {}),
+    ("gpu-index", str, "", "GPUs to sample: indices or UUIDs (default: CUDA_VISIBLE_DEVICES)", {}),
+    ("gpu-agent", str, "", "URL of an `embload gpu-agent` next to a remote server", {}),
+    ("server-pid", int, 0, "PID of a local server: its RSS and CPU are sampled", {}),
+    ("oom-threshold", float, 0.95, "GPU memory fraction that counts as the ceiling", {}),
+    ("health-path", str, "/health", "server route polled for crashes and restarts ('' off)", {}),
+]
+
+
 def _add_arguments(parser: Any) -> None:
-    parser.add_argument(
-        "--embload-model",
-        env_var="EMBLOAD_MODEL",
-        default="",
-        help="model name to send (default: the first one /v1/models lists)",
-    )
-    parser.add_argument(
-        "--embload-out",
-        env_var="EMBLOAD_OUT",
-        default="",
-        help="run directory to write (default: reports/<time>-<scenario>/)",
-    )
-    parser.add_argument(
-        "--embload-reports",
-        env_var="EMBLOAD_REPORTS",
-        default="reports",
-        help="where new run directories go when --embload-out is not given",
-    )
-    parser.add_argument(
-        "--embload-corpus",
-        env_var="EMBLOAD_CORPUS",
-        default="",
-        help="texts to send instead of the built-in corpus (.txt or .jsonl)",
-    )
-    parser.add_argument(
-        "--embload-seed",
-        env_var="EMBLOAD_SEED",
-        type=int,
-        default=0,
-        help="seed for payload sampling",
-    )
-    parser.add_argument(
-        "--embload-encoding",
-        env_var="EMBLOAD_ENCODING",
-        # What the openai SDK asks for unless told otherwise, so servers do the work they do
-        # for most production clients; the reply is a third of float JSON's size.
-        default="base64",
-        choices=["base64", "float"],
-        help="encoding_format to ask for (base64, as the openai SDK does, or float)",
-    )
-    parser.add_argument(
-        "--embload-dimensions",
-        env_var="EMBLOAD_DIMENSIONS",
-        type=int,
-        default=0,
-        help="dimensions to ask for (0: the model's own)",
-    )
-    parser.add_argument(
-        "--embload-timeout",
-        env_var="EMBLOAD_TIMEOUT",
-        type=float,
-        default=60.0,
-        help="seconds before a request counts as a timeout",
-    )
-    parser.add_argument(
-        "--embload-api-key",
-        env_var="EMBLOAD_API_KEY",
-        default="",
-        is_secret=True,
-        help="bearer token for the endpoint (never written anywhere)",
-    )
+    for name, kind, default, help_text, extra in _OPTIONS:
+        parser.add_argument(
+            f"--embload-{name}",
+            env_var="EMBLOAD_" + name.upper().replace("-", "_"),
+            type=kind,
+            default=default,
+            help=help_text,
+            **extra,
+        )
 
 
 def scenario_user(name: str) -> type[EmbeddingUser]:
@@ -168,6 +152,7 @@ class _Test:
     writer: RecordWriter | None = None
     run_dir: Path | None = None
     flusher: Any = None
+    monitor: Monitor | None = None
 
 
 _test: _Test | None = None
@@ -247,6 +232,18 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         run_dir = new_run_dir(Path(opts.embload_reports), scenario.name, datetime.now())
     _test.run_dir = run_dir
     _test.writer = RecordWriter(run_dir)
+    health = opts.embload_health_path
+    _test.monitor = start_monitor(
+        MonitorConfig(
+            run_dir=run_dir,
+            interval_s=opts.embload_gpu_interval,
+            gpu_index=opts.embload_gpu_index or None,
+            gpu_agent=opts.embload_gpu_agent or None,
+            server_pid=opts.embload_server_pid or None,
+            health_url=target.host + health if health else None,
+        )
+    )
+    _test.started_at = time.time()  # after the monitor's idle readings: the load starts now
     if not isinstance(runner, MasterRunner):
         _test.flusher = gevent.spawn(_flush_loop, _test, _test.writer.write)
 
@@ -299,6 +296,8 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     _flush(test, test.writer.write)
     test.writer.close()
     duration_s = time.time() - test.started_at
+    if test.monitor is not None:
+        test.monitor.stop()
     opts = environment.parsed_options
     meta = {
         "scenario": test.scenario.name,
@@ -313,7 +312,14 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         "started_at": datetime.fromtimestamp(test.started_at).astimezone().isoformat(),
         "embload_version": __version__,
     }
-    summary = summarize(read_records(test.run_dir), duration_s=duration_s, meta=meta)
+    summary = summarize_run_dir(
+        test.run_dir,
+        meta=meta,
+        duration_s=duration_s,
+        load_start=test.started_at,
+        server_pid=opts.embload_server_pid if opts else None,
+        oom_threshold=opts.embload_oom_threshold if opts else DEFAULT_OOM_THRESHOLD,
+    )
     write_summary(test.run_dir, summary)
     print(f"embload: wrote {test.run_dir} ({summary['requests']} requests)", file=sys.stderr)
 
@@ -399,6 +405,10 @@ class EmbeddingUser(FastHttpUser):
             start_time=start_time,
             url=test.url,
         )
+        if check.error is ErrorKind.CONNECTION:
+            # A server that is down refuses in microseconds: without a pause each user would
+            # write thousands of identical failures a second until it is back.
+            gevent.sleep(_CONNECTION_PAUSE_S)
         category, bucket, chars = describe_batch(batch)
         test.buffer.append(
             (

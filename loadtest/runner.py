@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+import psutil
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
@@ -32,7 +33,9 @@ import loadtest
 from loadtest.client import Target, TargetUnreachable, list_models, parse_target
 from loadtest.core.payloads import SCENARIOS
 from loadtest.core.stats import latency_ms
-from loadtest.store import RECORDS, new_run_dir, read_summary
+from loadtest.core.telemetry import DEFAULT_OOM_THRESHOLD
+from loadtest.gpu import GpuUnavailable, NvmlReader, selected_devices
+from loadtest.store import RECORDS, new_run_dir, read_summary, write_summary
 
 DEFAULT_SERVE_PORT = 30000
 _SERVER_READY_TIMEOUT_S = 180.0
@@ -58,6 +61,11 @@ class RunOptions:
     timeout_s: float = 60.0
     api_key: str | None = None
     reports: Path = Path("reports")
+    gpu_interval_s: float = 0.1
+    gpu_index: str | None = None
+    gpu_agent: str | None = None
+    server_pid: int | None = None
+    oom_threshold: float = DEFAULT_OOM_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -101,25 +109,34 @@ def _port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+@dataclass(frozen=True)
+class BundledServer:
+    target: Target
+    pid: int
+    startup: dict[str, Any]  # summary.json's `startup`
+
+
 @contextlib.contextmanager
-def bundled_server(port: int, log_path: Path) -> Iterator[Target]:
+def bundled_server(port: int, log_path: Path) -> Iterator[BundledServer]:
     """Start `embload serve` on loopback, wait for /health, stop it (by its PID) afterwards."""
     if _port_open("127.0.0.1", port):
         raise RunError(f"port {port} is already in use; stop what runs there or pick --serve-port")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # Truncation on: the peak scenario's paragraphs are longer than MiniLM's 256 tokens.
     cmd = [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), "--truncate"]
+    started = time.time()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         target = Target(host=f"http://127.0.0.1:{port}", prefix="/v1")
-        _wait_healthy(proc, target, log_path)
-        yield target
+        health = _wait_healthy(proc, target, log_path)
+        yield BundledServer(target, proc.pid, _startup(proc.pid, started, health))
     finally:
         _stop(proc)
 
 
-def _wait_healthy(proc: subprocess.Popen[bytes], target: Target, log_path: Path) -> None:
+def _wait_healthy(proc: subprocess.Popen[bytes], target: Target, log_path: Path) -> dict[str, Any]:
+    """/health's reply once it is 200, with `ready_at` (wall clock) added."""
     deadline = time.monotonic() + _SERVER_READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -127,14 +144,39 @@ def _wait_healthy(proc: subprocess.Popen[bytes], target: Target, log_path: Path)
             raise RunError(
                 f"the bundled server exited during start-up: {tail[0]} (log: {log_path})"
             )
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(target.host + "/health", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.25)
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            reply = httpx.get(target.host + "/health", timeout=1.0)
+            if reply.status_code == 200:
+                return {**reply.json(), "ready_at": time.time()}
+        time.sleep(0.1)
     raise RunError(
         f"the bundled server was not healthy within {_SERVER_READY_TIMEOUT_S:.0f} s "
         f"(log: {log_path})"
     )
+
+
+def _startup(pid: int, started: float, health: dict[str, Any]) -> dict[str, Any]:
+    """Process start -> model loaded -> /health ready, in seconds, and the memory it idles at."""
+    loaded_at = health.get("model_loaded_at")
+    figures: dict[str, Any] = {
+        "command": "embload serve --truncate",
+        "model_loaded_s": loaded_at - started if isinstance(loaded_at, float) else None,
+        "ready_s": health["ready_at"] - started,
+        "idle_rss_bytes": None,
+        "idle_gpu_mem_bytes": None,
+        "gpu_unavailable": None,
+    }
+    with contextlib.suppress(psutil.Error):
+        figures["idle_rss_bytes"] = psutil.Process(pid).memory_info().rss
+    try:
+        reader = NvmlReader(selected_devices(None, os.environ.get("CUDA_VISIBLE_DEVICES")))
+    except GpuUnavailable as exc:
+        figures["gpu_unavailable"] = str(exc)
+    else:
+        samples = reader.read(time.time())
+        reader.close()
+        figures["idle_gpu_mem_bytes"] = sum(s.process_mem_bytes.get(pid, 0) for s in samples)
+    return figures
 
 
 def _stop(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
@@ -200,7 +242,12 @@ class _Progress:
 
 
 def _locust_command(
-    opts: RunOptions, name: str, target: Target, model: str | None, run_dir: Path
+    opts: RunOptions,
+    name: str,
+    target: Target,
+    model: str | None,
+    run_dir: Path,
+    server_pid: int | None,
 ) -> list[str]:
     users = opts.users or SCENARIOS[name].users
     cmd = [
@@ -232,15 +279,29 @@ def _locust_command(
         "--embload-timeout",
         f"{opts.timeout_s:g}",
     ]
+    cmd += ["--embload-gpu-interval", f"{opts.gpu_interval_s:g}"]
+    cmd += ["--embload-oom-threshold", f"{opts.oom_threshold:g}"]
     if model:
         cmd += ["--embload-model", model]
     if opts.corpus:
         cmd += ["--embload-corpus", str(opts.corpus)]
+    if opts.gpu_index:
+        cmd += ["--embload-gpu-index", opts.gpu_index]
+    if opts.gpu_agent:
+        cmd += ["--embload-gpu-agent", opts.gpu_agent]
+    if server_pid:
+        cmd += ["--embload-server-pid", str(server_pid)]
     return cmd
 
 
 def run_scenario(
-    opts: RunOptions, name: str, target: Target, model: str | None, run_dir: Path, console: Console
+    opts: RunOptions,
+    name: str,
+    target: Target,
+    model: str | None,
+    run_dir: Path,
+    console: Console,
+    server: BundledServer | None = None,
 ) -> RunResult:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("EMBLOAD_API_KEY", None)
@@ -252,7 +313,9 @@ def run_scenario(
         Live(progress.render(), console=console, refresh_per_second=4, transient=True) as live,
     ):
         proc = subprocess.Popen(
-            _locust_command(opts, name, target, model, run_dir),
+            _locust_command(
+                opts, name, target, model, run_dir, server.pid if server else opts.server_pid
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -279,6 +342,9 @@ def run_scenario(
             f"locust ended without a summary: {tail[0] if tail else '(no output)'} "
             f"(log: {run_dir}/locust.log)"
         ) from None
+    if server is not None:
+        summary["startup"] = server.startup
+        write_summary(run_dir, summary)
     return RunResult(name, run_dir, summary)
 
 
@@ -314,12 +380,14 @@ def run(opts: RunOptions, console: Console) -> list[RunResult]:
     for name in opts.scenarios:
         scenario_file(name)
     with contextlib.ExitStack() as stack:
+        server = None
         if opts.serve:
             log_path = (opts.out or opts.reports) / "server.log"
             console.print(
                 f"starting the bundled server on 127.0.0.1:{opts.serve_port} (log: {log_path})"
             )
-            target = stack.enter_context(bundled_server(opts.serve_port, log_path))
+            server = stack.enter_context(bundled_server(opts.serve_port, log_path))
+            target = server.target
         elif opts.target:
             try:
                 target = parse_target(opts.target)
@@ -332,5 +400,6 @@ def run(opts: RunOptions, console: Console) -> list[RunResult]:
         model = _resolve_model(opts, target)
         dirs = _run_dirs(opts)
         return [
-            run_scenario(opts, name, target, model, dirs[name], console) for name in opts.scenarios
+            run_scenario(opts, name, target, model, dirs[name], console, server)
+            for name in opts.scenarios
         ]

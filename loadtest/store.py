@@ -1,14 +1,16 @@
-"""The run directory on disk: records.jsonl (streamed), summary.json, and user corpus files.
+"""The run directory on disk: records.jsonl (streamed), the monitor's gpu.jsonl, process.jsonl
+and health.jsonl, telemetry.json, summary.json; and user corpus files.
 
-A run directory is everything a later `embload report` needs: one JSON object per request, one
-summary computed from them. Records are appended in batches and flushed on every write, so a
-crash of the load generator loses at most the batch in hand (under a second of work).
+A run directory is everything a later `embload report` needs: one JSON object per request or
+sample, one summary computed from them. Records are appended in batches and flushed on every
+write, so a crash of the load generator loses at most the batch in hand (under a second).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -16,10 +18,24 @@ from typing import Any, BinaryIO
 import orjson
 
 from loadtest.core.payloads import parse_corpus
-from loadtest.core.types import RECORD_FIELDS, ErrorKind, Payload, RequestRecord
+from loadtest.core.stats import summarize
+from loadtest.core.telemetry import gpu_summary, oom_events, process_summary
+from loadtest.core.types import (
+    RECORD_FIELDS,
+    ErrorKind,
+    GpuSample,
+    HealthProbe,
+    Payload,
+    ProcessSample,
+    RequestRecord,
+)
 
 RECORDS = "records.jsonl"
 SUMMARY = "summary.json"
+GPU = "gpu.jsonl"
+PROCESS = "process.jsonl"
+HEALTH = "health.jsonl"
+TELEMETRY = "telemetry.json"
 
 
 def new_run_dir(base: Path, scenario: str, now: datetime) -> Path:
@@ -65,24 +81,108 @@ def record_from_json(row: dict[str, Any]) -> RequestRecord:
     return RequestRecord(**{**row, "error": ErrorKind(error) if error else None})
 
 
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every complete line: a torn last one (a crash mid-write) is skipped; no file gives []."""
+    rows = []
+    try:
+        with path.open("rb") as f:
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break
+                rows.append(orjson.loads(line))
+    except FileNotFoundError:
+        return []
+    return rows
+
+
 def read_records(run_dir: Path) -> list[RequestRecord]:
-    """Every complete line of records.jsonl; a torn last line (a crash mid-write) is skipped."""
-    records = []
-    with (run_dir / RECORDS).open("rb") as f:
-        for line in f:
-            if not line.endswith(b"\n"):
-                break
-            records.append(record_from_json(orjson.loads(line)))
-    return records
+    if not (run_dir / RECORDS).exists():
+        raise FileNotFoundError(f"{run_dir} has no {RECORDS}")
+    return [record_from_json(row) for row in _read_jsonl(run_dir / RECORDS)]
+
+
+class JsonlWriter:
+    """Appends JSON lines to one file (the monitor's gpu, process and health files)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file: BinaryIO = path.open("ab")
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        chunk = b"".join(orjson.dumps(row, option=_LINE) for row in rows)
+        if chunk:
+            self._file.write(chunk)
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def gpu_sample_to_json(sample: GpuSample) -> dict[str, Any]:
+    row = asdict(sample)
+    row["process_mem_bytes"] = {str(pid): used for pid, used in sample.process_mem_bytes.items()}
+    return row
+
+
+def gpu_sample_from_json(row: dict[str, Any]) -> GpuSample:
+    procs = {int(pid): int(used) for pid, used in row["process_mem_bytes"].items()}
+    return GpuSample(**{**row, "process_mem_bytes": procs})
+
+
+def read_gpu_samples(run_dir: Path) -> list[GpuSample]:
+    return [gpu_sample_from_json(row) for row in _read_jsonl(run_dir / GPU)]
+
+
+def read_process_samples(run_dir: Path) -> list[ProcessSample]:
+    return [ProcessSample(**row) for row in _read_jsonl(run_dir / PROCESS)]
+
+
+def read_health(run_dir: Path) -> list[HealthProbe]:
+    return [HealthProbe(**row) for row in _read_jsonl(run_dir / HEALTH)]
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> Path:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    # Written whole then renamed, so a reader never sees half a file.
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
-    path = run_dir / SUMMARY
-    tmp = path.with_suffix(".json.tmp")
-    # Written whole then renamed, so a reader never sees half a summary.
-    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_json(run_dir / SUMMARY, summary)
+
+
+def read_telemetry(run_dir: Path) -> dict[str, Any]:
+    """What the monitor could read: {"gpu": "nvml" | "agent" | null, "gpu_unavailable": ...}."""
+    try:
+        doc: dict[str, Any] = json.loads((run_dir / TELEMETRY).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"gpu": None, "gpu_unavailable": "no telemetry was collected for this run"}
+    return doc
+
+
+def summarize_run_dir(
+    run_dir: Path,
+    *,
+    meta: dict[str, Any],
+    duration_s: float,
+    load_start: float,
+    server_pid: int | None,
+    oom_threshold: float,
+) -> dict[str, Any]:
+    """summary.json from the files of a run: records, GPU, process and health samples."""
+    records = read_records(run_dir)
+    gpu = read_gpu_samples(run_dir)
+    status = read_telemetry(run_dir)
+    pids = [server_pid] if server_pid else []
+    return {
+        **summarize(records, duration_s=duration_s, meta=meta),
+        "gpu": gpu_summary(gpu, load_start=load_start, server_pids=pids),
+        "gpu_unavailable": None if gpu else status.get("gpu_unavailable") or "no GPU samples",
+        "server_process": process_summary(read_process_samples(run_dir), load_start=load_start),
+        "oom_threshold": oom_threshold,
+        "oom_events": oom_events(records, gpu, read_health(run_dir), oom_threshold),
+    }
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import re
 from loadtest.core.types import ErrorKind
 
 _OOM = re.compile(
-    r"out[ _-]?of[ _-]?memory|outofmemory|\boom\b|cannot allocate memory|memoryerror"
+    r"out[ _-]?of[ _-]?memory|outofmemory|\boom\b|(?:cannot|can't|could not) allocate memory"
+    r"|memoryerror"
     r"|failed to allocate|cudaErrorMemoryAllocation",
     re.IGNORECASE,
 )

@@ -1,6 +1,8 @@
-"""The records every other module passes around: one request, and the kinds of error it can end in.
+"""The records every other module passes around: one request and the kinds of error it can end
+in, one GPU or server-process sample, one health probe, one out-of-memory event.
 
-Units are in the names: seconds and counts here; milliseconds appear only in reports.
+Units are in the names: seconds, bytes and counts here; ms and MiB appear only in reports.
+Every `time` / `start_time` is wall clock (Unix seconds), so all files of a run line up.
 """
 
 from __future__ import annotations
@@ -61,3 +63,53 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RequestRecord))
 RecordRow = tuple[
     float, float, int, ErrorKind | None, str | None, int, int, int | None, str, str, int, str
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSample:
+    """One reading of one GPU. Fields NVML cannot give on a device are None."""
+
+    time: float
+    index: int  # NVML's device index
+    name: str
+    mem_used_bytes: int
+    mem_total_bytes: int
+    gpu_util_pct: float | None
+    mem_util_pct: float | None  # memory-controller busy time, not capacity
+    power_w: float | None
+    temp_c: float | None
+    sm_clock_mhz: float | None
+    process_mem_bytes: dict[int, int]  # pid -> GPU memory, for the processes NVML lists
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSample:
+    """One reading of the server's process (psutil): memory and CPU, for CPU-only servers too."""
+
+    time: float
+    pid: int
+    rss_bytes: int
+    cpu_pct: float  # percent of one core since the previous sample; 200 = two cores busy
+
+
+@dataclass(frozen=True, slots=True)
+class HealthProbe:
+    """A change in what the server's /health says: up (2xx) or not, and why."""
+
+    time: float
+    up: bool
+    detail: str  # "HTTP 200", "HTTP 503", "ConnectError: ..."
+
+
+class OomKind(StrEnum):
+    OOM_RESPONSE = "oom_response"  # a reply that says the server ran out of memory
+    SERVER_CRASH = "server_crash"  # connection refused/reset after the server had answered
+    SERVER_RESTART = "server_restart"  # it answers again after a crash
+    MEMORY_CEILING = "memory_ceiling"  # GPU memory at or above the threshold for 1 s or more
+
+
+@dataclass(frozen=True, slots=True)
+class OomEvent:
+    time: float
+    kind: OomKind
+    evidence: str  # what showed it, in words a person can check against the files

@@ -1,4 +1,5 @@
-"""Rich tables of a run's summary: the overall figures, then one row per category."""
+"""Rich tables of a run's summary: the overall figures, one row per category, then one line
+each for GPU memory, the server process, start-up and out-of-memory events."""
 
 from __future__ import annotations
 
@@ -69,9 +70,58 @@ def summary_table(summary: dict[str, Any], run_dir: str) -> Table:
 
 def print_summary(console: Console, summary: dict[str, Any], run_dir: str) -> None:
     console.print(summary_table(summary, run_dir))
+    for line in resource_lines(summary):
+        console.print(line, highlight=False)
     kinds = {k: v for k, v in summary["errors"].items() if v}
     if kinds:
         listed = ", ".join(f"{k} {v:,}" for k, v in kinds.items())
         console.print(f"[red]errors:[/red] {listed}")
         for kind, messages in summary.get("error_samples", {}).items():
             console.print(f"  {kind}: {messages[0]}", markup=False, highlight=False)
+
+
+def mib(n_bytes: float | None) -> str:
+    return "-" if n_bytes is None else f"{n_bytes / (1 << 20):,.0f} MiB"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def resource_lines(summary: dict[str, Any]) -> list[str]:
+    """Plain-text lines on memory, start-up and OOM events (rich markup)."""
+    lines = []
+    gpu = summary.get("gpu")
+    if gpu:
+        frac = gpu["peak_mem_fraction"]
+        server = gpu["server_peak_mem_bytes"]
+        lines.append(
+            f"GPU {gpu['index']} {gpu['name']}: peak {mib(gpu['peak_mem_used_bytes'])} of "
+            f"{mib(gpu['mem_total_bytes'])} ({frac:.0%}), idle {mib(gpu['idle_mem_used_bytes'])}"
+            + (f", server {mib(server)}" if server is not None else "")
+            + f" · util mean {_pct(gpu['mean_util_pct'])}, peak {_pct(gpu['peak_util_pct'])}"
+        )
+    elif "gpu_unavailable" in summary:
+        lines.append(f"[dim]GPU telemetry off: {summary['gpu_unavailable']}[/dim]")
+    proc = summary.get("server_process")
+    if proc:
+        lines.append(
+            f"server process {proc['pid']}: RSS peak {mib(proc['peak_rss_bytes'])} "
+            f"(idle {mib(proc['idle_rss_bytes'])}) · CPU mean {_pct(proc['mean_cpu_pct'])}, "
+            f"peak {_pct(proc['peak_cpu_pct'])} of one core"
+        )
+    startup = summary.get("startup")
+    if startup:
+        loaded = startup["model_loaded_s"]
+        lines.append(
+            f"start-up: model loaded {'-' if loaded is None else f'{loaded:.1f}'} s, ready "
+            f"{startup['ready_s']:.1f} s after launch · idle RSS {mib(startup['idle_rss_bytes'])}"
+            + (
+                f", GPU {mib(startup['idle_gpu_mem_bytes'])}"
+                if startup["idle_gpu_mem_bytes"] is not None
+                else ""
+            )
+        )
+    for event in summary.get("oom_events", []):
+        lines.append(f"[red]{event['kind']}[/red] {event['evidence']}")
+    return lines

@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
-from loadtest.server.batcher import Batcher, QueueFull
+from loadtest.server.batcher import Batcher, OutOfMemory, QueueFull
 from loadtest.server.model import MODEL_ALIASES, Encoder
 
 MAX_INPUTS = 2048
@@ -108,6 +108,8 @@ class _State:
             max_batch_tokens=c.max_batch_tokens,
             gather_s=c.gather_ms / 1000,
             max_queue=c.max_queue,
+            is_oom=encoder.is_oom,
+            free_memory=encoder.free_memory,
         )
         self.timings["model_loaded"] = time.time()
         self.encoder = encoder
@@ -205,7 +207,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         if state.encoder is None:
             status = "failed" if state.load_error else "loading"
             return _json({"status": status, "error": state.load_error}, 503)
-        return _json({"status": "healthy", "model": state.encoder.info.name})
+        return _json(
+            {
+                "status": "healthy",
+                "model": state.encoder.info.name,
+                "model_loaded_at": state.timings["model_loaded"],  # wall clock, for start-up
+            }
+        )
 
     @app.get("/v1/models")
     async def models() -> Response:
@@ -261,11 +269,11 @@ def create_app(config: ServerConfig) -> FastAPI:
                 ) from None
         try:
             matrix = _vectors(await future, req.dimensions)
+        except OutOfMemory as exc:
+            raise ApiError(
+                503, f"out of memory: {exc}", type_="server_error", code="out_of_memory"
+            ) from None
         except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
-                raise ApiError(
-                    503, f"out of memory: {exc}", type_="server_error", code="out_of_memory"
-                ) from None
             raise ApiError(500, f"inference failed: {exc}", type_="server_error") from None
         if req.encoding_format == "base64":
             data: list[Any] = [

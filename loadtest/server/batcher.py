@@ -4,6 +4,7 @@ The model thread takes queued texts oldest first (at most `max_batch_size`), sor
 and runs them in as few padded passes as the token budget allows. When requests are still being
 tokenized, it waits up to `gather_s` for them, so a burst of 64 one-text requests becomes one
 pass; with nothing else on its way it never waits, so a lone request pays no window.
+A pass that runs out of device memory is split in two and retried once (see `_forward`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import numpy as np
 
 class QueueFull(Exception):
     """More texts are waiting than `max_queue` allows."""
+
+
+class OutOfMemory(Exception):
+    """A pass ran out of device memory, and so did its half on the one retry."""
 
 
 @dataclass
@@ -86,8 +91,12 @@ class Batcher:
         max_batch_tokens: int = 16384,
         gather_s: float = 0.002,
         max_queue: int = 4096,
+        is_oom: Callable[[BaseException], bool] = lambda exc: False,
+        free_memory: Callable[[], None] = lambda: None,
     ) -> None:
         self._embed = embed
+        self._is_oom = is_oom
+        self._free_memory = free_memory
         self.max_batch_size = max_batch_size
         self.max_batch_tokens = max_batch_tokens
         self.gather_s = gather_s
@@ -97,6 +106,7 @@ class Batcher:
         self._arriving = 0
         self._seq = 0
         self.passes = 0  # forward passes run, for tests and benchmarks
+        self.oom_retries = 0  # passes split in two after running out of memory
         self._thread = threading.Thread(target=self._run, name="embload-batcher", daemon=True)
         self._thread.start()
 
@@ -142,20 +152,39 @@ class Batcher:
             items = sorted(self._take())
             lengths = [item.length for item in items]
             for start, end in plan_passes(lengths, self.max_batch_tokens):
-                chunk = items[start:end]
-                try:
-                    vectors = self._embed([item.ids for item in chunk])
-                except Exception as exc:  # the request fails, the server keeps serving
-                    for item in chunk:
-                        if not item.job.failed:
-                            item.job.failed = True
-                            item.job.loop.call_soon_threadsafe(_reject, item.job, exc)
-                    continue
-                finally:
-                    self.passes += 1
-                for item, vector in zip(chunk, vectors, strict=True):
-                    job = item.job
-                    job.vectors[item.index] = vector
-                    job.remaining -= 1
-                    if job.remaining == 0 and not job.failed:
-                        job.loop.call_soon_threadsafe(_resolve, job)
+                self._forward(items[start:end], retry=True)
+
+    def _forward(self, chunk: list[_Item], *, retry: bool) -> None:
+        """One pass. Out of memory: free the cache, then each half once more; a half that runs
+        out again fails its requests with OutOfMemory, the rest are served."""
+        try:
+            vectors = self._embed([item.ids for item in chunk])
+        except Exception as exc:
+            if not self._is_oom(exc):
+                self._fail(chunk, exc)  # the request fails, the server keeps serving
+                return
+            self._free_memory()
+            if not retry:
+                self._fail(chunk, OutOfMemory(f"{len(chunk)} texts: {exc}"))
+                return
+            self.oom_retries += 1
+            half = max(len(chunk) // 2, 1)
+            for part in (chunk[:half], chunk[half:]):
+                if part:
+                    self._forward(part, retry=False)
+            return
+        finally:
+            self.passes += 1
+        for item, vector in zip(chunk, vectors, strict=True):
+            job = item.job
+            job.vectors[item.index] = vector
+            job.remaining -= 1
+            if job.remaining == 0 and not job.failed:
+                job.loop.call_soon_threadsafe(_resolve, job)
+
+    @staticmethod
+    def _fail(chunk: list[_Item], exc: BaseException) -> None:
+        for item in chunk:
+            if not item.job.failed:
+                item.job.failed = True
+                item.job.loop.call_soon_threadsafe(_reject, item.job, exc)

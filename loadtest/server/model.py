@@ -94,6 +94,20 @@ class Encoder:
         ids: list[list[int]] = self._tokenizer(texts, **kwargs)["input_ids"]
         return ids
 
+    def is_oom(self, exc: BaseException) -> bool:
+        """CUDA's OutOfMemoryError, or the CPU allocator's failure to get memory."""
+        if isinstance(exc, self._torch.cuda.OutOfMemoryError):
+            return True
+        text = str(exc).lower()
+        return isinstance(exc, RuntimeError) and (
+            "out of memory" in text or "can't allocate memory" in text
+        )
+
+    def free_memory(self) -> None:
+        """Return cached blocks to the device, so a retry starts from what is really free."""
+        if self.info.device.startswith("cuda"):
+            self._torch.cuda.empty_cache()
+
     def embed(self, batch: list[list[int]]) -> np.ndarray:
         """L2-normalized float32 vectors, one row per token-id list."""
         torch = self._torch

@@ -144,7 +144,15 @@ def test_run_with_serve_starts_and_stops_the_bundled_server(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     (run_dir,) = (p for p in (tmp_path / "reports").iterdir() if p.is_dir())
-    check_run_dir(run_dir, "single", 1)
+    summary = check_run_dir(run_dir, "single", 1)
+    startup = summary["startup"]
+    assert 0 < startup["model_loaded_s"] < startup["ready_s"] < 240
+    assert startup["idle_rss_bytes"] > 50 << 20  # torch and a model are loaded
+    assert startup["idle_gpu_mem_bytes"] is not None or startup["gpu_unavailable"]
+    server = summary["server_process"]  # embload knew the PID: RSS and CPU were sampled
+    assert server["samples"] >= 5 and server["peak_rss_bytes"] >= startup["idle_rss_bytes"] // 2
+    assert summary["gpu"] is not None or summary["gpu_unavailable"]
+    assert "start-up: model loaded" in proc.stdout and "server process" in proc.stdout
     with pytest.raises(ConnectionError):  # stopped by embload
         import socket
 

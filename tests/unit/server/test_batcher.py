@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from loadtest.server.batcher import Batcher, plan_passes
+from loadtest.server.batcher import Batcher, OutOfMemory, plan_passes
 
 
 def test_passes_respect_the_token_budget() -> None:
@@ -86,3 +86,68 @@ def test_a_failing_pass_fails_its_requests_and_the_batcher_keeps_serving() -> No
 
     err, ok = asyncio.run(main())
     assert isinstance(err, RuntimeError) and ok.shape == (1, 2)
+
+
+class FakeOom(Exception):
+    """Stands in for torch.cuda.OutOfMemoryError: the batcher only asks `is_oom`."""
+
+
+def oom_above(limit: int, calls: list[int], frees: list[int]):  # type: ignore[no-untyped-def]
+    def embed(batch: list[list[int]]) -> np.ndarray:
+        calls.append(len(batch))
+        if len(batch) > limit:
+            raise FakeOom(f"CUDA out of memory with {len(batch)} texts")
+        return np.array([[float(ids[0]), 1.0] for ids in batch])
+
+    return embed
+
+
+def run_burst(batcher: Batcher, n: int) -> list[np.ndarray | BaseException]:
+    async def main() -> list[np.ndarray | BaseException]:
+        with batcher.arriving():  # the gather window holds until all n are queued
+            futures = [batcher.submit([[i]]) for i in range(n)]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    return asyncio.run(main())
+
+
+def test_out_of_memory_splits_the_pass_and_retries_once() -> None:
+    calls: list[int] = []
+    frees: list[int] = []
+    batcher = Batcher(
+        oom_above(4, calls, frees),
+        gather_s=5.0,
+        is_oom=lambda exc: isinstance(exc, FakeOom),
+        free_memory=lambda: frees.append(1),
+    )
+    results = run_burst(batcher, 8)
+    # 8 texts run out of memory; after freeing, halves of 4 fit: every request is served.
+    assert [float(r[0, 0]) for r in results if isinstance(r, np.ndarray)] == list(range(8))
+    assert calls[0] == 8 and calls[1:] == [4, 4]
+    assert batcher.oom_retries == 1 and len(frees) == 1
+
+
+def test_a_half_that_runs_out_again_fails_alone_and_the_server_goes_on() -> None:
+    calls: list[int] = []
+    batcher = Batcher(
+        oom_above(0, calls, []),  # every pass runs out of memory
+        gather_s=5.0,
+        is_oom=lambda exc: isinstance(exc, FakeOom),
+    )
+    results = run_burst(batcher, 6)
+    assert all(isinstance(r, OutOfMemory) for r in results)
+    assert calls[:3] == [6, 3, 3]  # one retry in halves, never more
+    healthy = Batcher(oom_above(64, [], []), is_oom=lambda exc: isinstance(exc, FakeOom))
+    assert isinstance(run_burst(healthy, 1)[0], np.ndarray)
+
+
+def test_other_errors_are_not_retried() -> None:
+    calls: list[int] = []
+
+    def embed(batch: list[list[int]]) -> np.ndarray:
+        calls.append(len(batch))
+        raise ValueError("bad token id")
+
+    batcher = Batcher(embed, gather_s=0.0, is_oom=lambda exc: isinstance(exc, FakeOom))
+    (result,) = run_burst(batcher, 1)
+    assert isinstance(result, ValueError) and calls == [1]

@@ -1,0 +1,206 @@
+"""From samples and records to summary.json's `gpu`, `server_process` and `oom_events`.
+
+Pure: the monitor process writes gpu.jsonl, process.jsonl and health.jsonl; these functions read
+nothing and only compute. "Idle" means the last reading before the load started; utilization
+and CPU means are over the load. Memory is in bytes here, MiB only in reports.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from loadtest.core.types import (
+    ErrorKind,
+    GpuSample,
+    HealthProbe,
+    OomEvent,
+    OomKind,
+    ProcessSample,
+    RequestRecord,
+)
+
+DEFAULT_OOM_THRESHOLD = 0.95  # of total GPU memory
+CEILING_MIN_S = 1.0  # how long memory must stay at the threshold to count
+OOM_BURST_GAP_S = 1.0  # OOM replies closer than this together are one event
+_GIB = 1 << 30
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _device_summary(
+    samples: Sequence[GpuSample], load_start: float, server_pids: Collection[int]
+) -> dict[str, Any]:
+    before = [s for s in samples if s.time < load_start]
+    during = [s for s in samples if s.time >= load_start] or list(samples)
+    util = [s.gpu_util_pct for s in during if s.gpu_util_pct is not None]
+    power = [s.power_w for s in during if s.power_w is not None]
+    temps = [s.temp_c for s in samples if s.temp_c is not None]
+    peak = max(s.mem_used_bytes for s in samples)
+    total = samples[-1].mem_total_bytes
+    per_process: dict[int, int] = defaultdict(int)
+    for s in samples:
+        for pid, used in s.process_mem_bytes.items():
+            per_process[pid] = max(per_process[pid], used)
+    server_peak = (
+        max(sum(s.process_mem_bytes.get(pid, 0) for pid in server_pids) for s in samples)
+        if server_pids
+        else None
+    )
+    return {
+        "index": samples[0].index,
+        "name": samples[0].name,
+        "mem_total_bytes": total,
+        "idle_mem_used_bytes": (before[-1] if before else samples[0]).mem_used_bytes,
+        "peak_mem_used_bytes": peak,
+        "peak_mem_fraction": peak / total if total else None,
+        "mean_util_pct": _mean(util),
+        "peak_util_pct": max(util) if util else None,
+        "mean_power_w": _mean(power),
+        "peak_temp_c": max(temps) if temps else None,
+        "server_peak_mem_bytes": server_peak,
+        "process_peak_mem_bytes": {str(pid): used for pid, used in sorted(per_process.items())},
+        "samples": len(samples),
+    }
+
+
+def gpu_summary(
+    samples: Sequence[GpuSample], *, load_start: float, server_pids: Collection[int] = ()
+) -> dict[str, Any] | None:
+    """The device closest to running out, at the top level, and every device under `devices`."""
+    if not samples:
+        return None
+    by_index: dict[int, list[GpuSample]] = defaultdict(list)
+    for s in sorted(samples, key=lambda s: s.time):
+        by_index[s.index].append(s)
+    devices = [_device_summary(by_index[i], load_start, server_pids) for i in sorted(by_index)]
+    main = max(devices, key=lambda d: d["peak_mem_fraction"] or 0.0)
+    return {**main, "devices": devices}
+
+
+def process_summary(
+    samples: Sequence[ProcessSample], *, load_start: float
+) -> dict[str, Any] | None:
+    """The server process's memory and CPU: idle before the load, peak and mean during it."""
+    if not samples:
+        return None
+    ordered = sorted(samples, key=lambda s: s.time)
+    before = [s for s in ordered if s.time < load_start]
+    during = [s for s in ordered if s.time >= load_start] or ordered
+    return {
+        "pid": ordered[0].pid,
+        "idle_rss_bytes": (before[-1] if before else ordered[0]).rss_bytes,
+        "peak_rss_bytes": max(s.rss_bytes for s in ordered),
+        "mean_cpu_pct": _mean([s.cpu_pct for s in during]),
+        "peak_cpu_pct": max(s.cpu_pct for s in during),
+        "samples": len(ordered),
+    }
+
+
+def memory_ceiling_events(
+    samples: Sequence[GpuSample],
+    threshold: float = DEFAULT_OOM_THRESHOLD,
+    min_duration_s: float = CEILING_MIN_S,
+) -> list[OomEvent]:
+    """One event per stretch of `min_duration_s` or more with memory at `threshold` of total."""
+    by_index: dict[int, list[GpuSample]] = defaultdict(list)
+    for s in sorted(samples, key=lambda s: s.time):
+        by_index[s.index].append(s)
+    events = []
+    for index, series in sorted(by_index.items()):
+        stretches: list[list[GpuSample]] = [[]]
+        for s in series:
+            if s.mem_used_bytes >= threshold * s.mem_total_bytes:
+                stretches[-1].append(s)
+            elif stretches[-1]:
+                stretches.append([])
+        for run in stretches:
+            if run and run[-1].time - run[0].time >= min_duration_s:
+                peak = max(x.mem_used_bytes / x.mem_total_bytes for x in run)
+                events.append(
+                    OomEvent(
+                        run[0].time,
+                        OomKind.MEMORY_CEILING,
+                        f"GPU {index} ({run[0].name}) at or above {threshold:.0%} of "
+                        f"{run[0].mem_total_bytes / _GIB:.1f} GiB for "
+                        f"{run[-1].time - run[0].time:.1f} s, peak {peak:.1%}",
+                    )
+                )
+    return events
+
+
+def _end(r: RequestRecord) -> float:
+    return r.start_time + r.latency_s
+
+
+def reply_events(
+    records: Sequence[RequestRecord], health: Sequence[HealthProbe] = ()
+) -> list[OomEvent]:
+    """`oom_response` per burst of OOM replies; `server_crash` when connections fail after the
+    server had answered; `server_restart` when /health says up, or a reply arrives, again."""
+    events: list[OomEvent] = []
+    burst: list[RequestRecord] = []
+
+    def close_burst() -> None:
+        if burst:
+            span = _end(burst[-1]) - _end(burst[0])
+            count = f"{len(burst)} replies in {span:.1f} s" if len(burst) > 1 else "1 reply"
+            events.append(
+                OomEvent(
+                    _end(burst[0]), OomKind.OOM_RESPONSE, f"{burst[0].error_message} ({count})"
+                )
+            )
+            burst.clear()
+
+    ups = sorted((p for p in health if p.up), key=lambda p: p.time)
+    answered = 0
+    crashed_at: float | None = None
+    for r in sorted(records, key=_end):
+        if r.error is ErrorKind.OOM:
+            if burst and _end(r) - _end(burst[-1]) > OOM_BURST_GAP_S:
+                close_burst()
+            burst.append(r)
+        if r.status != 0:  # an HTTP reply, whatever its status: the server is up
+            # Only a request sent after the crash proves a restart; one sent before may be
+            # answered late by a server that is shutting down.
+            if crashed_at is not None and r.start_time > crashed_at:
+                events.append(_restart(crashed_at, ups, fallback=(_end(r), f"HTTP {r.status}")))
+                crashed_at = None
+            answered += 1
+        elif r.error is ErrorKind.CONNECTION and answered and crashed_at is None:
+            crashed_at = _end(r)
+            evidence = f"{r.error_message}, after {answered:,} replies"
+            events.append(OomEvent(crashed_at, OomKind.SERVER_CRASH, evidence))
+    close_burst()
+    if crashed_at is not None and any(p.time > crashed_at for p in ups):
+        events.append(_restart(crashed_at, ups, fallback=None))
+    return sorted(events, key=lambda e: e.time)
+
+
+def _restart(
+    crashed_at: float, ups: Sequence[HealthProbe], fallback: tuple[float, str] | None
+) -> OomEvent:
+    probe = next((p for p in ups if p.time > crashed_at), None)
+    if probe is not None and (fallback is None or probe.time <= fallback[0]):
+        when, how = probe.time, f"/health {probe.detail}"
+    else:
+        assert fallback is not None
+        when, how = fallback[0], f"a reply ({fallback[1]})"
+    return OomEvent(
+        when, OomKind.SERVER_RESTART, f"{how} {when - crashed_at:.1f} s after the crash"
+    )
+
+
+def oom_events(
+    records: Sequence[RequestRecord],
+    gpu: Sequence[GpuSample] = (),
+    health: Sequence[HealthProbe] = (),
+    threshold: float = DEFAULT_OOM_THRESHOLD,
+) -> list[dict[str, Any]]:
+    """summary.json's `oom_events`, in time order."""
+    found = reply_events(records, health) + memory_ceiling_events(gpu, threshold)
+    return [asdict(e) for e in sorted(found, key=lambda e: e.time)]
