@@ -14,9 +14,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
@@ -28,7 +25,6 @@ from locust.env import Environment
 from locust.exception import CatchResponseError
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtest import __version__
 from loadtest.client import (
     Target,
     TargetUnreachable,
@@ -41,21 +37,19 @@ from loadtest.core.payloads import (
     SCENARIOS,
     PayloadSampler,
     Scenario,
-    builtin_corpus,
     describe_batch,
-    scenario_pools,
     user_seed,
 )
 from loadtest.core.telemetry import DEFAULT_OOM_THRESHOLD
-from loadtest.core.types import ErrorKind, Payload, RecordRow
+from loadtest.core.types import ErrorKind, RecordRow
 from loadtest.core.wire import failure
-from loadtest.monitor import Monitor, MonitorConfig, start_monitor
-from loadtest.store import (
-    RecordWriter,
-    new_run_dir,
-    read_corpus,
-    summarize_run_dir,
-    write_summary,
+from loadtest.monitor import MonitorConfig
+from loadtest.session import (
+    Session,
+    begin_recording,
+    finish_recording,
+    new_session,
+    run_dir_for,
 )
 
 log = logging.getLogger("embload")
@@ -128,34 +122,7 @@ def scenario_user(name: str) -> type[EmbeddingUser]:
     return type(cls_name, (EmbeddingUser,), {"scenario": scenario, "__module__": __name__})
 
 
-@dataclass
-class _Test:
-    """What one process knows about the test under way."""
-
-    scenario: Scenario
-    target: Target
-    url: str
-    path: str  # the embeddings route, e.g. /v1/embeddings
-    name: str  # the request's name in Locust's statistics
-    model: str | None
-    headers: dict[str, str]
-    encoding: str
-    dimensions: int | None
-    seed: int
-    pools: dict[str, tuple[Payload, ...]]
-    worker: str
-    started_at: float
-    expected_dim: int | None = None
-    buffer: list[RecordRow] = field(default_factory=list)
-    next_user: int = 0
-    peak_users: int = 0
-    writer: RecordWriter | None = None
-    run_dir: Path | None = None
-    flusher: Any = None
-    monitor: Monitor | None = None
-
-
-_test: _Test | None = None
+_test: Session | None = None
 
 
 def _user_classes_scenario(environment: Environment) -> Scenario:
@@ -193,28 +160,17 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     target = parse_target(environment.host)
     api_key = opts.embload_api_key or None
     scenario = _user_classes_scenario(environment)
-    corpus_path = opts.embload_corpus
-    items = read_corpus(Path(corpus_path)) if corpus_path else builtin_corpus()
     runner = environment.runner
-    worker = f"worker-{runner.worker_index}" if isinstance(runner, WorkerRunner) else "local"
-    _test = _Test(
+    _test = new_session(
         scenario=scenario,
         target=target,
-        url=target.host + target.embeddings_path,
-        path=target.embeddings_path,
-        name=target.embeddings_path,
         model=_resolve_model(opts, target, api_key),
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
-        },
+        api_key=api_key,
         encoding=opts.embload_encoding,
         dimensions=opts.embload_dimensions or None,
         seed=opts.embload_seed,
-        pools=scenario_pools(scenario, items, user_corpus=bool(corpus_path)),
-        worker=worker,
-        started_at=time.time(),
-        expected_dim=opts.embload_dimensions or None,
+        corpus=opts.embload_corpus or None,
+        worker=f"worker-{runner.worker_index}" if isinstance(runner, WorkerRunner) else "local",
     )
     EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = opts.embload_timeout
     # What exists now (modules, corpus, Locust) lives all run: keep the collector off it, and
@@ -225,26 +181,20 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         _test.flusher = gevent.spawn(_flush_loop, _test, lambda recs: _send(runner, recs))
         return
-    if opts.embload_out:
-        run_dir = Path(opts.embload_out)
-        run_dir.mkdir(parents=True, exist_ok=True)
-    else:
-        run_dir = new_run_dir(Path(opts.embload_reports), scenario.name, datetime.now())
-    _test.run_dir = run_dir
-    _test.writer = RecordWriter(run_dir)
     health = opts.embload_health_path
-    _test.monitor = start_monitor(
+    begin_recording(
+        _test,
         MonitorConfig(
-            run_dir=run_dir,
+            run_dir=run_dir_for(opts.embload_out, opts.embload_reports, scenario.name),
             interval_s=opts.embload_gpu_interval,
             gpu_index=opts.embload_gpu_index or None,
             gpu_agent=opts.embload_gpu_agent or None,
             server_pid=opts.embload_server_pid or None,
             health_url=target.host + health if health else None,
-        )
+        ),
     )
-    _test.started_at = time.time()  # after the monitor's idle readings: the load starts now
     if not isinstance(runner, MasterRunner):
+        assert _test.writer is not None
         _test.flusher = gevent.spawn(_flush_loop, _test, _test.writer.write)
 
 
@@ -269,13 +219,13 @@ def _on_spawned(user_count: int, **_: Any) -> None:
         _test.peak_users = max(_test.peak_users, user_count)
 
 
-def _flush(test: _Test, sink: Any) -> None:
+def _flush(test: Session, sink: Any) -> None:
     if test.buffer:
         batch, test.buffer = test.buffer, []
         sink(batch)
 
 
-def _flush_loop(test: _Test, sink: Any) -> None:
+def _flush_loop(test: Session, sink: Any) -> None:
     while True:
         gevent.sleep(_FLUSH_INTERVAL_S)
         _flush(test, sink)
@@ -292,35 +242,15 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         _flush(test, lambda recs: _send(runner, recs))
         return
-    assert test.writer is not None and test.run_dir is not None
+    assert test.writer is not None
     _flush(test, test.writer.write)
-    test.writer.close()
-    duration_s = time.time() - test.started_at
-    if test.monitor is not None:
-        test.monitor.stop()
     opts = environment.parsed_options
-    meta = {
-        "scenario": test.scenario.name,
-        "target": test.target.base_url,
-        "model": test.model,
-        "users": test.peak_users or (opts.num_users if opts else None),
-        "inputs_per_request": test.scenario.inputs_per_request,
-        "encoding_format": test.encoding,
-        "dimensions": test.dimensions,
-        "seed": test.seed,
-        "corpus": (opts.embload_corpus if opts else "") or "builtin",
-        "started_at": datetime.fromtimestamp(test.started_at).astimezone().isoformat(),
-        "embload_version": __version__,
-    }
-    summary = summarize_run_dir(
-        test.run_dir,
-        meta=meta,
-        duration_s=duration_s,
-        load_start=test.started_at,
+    summary = finish_recording(
+        test,
+        users=opts.num_users if opts else None,
         server_pid=opts.embload_server_pid if opts else None,
         oom_threshold=opts.embload_oom_threshold if opts else DEFAULT_OOM_THRESHOLD,
     )
-    write_summary(test.run_dir, summary)
     print(f"embload: wrote {test.run_dir} ({summary['requests']} requests)", file=sys.stderr)
 
 
@@ -394,7 +324,7 @@ class EmbeddingUser(FastHttpUser):
             test.expected_dim = check.dim
         self.environment.events.request.fire(
             request_type="POST",
-            name=test.name,
+            name=test.path,
             response_time=latency_s * 1000,
             response_length=len(content),
             response=response,

@@ -42,30 +42,28 @@ def wait_healthy(
     raise RuntimeError(f"server not healthy in {timeout_s} s: {log.read_text()[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The bundled server (minilm, CPU, --truncate) on a free loopback port; its base URL."""
+@contextlib.contextmanager
+def bundled_server(log: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`embload serve` on a free loopback port with `args`: its process and base URL, healthy."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "loadtest.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--truncate",
-        "--max-body-bytes",
-        str(1 << 20),
-    ]
+    cmd = [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), *args]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_healthy(proc, f"http://127.0.0.1:{port}/health", log)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield proc, f"http://127.0.0.1:{port}/v1"
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The bundled server (minilm, CPU, --truncate) on a free loopback port; its base URL."""
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with bundled_server(log, "--truncate", "--max-body-bytes", str(1 << 20)) as (_, url):
+        yield url
 
 
 # What the misbehaving server does with request n (cycling), and the kind each must be recorded as.

@@ -9,25 +9,16 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import free_port, wait_healthy
+from tests.e2e.conftest import bundled_server
 
 
 def test_killing_the_server_halfway_is_a_recorded_crash(tmp_path: Path) -> None:
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_healthy(server, f"http://127.0.0.1:{port}/health", log)
+    with bundled_server(tmp_path / "server.log") as (server, url):
         run_dir = tmp_path / "run"
         run = subprocess.Popen(
             [
                 *[sys.executable, "-m", "loadtest.cli", "run", "--scenario", "medium"],
-                *["--target", f"http://127.0.0.1:{port}/v1", "--duration", "8s"],
+                *["--target", url, "--duration", "8s"],
                 *["--server-pid", str(server.pid), "--out", str(run_dir)],
             ],
             stdout=subprocess.PIPE,
@@ -42,10 +33,6 @@ def test_killing_the_server_halfway_is_a_recorded_crash(tmp_path: Path) -> None:
         time.sleep(1.0)  # well into the run, with replies on record
         server.send_signal(signal.SIGKILL)
         stdout, stderr = run.communicate(timeout=120)  # the run ends on its own
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait()
 
     assert run.returncode == 1, stdout[-2000:] + stderr[-2000:]
     (last,) = stderr.strip().splitlines()[-1:]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+
+from tests.e2e.conftest import bundled_server
 
 
 def post(base: str, body: object) -> httpx.Response:
@@ -92,31 +95,12 @@ def test_bad_input_gets_a_clear_openai_error(
     assert needle in err["message"]
 
 
-def test_too_long_input_without_truncate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_too_long_input_without_truncate(tmp_path: Path) -> None:
     # The fixture server truncates; this one is started without --truncate.
-    import subprocess
-    import sys
-
-    from tests.e2e.conftest import free_port, wait_healthy
-
-    port = free_port()
-    log = tmp_path / "log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_healthy(proc, f"http://127.0.0.1:{port}/health", log)
-        resp = post(f"http://127.0.0.1:{port}/v1", {"input": "word " * 300})
-        assert resp.status_code == 400
-        assert (
-            resp.json()["error"]["message"] == "Input length 302 tokens exceeds the maximum of 256"
-        )
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with bundled_server(tmp_path / "log") as (_, url):
+        resp = post(url, {"input": "word " * 300})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"] == "Input length 302 tokens exceeds the maximum of 256"
 
 
 def test_unknown_route_is_openai_shaped(reference_server: str) -> None:

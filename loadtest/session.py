@@ -1,0 +1,140 @@
+"""One test in one load-generator process: what it sends, what it has recorded so far, and the
+run directory it ends as. Free of Locust, so that locust_user.py holds only the Locust wiring.
+
+A worker's session only buffers records for the master; a local or master session also owns
+the run directory: the record writer, the telemetry sidecar and, at the end, summary.json.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loadtest import __version__
+from loadtest.client import Target
+from loadtest.core.payloads import Scenario, builtin_corpus, scenario_pools
+from loadtest.core.types import Payload, RecordRow
+from loadtest.monitor import Monitor, MonitorConfig, start_monitor
+from loadtest.store import (
+    RecordWriter,
+    new_run_dir,
+    read_corpus,
+    summarize_run_dir,
+    write_summary,
+)
+
+
+@dataclass
+class Session:
+    scenario: Scenario
+    target: Target
+    model: str | None
+    headers: dict[str, str]
+    encoding: str
+    dimensions: int | None
+    seed: int
+    corpus: str  # the user's corpus file, or "builtin"
+    pools: dict[str, tuple[Payload, ...]]
+    worker: str
+    started_at: float = field(default_factory=time.time)
+    expected_dim: int | None = None  # set by the first good reply unless asked for
+    buffer: list[RecordRow] = field(default_factory=list)
+    next_user: int = 0
+    peak_users: int = 0
+    writer: RecordWriter | None = None
+    run_dir: Path | None = None
+    monitor: Monitor | None = None
+    flusher: Any = None  # the greenlet that empties `buffer`, owned by locust_user
+
+    @property
+    def path(self) -> str:
+        return self.target.embeddings_path
+
+    @property
+    def url(self) -> str:
+        return self.target.host + self.target.embeddings_path
+
+
+def new_session(
+    *,
+    scenario: Scenario,
+    target: Target,
+    model: str | None,
+    api_key: str | None,
+    encoding: str,
+    dimensions: int | None,
+    seed: int,
+    corpus: str | None,
+    worker: str,
+) -> Session:
+    items = read_corpus(Path(corpus)) if corpus else builtin_corpus()
+    return Session(
+        scenario=scenario,
+        target=target,
+        model=model,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
+        },
+        encoding=encoding,
+        dimensions=dimensions,
+        seed=seed,
+        corpus=corpus or "builtin",
+        pools=scenario_pools(scenario, items, user_corpus=bool(corpus)),
+        worker=worker,
+        expected_dim=dimensions,
+    )
+
+
+def run_dir_for(out: str, reports: str, scenario: str) -> Path:
+    """`out` as given, or a fresh `reports/<time>-<scenario>/`."""
+    if out:
+        path = Path(out)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return new_run_dir(Path(reports), scenario, datetime.now())
+
+
+def begin_recording(session: Session, monitor: MonitorConfig) -> None:
+    """Open the records file and start the sidecar; the load starts once it has idle readings."""
+    session.run_dir = monitor.run_dir
+    session.writer = RecordWriter(monitor.run_dir)
+    session.monitor = start_monitor(monitor)
+    session.started_at = time.time()
+
+
+def finish_recording(
+    session: Session, *, users: int | None, server_pid: int | None, oom_threshold: float
+) -> dict[str, Any]:
+    """Close the records, stop the sidecar, write summary.json from the files; the summary."""
+    assert session.writer is not None and session.run_dir is not None
+    session.writer.close()
+    duration_s = time.time() - session.started_at
+    if session.monitor is not None:
+        session.monitor.stop()
+    meta = {
+        "scenario": session.scenario.name,
+        "target": session.target.base_url,
+        "model": session.model,
+        "users": session.peak_users or users,
+        "inputs_per_request": session.scenario.inputs_per_request,
+        "encoding_format": session.encoding,
+        "dimensions": session.dimensions,
+        "seed": session.seed,
+        "corpus": session.corpus,
+        "started_at": datetime.fromtimestamp(session.started_at).astimezone().isoformat(),
+        "embload_version": __version__,
+    }
+    summary = summarize_run_dir(
+        session.run_dir,
+        meta=meta,
+        duration_s=duration_s,
+        load_start=session.started_at,
+        server_pid=server_pid,
+        oom_threshold=oom_threshold,
+    )
+    write_summary(session.run_dir, summary)
+    return summary
