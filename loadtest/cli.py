@@ -148,6 +148,8 @@ def run(
     for result in results:
         print_summary(console, result.summary, str(result.run_dir))
         failed += result.summary["requests"] - result.summary["ok"]
+        if (result.run_dir / "report.html").exists():
+            console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
     crashes = [
         e for r in results for e in r.summary.get("oom_events", []) if e["kind"] == "server_crash"
     ]
@@ -204,6 +206,22 @@ def serve(
         highlight=False,
     )
     serve_forever(config)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (reports/<time>-<scenario>/)")],
+) -> None:
+    """Render RUN_DIR/report.html again from the run's saved files."""
+    from loadtest.report.html import write_report
+
+    if not (run_dir / "summary.json").is_file():
+        raise _fail(f"{run_dir} is not a run directory: it has no summary.json")
+    try:
+        path = write_report(run_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _fail(f"cannot render {run_dir}: {type(exc).__name__}: {exc}") from None
+    print(path)
 
 
 @app.command("gpu-agent")

@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 import pybase64
 import simdjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from loadtest.core.errors import classify_status
 from loadtest.core.types import ErrorKind
@@ -159,6 +159,8 @@ def _count_brackets(body: bytes, most: int) -> int:
 
 
 class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow")  # servers add fields: dimensions, weights, ...
+
     id: str
 
 
@@ -170,8 +172,10 @@ class TargetUnreachable(Exception):
     """Nothing answered at the target: refused, unresolvable, or timed out."""
 
 
-def list_models(target: Target, api_key: str | None = None, timeout_s: float = 5.0) -> list[str]:
-    """Model ids from `GET {base}/models`; [] when the server has no such route or shape."""
+def list_model_cards(
+    target: Target, api_key: str | None = None, timeout_s: float = 5.0
+) -> list[dict[str, Any]]:
+    """The model cards of `GET {base}/models`; [] when the server has no such route or shape."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         resp = httpx.get(target.base_url + "/models", headers=headers, timeout=timeout_s)
@@ -182,6 +186,11 @@ def list_models(target: Target, api_key: str | None = None, timeout_s: float = 5
     if resp.status_code != 200:
         return []
     try:
-        return [m.id for m in _ModelList.model_validate_json(resp.content).data]
+        return [m.model_dump() for m in _ModelList.model_validate_json(resp.content).data]
     except ValidationError:
         return []
+
+
+def list_models(target: Target, api_key: str | None = None, timeout_s: float = 5.0) -> list[str]:
+    """Model ids from `GET {base}/models`; [] when the server has no such route or shape."""
+    return [str(card["id"]) for card in list_model_cards(target, api_key, timeout_s)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from loadtest.client import (
     TargetUnreachable,
     check_reply,
     encode_request,
-    list_models,
+    list_model_cards,
     parse_target,
 )
 from loadtest.core.payloads import (
@@ -55,6 +56,7 @@ from loadtest.session import (
 log = logging.getLogger("embload")
 _FLUSH_INTERVAL_S = 0.5
 _CONNECTION_PAUSE_S = 0.1
+_REPORT_TIMEOUT_S = 300
 _RECORDS_MESSAGE = "embload_records"
 
 
@@ -139,15 +141,15 @@ def _user_classes_scenario(environment: Environment) -> Scenario:
     return next(iter(found.values()))
 
 
-def _resolve_model(opts: Any, target: Target, api_key: str | None) -> str | None:
-    if opts.embload_model:
-        return str(opts.embload_model)
+def _server_model(opts: Any, target: Target, api_key: str | None) -> tuple[str | None, Any]:
+    """The model name to send (--embload-model, else the first listed) and its card, if any."""
     try:
-        models = list_models(target, api_key)
+        cards = list_model_cards(target, api_key)
     except TargetUnreachable as exc:
         log.warning("embload: %s; sending no model name", exc)
-        return None
-    return models[0] if models else None
+        return opts.embload_model or None, None
+    name = opts.embload_model or (str(cards[0]["id"]) if cards else None)
+    return name, next((card for card in cards if card["id"] == name), None)
 
 
 def _on_test_start(environment: Environment, **_: Any) -> None:
@@ -161,10 +163,12 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     api_key = opts.embload_api_key or None
     scenario = _user_classes_scenario(environment)
     runner = environment.runner
+    model, card = _server_model(opts, target, api_key)
     _test = new_session(
         scenario=scenario,
         target=target,
-        model=_resolve_model(opts, target, api_key),
+        model=model,
+        server_model=card,
         api_key=api_key,
         encoding=opts.embload_encoding,
         dimensions=opts.embload_dimensions or None,
@@ -252,6 +256,17 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         oom_threshold=opts.embload_oom_threshold if opts else DEFAULT_OOM_THRESHOLD,
     )
     print(f"embload: wrote {test.run_dir} ({summary['requests']} requests)", file=sys.stderr)
+    # Its own process: the report layer is not Locust's to import, nor matplotlib its to hold.
+    rendered = subprocess.run(
+        [sys.executable, "-m", "loadtest.report", str(test.run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=_REPORT_TIMEOUT_S,
+        check=False,
+    )
+    if rendered.returncode != 0:
+        why = (rendered.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"embload: report.html not written: {why}", file=sys.stderr)
 
 
 def _transport_error(exc: BaseException) -> tuple[ErrorKind, str]:

@@ -35,7 +35,7 @@ from loadtest.core.payloads import SCENARIOS
 from loadtest.core.stats import latency_ms
 from loadtest.core.telemetry import DEFAULT_OOM_THRESHOLD
 from loadtest.gpu import GpuUnavailable, NvmlReader, selected_devices
-from loadtest.store import RECORDS, new_run_dir, read_summary, write_summary
+from loadtest.store import RECORDS, STARTUP, new_run_dir, read_summary, write_json
 
 DEFAULT_SERVE_PORT = 30000
 _SERVER_READY_TIMEOUT_S = 180.0
@@ -307,6 +307,8 @@ def run_scenario(
     env.pop("EMBLOAD_API_KEY", None)
     if opts.api_key:
         env["EMBLOAD_API_KEY"] = opts.api_key  # through the environment: argv is visible in ps
+    if server is not None:
+        write_json(run_dir / STARTUP, server.startup)  # summary.json and the report take it
     progress = _Progress(name, run_dir, opts.duration_s)
     with (
         (run_dir / "locust.log").open("wb") as log,
@@ -342,9 +344,6 @@ def run_scenario(
             f"locust ended without a summary: {tail[0] if tail else '(no output)'} "
             f"(log: {run_dir}/locust.log)"
         ) from None
-    if server is not None:
-        summary["startup"] = server.startup
-        write_summary(run_dir, summary)
     return RunResult(name, run_dir, summary)
 
 

@@ -7,9 +7,13 @@ the run directory: the record writer, the telemetry sidecar and, at the end, sum
 
 from __future__ import annotations
 
+import os
+import platform
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,7 @@ class Session:
     scenario: Scenario
     target: Target
     model: str | None
+    server_model: dict[str, Any] | None  # the model's card from /v1/models: weights, device...
     headers: dict[str, str]
     encoding: str
     dimensions: int | None
@@ -63,6 +68,7 @@ def new_session(
     scenario: Scenario,
     target: Target,
     model: str | None,
+    server_model: dict[str, Any] | None,
     api_key: str | None,
     encoding: str,
     dimensions: int | None,
@@ -75,6 +81,7 @@ def new_session(
         scenario=scenario,
         target=target,
         model=model,
+        server_model=server_model,
         headers={
             "Content-Type": "application/json",
             **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
@@ -87,6 +94,27 @@ def new_session(
         worker=worker,
         expected_dim=dimensions,
     )
+
+
+_PACKAGES = ("locust", "geventhttpclient", "numpy", "pysimdjson", "pybase64", "nvidia-ml-py")
+
+
+def environment() -> dict[str, Any]:
+    """Where the load came from: for the report, and for anyone repeating the run."""
+    packages: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "cpus": os.cpu_count(),
+        "embload": __version__,
+        "packages": packages,
+    }
 
 
 def run_dir_for(out: str, reports: str, scenario: str) -> Path:
@@ -126,7 +154,10 @@ def finish_recording(
         "seed": session.seed,
         "corpus": session.corpus,
         "started_at": datetime.fromtimestamp(session.started_at).astimezone().isoformat(),
+        "started_at_unix": session.started_at,
         "embload_version": __version__,
+        "server_model": session.server_model,
+        "environment": environment(),
     }
     summary = summarize_run_dir(
         session.run_dir,

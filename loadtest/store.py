@@ -15,9 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import orjson
 
 from loadtest.core.payloads import parse_corpus
+from loadtest.core.series import RecordColumns
 from loadtest.core.stats import summarize
 from loadtest.core.telemetry import gpu_summary, oom_events, process_summary
 from loadtest.core.types import (
@@ -36,6 +38,8 @@ GPU = "gpu.jsonl"
 PROCESS = "process.jsonl"
 HEALTH = "health.jsonl"
 TELEMETRY = "telemetry.json"
+STARTUP = "startup.json"  # written by `embload run --serve` before the load starts
+REPORT = "report.html"
 
 
 def new_run_dir(base: Path, scenario: str, now: datetime) -> Path:
@@ -93,6 +97,22 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     return rows
+
+
+def read_record_columns(run_dir: Path) -> RecordColumns:
+    """The columns the report draws, without building a record object per line."""
+    rows = _read_jsonl(run_dir / RECORDS)
+    return RecordColumns(
+        start_time=np.array([r["start_time"] for r in rows], dtype=float),
+        latency_s=np.array([r["latency_s"] for r in rows], dtype=float),
+        ok=np.array([r["error"] is None for r in rows], dtype=bool),
+        user=np.array([r["user"] for r in rows], dtype=np.int64),
+        chars=np.array([r["chars"] for r in rows], dtype=np.int64),
+        tokens=np.array(
+            [np.nan if r["prompt_tokens"] is None else r["prompt_tokens"] for r in rows],
+            dtype=float,
+        ),
+    )
 
 
 def read_records(run_dir: Path) -> list[RequestRecord]:
@@ -175,8 +195,10 @@ def summarize_run_dir(
     gpu = read_gpu_samples(run_dir)
     status = read_telemetry(run_dir)
     pids = [server_pid] if server_pid else []
+    startup = run_dir / STARTUP
     return {
         **summarize(records, duration_s=duration_s, meta=meta),
+        "startup": json.loads(startup.read_text(encoding="utf-8")) if startup.exists() else None,
         "gpu": gpu_summary(gpu, load_start=load_start, server_pids=pids),
         "gpu_unavailable": None if gpu else status.get("gpu_unavailable") or "no GPU samples",
         "server_process": process_summary(read_process_samples(run_dir), load_start=load_start),
