@@ -1,1 +1,1 @@
-"""Presenting runs: terminal tables now; the HTML report joins here."""
+"""Presenting runs: rich tables in the terminal, and the self-contained report.html."""
