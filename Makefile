@@ -41,6 +41,7 @@ test: lint browser
 bench: install
 	$(BIN)/python bench/generator.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/server_cpu.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -165,11 +165,28 @@ def run(
 
 @app.command()
 def serve(
-    model: Annotated[str, typer.Option(help="Model to serve")] = "minilm",
+    model: Annotated[str, typer.Option(help="minilm | qwen | bge")] = "minilm",
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 30000,
     device: Annotated[
         str | None, typer.Option(help="cpu | cuda (default: cuda when present)")
+    ] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(help="Directory with the weights (default: the local Hugging Face cache)"),
+    ] = None,
+    random_weights: Annotated[
+        bool,
+        typer.Option(help="The published architecture with random weights: speed/memory only"),
+    ] = False,
+    dtype: Annotated[
+        str | None, typer.Option(help="bf16 | fp16 | fp32 (default: bf16 on CUDA, fp32 on CPU)")
+    ] = None,
+    max_input_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Longest input in tokens (default: the model's)")
+    ] = None,
+    instruction: Annotated[
+        str | None, typer.Option(help="qwen: task for queries that send none")
     ] = None,
     truncate: Annotated[
         bool, typer.Option(help="Cut inputs over the model's limit instead of 400")
@@ -188,11 +205,29 @@ def serve(
     from loadtest.server.app import ServerConfig
     from loadtest.server.app import serve as serve_forever
 
+    if model not in ("minilm", "qwen", "bge"):
+        raise _fail(f"unknown model {model!r}; pick minilm, qwen or bge")
+    if dtype not in (None, "bf16", "fp16", "fp32"):
+        raise _fail("--dtype must be bf16, fp16 or fp32")
+    if random_weights and model == "minilm":
+        raise _fail("minilm ships its real weights; --random-weights is for qwen and bge")
+    if not random_weights:
+        from loadtest.server.presets import PRESETS, ModelNotFound, weights_dir
+
+        try:  # before binding the port: no weights is one line and exit 2, not a 503 server
+            weights_dir(PRESETS[model], model_path)
+        except ModelNotFound as exc:
+            raise _fail(str(exc)) from None
     config = ServerConfig(
         model=model,
         host=host,
         port=port,
         device=device,
+        model_path=model_path,
+        random_weights=random_weights,
+        dtype=dtype,
+        max_input_tokens=max_input_tokens,
+        instruction=instruction,
         truncate=truncate,
         max_batch_size=max_batch_size,
         max_batch_tokens=max_batch_tokens,

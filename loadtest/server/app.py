@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -23,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
 from loadtest.server.batcher import Batcher, OutOfMemory, QueueFull
-from loadtest.server.model import MODEL_ALIASES, Encoder
+from loadtest.server.model import Encoder
+from loadtest.server.presets import format_query
 
 MAX_INPUTS = 2048
 
@@ -34,6 +37,11 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 30000
     device: str | None = None
+    model_path: Path | None = None
+    random_weights: bool = False
+    dtype: str | None = None  # bf16 | fp16 | fp32; default bf16 on CUDA, fp32 on CPU
+    max_input_tokens: int | None = None  # default: the model's own limit
+    instruction: str | None = None  # default task for queries (qwen)
     truncate: bool = False
     max_batch_size: int = 64
     max_batch_tokens: int = 16384
@@ -49,6 +57,7 @@ class EmbeddingRequest(BaseModel):
     model: str | None = None
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = None
+    instruction: str | None = None  # qwen: the query's task; "" for documents, no instruction
     user: str | None = None
 
 
@@ -97,9 +106,18 @@ class _State:
 
     def load(self) -> None:
         try:
-            encoder = Encoder(self.config.model, self.config.device)
+            c = self.config
+            encoder = Encoder(
+                c.model,
+                c.device,
+                model_path=c.model_path,
+                random_weights=c.random_weights,
+                dtype=c.dtype,
+                max_tokens=c.max_input_tokens,
+            )
         except Exception as exc:
-            self.load_error = str(exc)
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            print(f"embload serve: the model did not load: {self.load_error}", file=sys.stderr)
             return
         c = self.config
         self.batcher = Batcher(
@@ -146,6 +164,22 @@ def _parse(body: bytes) -> EmbeddingRequest:
         raise ApiError(422, message, param=where) from None
 
 
+def _with_instruction(
+    texts: list[str], req: EmbeddingRequest, encoder: Encoder, default: str | None
+) -> list[str]:
+    """Queries formatted with their task (qwen); the request's own instruction wins, "" is none."""
+    task = req.instruction if req.instruction is not None else default
+    if not task:
+        return texts
+    if not encoder.info.preset.instruction:
+        raise ApiError(
+            400,
+            f"{encoder.info.name} takes no instruction; send the text alone",
+            param="instruction",
+        )
+    return [format_query(task, text) for text in texts]
+
+
 def _texts(req: EmbeddingRequest) -> list[str]:
     texts = [req.input] if isinstance(req.input, str) else req.input
     if not texts:
@@ -160,12 +194,12 @@ def _texts(req: EmbeddingRequest) -> list[str]:
     return texts
 
 
-def _vectors(matrix: np.ndarray, dimensions: int | None) -> np.ndarray:
+def _vectors(matrix: np.ndarray, dimensions: int | None, least: int = 1) -> np.ndarray:
     if dimensions is None:
         return matrix
-    if not 1 <= dimensions <= matrix.shape[1]:
+    if not least <= dimensions <= matrix.shape[1]:
         raise ApiError(
-            400, f"dimensions must be between 1 and {matrix.shape[1]}", param="dimensions"
+            400, f"dimensions must be between {least} and {matrix.shape[1]}", param="dimensions"
         )
     cut = matrix[:, :dimensions]
     # Matryoshka-style: truncate, then re-normalize to unit length.
@@ -212,6 +246,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "status": "healthy",
                 "model": state.encoder.info.name,
                 "model_loaded_at": state.timings["model_loaded"],  # wall clock, for start-up
+                "weights": state.encoder.info.weights,
             }
         )
 
@@ -227,6 +262,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             "max_input_tokens": info.max_tokens,
             "weights": info.weights,
             "device": info.device,
+            "dtype": info.dtype,
+            "preset": info.preset.name,
         }
         return _json({"object": "list", "data": [card]})
 
@@ -235,14 +272,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         encoder = ready()
         assert state.batcher is not None
         req = _parse(await _read_body(request, config.max_body_bytes))
-        if req.model is not None and req.model not in (encoder.info.name, *MODEL_ALIASES):
+        if req.model is not None and req.model not in (encoder.info.name, encoder.info.preset.name):
             raise ApiError(
                 404,
                 f"The model `{req.model}` does not exist; this server has `{encoder.info.name}`",
                 param="model",
                 code="model_not_found",
             )
-        texts = _texts(req)
+        texts = _with_instruction(_texts(req), req, encoder, config.instruction)
         loop = asyncio.get_running_loop()
         with state.batcher.arriving():
             ids = await loop.run_in_executor(
@@ -268,7 +305,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                     headers={"Retry-After": "1"},
                 ) from None
         try:
-            matrix = _vectors(await future, req.dimensions)
+            matrix = _vectors(await future, req.dimensions, encoder.info.preset.min_dimensions)
         except OutOfMemory as exc:
             raise ApiError(
                 503, f"out of memory: {exc}", type_="server_error", code="out_of_memory"

