@@ -1,0 +1,131 @@
+"""Side-by-side verdicts: is B really different from A, per metric, with a 95% interval?
+
+Pure numpy, seeded by the caller. Latency percentiles are bootstrapped over requests (at most
+`MAX_SAMPLE` a side, drawn at random: a percentile's interval needs thousands, not millions);
+rates over one-second windows, so bursts and stalls count as what they are; the error rate over
+requests. Each interval is of the relative difference B/A - 1. A verdict names the better side
+only when the whole interval says so; otherwise "no significant difference".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RESAMPLES = 1000
+MAX_SAMPLE = 20_000
+LOWER_IS_BETTER = {"p50", "p90", "p99", "error_rate"}
+
+
+@dataclass(frozen=True)
+class Side:
+    """One run's data for the statistics: latencies of successful requests, per-window counts."""
+
+    latency_s: np.ndarray
+    ok_per_window: np.ndarray  # successful requests completed in each full 1 s window
+    inputs_per_window: np.ndarray
+    tokens_per_window: np.ndarray
+    failed: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class Difference:
+    metric: str
+    a: float | None
+    b: float | None
+    ratio: float | None  # b / a
+    low: float | None  # 95% interval of b / a - 1
+    high: float | None
+    verdict: str
+
+
+def _interval(samples: np.ndarray) -> tuple[float, float]:
+    low, high = np.nanpercentile(samples, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _percentile_diffs(
+    a: np.ndarray, b: np.ndarray, q: float, rng: np.random.Generator
+) -> np.ndarray:
+    a = rng.choice(a, MAX_SAMPLE, replace=False) if a.size > MAX_SAMPLE else a
+    b = rng.choice(b, MAX_SAMPLE, replace=False) if b.size > MAX_SAMPLE else b
+    qa = np.percentile(rng.choice(a, (RESAMPLES, a.size)), q, axis=1)
+    qb = np.percentile(rng.choice(b, (RESAMPLES, b.size)), q, axis=1)
+    diffs: np.ndarray = qb / qa - 1.0
+    return diffs
+
+
+def _mean_diffs(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ma = rng.choice(a, (RESAMPLES, a.size)).mean(axis=1)
+    mb = rng.choice(b, (RESAMPLES, b.size)).mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diffs: np.ndarray = mb / ma - 1.0
+    return diffs
+
+
+def _error_rate_diffs(a: Side, b: Side, rng: np.random.Generator) -> np.ndarray:
+    ra = rng.binomial(a.requests, a.failed / a.requests, RESAMPLES) / a.requests
+    rb = rng.binomial(b.requests, b.failed / b.requests, RESAMPLES) / b.requests
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rb / ra - 1.0
+
+
+def verdict(metric: str, ratio: float, low: float, high: float, names: tuple[str, str]) -> str:
+    """Who is better and by how much, when the interval of B/A - 1 ([low, high]) excludes 0.
+
+    "Better by X%": for latencies and errors X = 1 - winner/loser (it takes X% less); for rates
+    X = winner/loser - 1 (X% more). `ratio` (B/A as measured) gives X, the interval its bounds.
+    """
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0.0 <= high:
+        return "no significant difference"
+    lower_better = metric in LOWER_IS_BETTER
+    b_wins = high < 0 if lower_better else low > 0
+
+    def x(r: float) -> float:  # r = B/A; the better side's advantage
+        if lower_better:
+            return 1 - r if b_wins else 1 - 1 / r
+        return r - 1 if b_wins else 1 / r - 1
+
+    bounds = sorted((x(1 + low), x(1 + high)))
+    word = "fewer errors" if metric == "error_rate" else "faster" if lower_better else "higher"
+    winner = names[1] if b_wins else names[0]
+    return f"{winner} {word} by {x(ratio):.0%} [{bounds[0]:.0%}, {bounds[1]:.0%}]"
+
+
+def compare_sides(a: Side, b: Side, names: tuple[str, str], seed: int) -> list[Difference]:
+    """Every metric's difference of B against A, with its interval and verdict."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for metric, q in (("p50", 50), ("p90", 90), ("p99", 99)):
+        if a.latency_s.size < 2 or b.latency_s.size < 2:
+            out.append(Difference(metric, None, None, None, None, None, "not enough requests"))
+            continue
+        va, vb = (float(np.percentile(x.latency_s, q)) * 1000 for x in (a, b))
+        low, high = _interval(_percentile_diffs(a.latency_s, b.latency_s, q, rng))
+        text = verdict(metric, vb / va, low, high, names)
+        out.append(Difference(metric, va, vb, vb / va, low, high, text))
+    for metric, wa, wb in (
+        ("qps", a.ok_per_window, b.ok_per_window),
+        ("inputs_per_s", a.inputs_per_window, b.inputs_per_window),
+        ("tokens_per_s", a.tokens_per_window, b.tokens_per_window),
+    ):
+        if wa.size < 2 or wb.size < 2 or not wa.any() or not wb.any():
+            out.append(Difference(metric, None, None, None, None, None, "not enough windows"))
+            continue
+        va, vb = float(wa.mean()), float(wb.mean())
+        low, high = _interval(_mean_diffs(wa, wb, rng))
+        text = verdict(metric, vb / va, low, high, names)
+        out.append(Difference(metric, va, vb, vb / va, low, high, text))
+    ra, rb = a.failed / max(a.requests, 1), b.failed / max(b.requests, 1)
+    if a.failed == 0 and b.failed == 0:
+        out.append(Difference("error_rate", 0.0, 0.0, None, None, None, "no errors on either side"))
+    elif a.failed == 0 or b.failed == 0:
+        winner = names[0] if a.failed == 0 else names[1]
+        out.append(Difference("error_rate", ra, rb, None, None, None, f"only {winner} had none"))
+    else:
+        low, high = _interval(_error_rate_diffs(a, b, rng))
+        text = verdict("error_rate", rb / ra, low, high, names)
+        out.append(Difference("error_rate", ra, rb, rb / ra, low, high, text))
+    return out
