@@ -28,6 +28,8 @@ browser:
 
 demo: install
 	$(BIN)/embload run --serve --scenario all --duration 10s
+	$(BIN)/embload compare batched unbatched --serve --config examples/embload.toml \
+		--scenarios single,peak --duration 10s
 
 lint: install
 	$(BIN)/ruff check loadtest scenarios tests bench

@@ -43,22 +43,27 @@ class BundledServer:
 
 
 @contextlib.contextmanager
-def bundled_server(port: int, log_path: Path) -> Iterator[BundledServer]:
-    """Start `embload serve` on loopback, wait for /health, stop it (by its PID) afterwards."""
+def bundled_server(
+    port: int, log_path: Path, serve_args: tuple[str, ...] = ("--truncate",)
+) -> Iterator[BundledServer]:
+    """Start `embload serve` on loopback, wait for /health, stop it (by its PID) afterwards.
+
+    `serve_args` go to `embload serve` as they are; the default, minilm with truncation, takes
+    the peak scenario's paragraphs, which are longer than MiniLM's 256 tokens.
+    """
     if _port_open("127.0.0.1", port):
         raise ServeError(
             f"port {port} is already in use; stop what runs there or pick --serve-port"
         )
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    # Truncation on: the peak scenario's paragraphs are longer than MiniLM's 256 tokens.
-    cmd = [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), "--truncate"]
+    cmd = [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), *serve_args]
     started = time.time()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         target = Target(host=f"http://127.0.0.1:{port}", prefix="/v1")
         health = _wait_healthy(proc, target, log_path)
-        yield BundledServer(target, proc.pid, _startup(proc.pid, started, health))
+        yield BundledServer(target, proc.pid, _startup(proc.pid, started, health, serve_args))
     finally:
         stop_process(proc)
 
@@ -83,11 +88,13 @@ def _wait_healthy(proc: subprocess.Popen[bytes], target: Target, log_path: Path)
     )
 
 
-def _startup(pid: int, started: float, health: dict[str, Any]) -> dict[str, Any]:
+def _startup(
+    pid: int, started: float, health: dict[str, Any], command: tuple[str, ...]
+) -> dict[str, Any]:
     """Process start -> model loaded -> /health ready, in seconds, and the memory it idles at."""
     loaded_at = health.get("model_loaded_at")
     figures: dict[str, Any] = {
-        "command": "embload serve --truncate",
+        "command": " ".join(["embload serve", *command]),
         "model_loaded_s": loaded_at - started if isinstance(loaded_at, float) else None,
         "ready_s": health["ready_at"] - started,
         "idle_rss_bytes": None,

@@ -244,6 +244,97 @@ def serve(
 
 
 @app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="Target name (qwen, bge, embload.toml's) or a run dir")],
+    b: Annotated[str, typer.Argument(help="The other target, or run dir")],
+    scenarios: Annotated[
+        str, typer.Option(help="Comma-separated: single,medium,peak")
+    ] = "single,medium,peak",
+    duration: Annotated[str, typer.Option(help="How long each scenario runs per target")] = "30s",
+    serve: Annotated[
+        bool, typer.Option(help="Start each target's bundled server in turn, on its url's port")
+    ] = False,
+    random_weights: Annotated[
+        bool, typer.Option(help="With --serve: qwen/bge with random weights (speed, memory)")
+    ] = False,
+    users: Annotated[
+        int | None, typer.Option(min=1, help="Users (default: each scenario's)")
+    ] = None,
+    target: Annotated[
+        list[str] | None, typer.Option(help="NAME=URL, defines or overrides a target")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Targets file (default: ./embload.toml when present)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Directory (default: reports/compare-<time>/)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for payloads and the bootstrap")] = 0,
+    fail_on_regression: Annotated[
+        str | None,
+        typer.Option(help="e.g. 10%: exit 1 when B is significantly worse by more than this"),
+    ] = None,
+) -> None:
+    """Compare two targets on the same workload (or two saved runs): verdicts with 95% intervals."""
+    from loadtest.comparison import (
+        CompareOptions,
+        comparison,
+        regressions,
+        run_targets,
+        write_comparison,
+    )
+    from loadtest.report.compare_html import write_compare_html
+    from loadtest.report.terminal import compare_table
+    from loadtest.runner import RunError, parse_duration
+
+    threshold = None
+    if fail_on_regression is not None:
+        try:
+            threshold = float(fail_on_regression.rstrip("%")) / 100
+        except ValueError:
+            raise _fail("--fail-on-regression takes a percentage, e.g. 10%") from None
+    console = Console()
+    dir_a, dir_b = Path(a), Path(b)
+    try:
+        if (dir_a / "summary.json").is_file() and (dir_b / "summary.json").is_file():
+            names = (dir_a.name, dir_b.name)
+            result = comparison({"saved": ([dir_a], [dir_b])}, names, seed)
+            where = out or dir_b.parent / f"compare-{dir_a.name}-vs-{dir_b.name}"
+            where.mkdir(parents=True, exist_ok=True)
+        else:
+            names = (a, b)
+            wanted = [s.strip() for s in scenarios.split(",") if s.strip()]
+            unknown = [s for s in wanted if s not in _SCENARIO_NAMES]
+            if unknown or not wanted:
+                raise _fail(f"unknown scenarios {unknown}; pick from {', '.join(_SCENARIO_NAMES)}")
+            opts = CompareOptions(
+                names=names,
+                scenarios=wanted,
+                duration_s=parse_duration(duration),
+                serve=serve,
+                random_weights=random_weights,
+                out=out,
+                seed=seed,
+                users=users,
+                config=config,
+                overrides=target or [],
+            )
+            where, pairs = run_targets(opts, console)
+            result = comparison(pairs, names, seed)
+    except RunError as exc:
+        raise _fail(str(exc)) from None
+    write_comparison(where, result)
+    html = write_compare_html(where, result)
+    for entry in result["scenarios"]:
+        console.print(compare_table(result, entry))
+    console.print(f"comparison: {where / 'compare.json'} · {html}", highlight=False)
+    if threshold is not None:
+        worse = regressions(result, threshold)
+        if worse:
+            raise _fail(f"{names[1]} regressed beyond {threshold:.0%}: " + "; ".join(worse), code=1)
+
+
+@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (reports/<time>-<scenario>/)")],
 ) -> None:

@@ -169,7 +169,7 @@ def _locust_command(
         "-r",
         str(users),
         "-t",
-        f"{opts.duration_s:g}s",
+        f"{max(1, round(opts.duration_s))}s",  # locust takes whole seconds
         "--stop-timeout",
         "5",
         "--host",

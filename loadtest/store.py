@@ -112,6 +112,7 @@ def read_record_columns(run_dir: Path) -> RecordColumns:
             [np.nan if r["prompt_tokens"] is None else r["prompt_tokens"] for r in rows],
             dtype=float,
         ),
+        inputs=np.array([r["inputs"] for r in rows], dtype=np.int64),
     )
 
 

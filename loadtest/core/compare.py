@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from loadtest.core.series import RecordColumns
+
 RESAMPLES = 1000
 MAX_SAMPLE = 20_000
 LOWER_IS_BETTER = {"p50", "p90", "p99", "error_rate"}
@@ -39,6 +41,36 @@ class Difference:
     low: float | None  # 95% interval of b / a - 1
     high: float | None
     verdict: str
+
+
+def side_of(cols: RecordColumns, t0: float, duration_s: float) -> Side:
+    """A run as the statistics see it: whole 1 s windows only, so a last partial one is not
+    counted as a slow second."""
+    done = cols.start_time + cols.latency_s - t0
+    n = int(np.floor(duration_s))
+    window = np.floor(done).astype(np.int64)
+    keep = cols.ok & (window >= 0) & (window < n)
+    tokens = np.nan_to_num(cols.tokens)
+    return Side(
+        latency_s=cols.latency_s[cols.ok],
+        ok_per_window=np.bincount(window[keep], minlength=n)[:n].astype(float),
+        inputs_per_window=np.bincount(window[keep], weights=cols.inputs[keep], minlength=n)[:n],
+        tokens_per_window=np.bincount(window[keep], weights=tokens[keep], minlength=n)[:n],
+        failed=int((~cols.ok).sum()),
+        requests=len(cols),
+    )
+
+
+def combined(sides: list[Side]) -> Side:
+    """The halves of one side of an ABBA run as one sample: requests and windows pooled."""
+    return Side(
+        latency_s=np.concatenate([x.latency_s for x in sides]),
+        ok_per_window=np.concatenate([x.ok_per_window for x in sides]),
+        inputs_per_window=np.concatenate([x.inputs_per_window for x in sides]),
+        tokens_per_window=np.concatenate([x.tokens_per_window for x in sides]),
+        failed=sum(x.failed for x in sides),
+        requests=sum(x.requests for x in sides),
+    )
 
 
 def _interval(samples: np.ndarray) -> tuple[float, float]:

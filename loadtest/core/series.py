@@ -26,6 +26,7 @@ class RecordColumns:
     user: np.ndarray  # int
     chars: np.ndarray  # int
     tokens: np.ndarray  # float, NaN where the server reported none
+    inputs: np.ndarray  # int: texts in the request
 
     def __len__(self) -> int:
         return int(self.start_time.size)

@@ -125,3 +125,61 @@ def resource_lines(summary: dict[str, Any]) -> list[str]:
     for event in summary.get("oom_events", []):
         lines.append(f"[red]{event['kind']}[/red] {event['evidence']}")
     return lines
+
+
+METRIC_NAMES = {
+    "p50": "P50 ms",
+    "p90": "P90 ms",
+    "p99": "P99 ms",
+    "qps": "QPS",
+    "inputs_per_s": "inputs/s",
+    "tokens_per_s": "tokens/s",
+    "error_rate": "error rate",
+}
+
+
+def metric_value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if metric.startswith("p"):
+        return fmt_ms(value)
+    return f"{value:.2%}" if metric == "error_rate" else _rate(value)
+
+
+def compare_table(result: dict[str, Any], entry: dict[str, Any]) -> Table:
+    """One scenario of a comparison: A, B, B/A and the verdict per metric."""
+    a, b = result["a"], result["b"]
+    table = Table(
+        title=f"{entry['scenario']}: {a} vs {b}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("", no_wrap=True)
+    table.add_column(a, justify="right", no_wrap=True)
+    table.add_column(b, justify="right", no_wrap=True)
+    table.add_column("B/A", justify="right", no_wrap=True)
+    table.add_column("verdict (95% bootstrap interval)")
+    for d in entry["differences"]:
+        ratio = "-" if d["ratio"] is None else f"{d['ratio']:.2f}"
+        table.add_row(
+            METRIC_NAMES[d["metric"]],
+            metric_value(d["metric"], d["a"]),
+            metric_value(d["metric"], d["b"]),
+            ratio,
+            d["verdict"],
+        )
+    for label, key in (("OOM events", "oom_events"), ("peak GPU", "peak_gpu_mem_bytes")):
+        va, vb = entry["a"][key], entry["b"][key]
+        fmt = mib if key == "peak_gpu_mem_bytes" else (lambda v: "-" if v is None else str(v))
+        table.add_row(label, fmt(va), fmt(vb), "", "")
+    sa, sb = entry["a"]["startup_s"], entry["b"]["startup_s"]
+    if sa is not None or sb is not None:
+        table.add_row(
+            "start-up s",
+            "-" if sa is None else f"{sa:.1f}",
+            "-" if sb is None else f"{sb:.1f}",
+            "",
+            "",
+        )
+    return table
