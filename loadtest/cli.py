@@ -257,6 +257,9 @@ def compare(
     random_weights: Annotated[
         bool, typer.Option(help="With --serve: qwen/bge with random weights (speed, memory)")
     ] = False,
+    probe: Annotated[
+        bool, typer.Option(help="Run the quality probe on each target after its runs")
+    ] = True,
     users: Annotated[
         int | None, typer.Option(min=1, help="Users (default: each scenario's)")
     ] = None,
@@ -284,7 +287,7 @@ def compare(
         write_comparison,
     )
     from loadtest.report.compare_html import write_compare_html
-    from loadtest.report.terminal import compare_table
+    from loadtest.report.terminal import compare_table, probe_table
     from loadtest.runner import RunError, parse_duration
 
     threshold = None
@@ -313,25 +316,71 @@ def compare(
                 duration_s=parse_duration(duration),
                 serve=serve,
                 random_weights=random_weights,
+                probe=probe,
                 out=out,
                 seed=seed,
                 users=users,
                 config=config,
                 overrides=target or [],
             )
-            where, pairs = run_targets(opts, console)
-            result = comparison(pairs, names, seed)
+            where, pairs, probes = run_targets(opts, console)
+            result = comparison(pairs, names, seed, probes)
     except RunError as exc:
         raise _fail(str(exc)) from None
     write_comparison(where, result)
     html = write_compare_html(where, result)
     for entry in result["scenarios"]:
         console.print(compare_table(result, entry))
+    if result["probe"]:
+        console.print(probe_table(result["probe"]))
     console.print(f"comparison: {where / 'compare.json'} · {html}", highlight=False)
     if threshold is not None:
         worse = regressions(result, threshold)
         if worse:
             raise _fail(f"{names[1]} regressed beyond {threshold:.0%}: " + "; ".join(worse), code=1)
+
+
+@app.command("probe")
+def probe_command(
+    target: Annotated[str, typer.Argument(help="A target name (qwen, bge, embload.toml's) or URL")],
+    model: Annotated[str | None, typer.Option(help="Model name to send")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Targets file (default: ./embload.toml when present)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Directory (default: reports/probe-<time>/)")
+    ] = None,
+) -> None:
+    """Check the vectors: related vs unrelated pairs by category, and consistency under load."""
+    import os
+    from datetime import datetime
+
+    from loadtest.client import TargetUnreachable, parse_target
+    from loadtest.comparison import load_targets
+    from loadtest.probe import ProbeError, probe
+    from loadtest.report.terminal import probe_table
+    from loadtest.runner import RunError
+    from loadtest.store import write_json
+
+    try:
+        specs = load_targets(config, [])
+    except RunError as exc:
+        raise _fail(str(exc)) from None
+    spec = specs.get(target)
+    url = spec.url if spec else target
+    api_key = os.environ.get(spec.api_key_env) if spec and spec.api_key_env else None
+    try:
+        result = probe(parse_target(url), model or (spec.model if spec else None), api_key)
+    except ValueError as exc:
+        raise _fail(f"{target!r} is neither a known target nor a URL: {exc}") from None
+    except (TargetUnreachable, ProbeError) as exc:
+        raise _fail(str(exc)) from None
+    where = out or Path("reports") / f"probe-{datetime.now():%Y%m%d-%H%M%S}"
+    where.mkdir(parents=True, exist_ok=True)
+    write_json(where / "probe.json", result)
+    console = Console()
+    console.print(probe_table({target: result}))
+    console.print(f"probe: {where / 'probe.json'}", highlight=False)
 
 
 @app.command()

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from rich.console import Console
 
 from loadtest.bundled import ServeError, bundled_server
 from loadtest.client import parse_target
 from loadtest.core.compare import Side, combined, compare_sides, side_of
 from loadtest.core.stats import latency_ms
+from loadtest.probe import ProbeError, probe
 from loadtest.runner import RunError, RunOptions, run_scenario
 from loadtest.store import read_record_columns, read_summary, write_json
 
@@ -90,6 +92,7 @@ class CompareOptions:
     duration_s: float
     serve: bool = False
     random_weights: bool = False
+    probe: bool = True
     out: Path | None = None
     reports: Path = Path("reports")
     seed: int = 0
@@ -112,8 +115,13 @@ def _port(spec: TargetSpec) -> int:
     return port
 
 
-def run_targets(opts: CompareOptions, console: Console) -> tuple[Path, dict[str, RunPairs]]:
-    """Run every scenario against both targets in ABBA halves; the directory and run dirs."""
+def run_targets(
+    opts: CompareOptions, console: Console
+) -> tuple[Path, dict[str, RunPairs], dict[str, Any]]:
+    """Run every scenario against both targets in ABBA halves, then probe each while it is up.
+
+    Returns the comparison's directory, each scenario's run directories, and the probes.
+    """
     specs = load_targets(opts.config, opts.overrides)
     for name in opts.names:
         if name not in specs:
@@ -124,16 +132,20 @@ def run_targets(opts: CompareOptions, console: Console) -> tuple[Path, dict[str,
     out.mkdir(parents=True, exist_ok=True)
     half = float(max(1, math.ceil(opts.duration_s / 2)))  # Locust runs whole seconds
     dirs: dict[str, RunPairs] = {s: ([], []) for s in opts.scenarios}
+    probes: dict[str, Any] = {}
 
     def one(spec: TargetSpec, part: int, server: Any) -> None:
         for scenario in opts.scenarios:
             run_dir = _run_one(opts, spec, scenario, part, half, out, console, server)
             dirs[scenario][0 if spec is a else 1].append(run_dir)
+        if part == 2 and opts.probe:
+            console.print(f"probing {spec.name}", highlight=False)
+            probes[spec.name] = _probe(spec)
 
     if not opts.serve:
         for spec, part in ((a, 1), (b, 1), (b, 2), (a, 2)):
             one(spec, part, None)
-        return out, dirs
+        return out, dirs, probes
     for spec, parts in ((a, (1,)), (b, (1, 2)), (a, (2,))):
         args = _serve_args(spec, opts.random_weights)
         log = out / f"server-{spec.name}.log"
@@ -144,7 +156,15 @@ def run_targets(opts: CompareOptions, console: Console) -> tuple[Path, dict[str,
                     one(spec, part, server)
         except ServeError as exc:
             raise RunError(f"{spec.name}: {exc}") from None
-    return out, dirs
+    return out, dirs, probes
+
+
+def _probe(spec: TargetSpec) -> dict[str, Any]:
+    api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+    try:
+        return probe(parse_target(spec.url), spec.model, api_key)
+    except (ProbeError, httpx.HTTPError) as exc:
+        return {"target": spec.url, "model": spec.model, "skipped": f"the probe failed: {exc}"}
 
 
 def _run_one(
@@ -243,11 +263,17 @@ def write_comparison(out: Path, result: dict[str, Any]) -> Path:
     return write_json(out / "compare.json", result)
 
 
-def comparison(pairs: dict[str, RunPairs], names: tuple[str, str], seed: int) -> dict[str, Any]:
+def comparison(
+    pairs: dict[str, RunPairs],
+    names: tuple[str, str],
+    seed: int,
+    probes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "a": names[0],
         "b": names[1],
         "seed": seed,
         "generated_at": datetime.now().astimezone().isoformat(),
         "scenarios": [compare_runs(da, db, names, seed) for da, db in pairs.values()],
+        "probe": probes or {},
     }

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from loadtest.report.html import redact
-from loadtest.report.terminal import METRIC_NAMES, metric_value, mib
+from loadtest.report.terminal import METRIC_NAMES, metric_value, mib, probe_rows
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -44,6 +44,22 @@ def _rows(entry: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+def _probe(probes: dict[str, Any]) -> dict[str, Any] | None:
+    if not probes:
+        return None
+    notes = [
+        {"level": "warn", "text": f"{name}: {result['skipped']}"}
+        for name, result in probes.items()
+        if "skipped" in result
+    ] + [
+        {"level": "bad", "text": f"{name}: {flag}"}
+        for name, result in probes.items()
+        for flag in result.get("flags", [])
+    ]
+    rows = [{"label": label, "cells": cells} for label, cells in probe_rows(probes)]
+    return {"names": list(probes), "rows": rows, "notes": notes}
+
+
 def write_compare_html(out: Path, result: dict[str, Any]) -> Path:
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["j2", "html"])
@@ -65,7 +81,9 @@ def write_compare_html(out: Path, result: dict[str, Any]) -> Path:
         for entry in result["scenarios"]
     ]
     page = env.get_template("compare.html.j2").render(
-        r={**result, "scenarios": scenarios}, banners=list({b["text"]: b for b in banners}.values())
+        r={**result, "scenarios": scenarios},
+        banners=list({b["text"]: b for b in banners}.values()),
+        probe=_probe(result.get("probe") or {}),
     )
     path = out / "compare.html"
     path.write_text(page, encoding="utf-8")

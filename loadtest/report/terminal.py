@@ -183,3 +183,54 @@ def compare_table(result: dict[str, Any], entry: dict[str, Any]) -> Table:
             "",
         )
     return table
+
+
+def probe_rows(probes: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Rows of the probe's figures: per category, for each target, related, unrelated, AUC;
+    then the consistency cosines. Targets that were not probed show dashes."""
+    names = list(probes)
+    done = [n for n in names if "separation" in probes[n]]
+    rows = []
+    for category in probes[done[0]]["separation"] if done else []:
+        cells = []
+        for name in names:
+            fig = probes[name].get("separation", {}).get(category)
+            if fig is None:
+                cells += ["-", "-", "-"]
+                continue
+            rel, unrel = fig.get("related"), fig["unrelated"]
+            cells += [
+                "-" if rel is None else f"{rel['mean']:.3f} ± {rel['std']:.3f}",
+                f"{unrel['mean']:.3f} ± {unrel['std']:.3f}",
+                f"{fig['auc']:.2f}" if "auc" in fig else "",
+            ]
+        rows.append((category, cells))
+    for key, label in (
+        ("same_text", "same text twice"),
+        ("in_batch", "alone vs in a batch of 64"),
+        ("under_load_worst", "worst under 64-way load"),
+    ):
+        cells = []
+        for name in names:
+            value = probes[name].get("consistency", {}).get(key)
+            cells += ["-" if value is None else f"{value:.6f}", "", ""]
+        rows.append((label, cells))
+    return rows
+
+
+def probe_table(probes: dict[str, Any]) -> Table:
+    """Quality probe per target: related and unrelated cosine, AUC, and consistency."""
+    table = Table(title="quality probe", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for name in probes:
+        table.add_column(f"{name}: related", justify="right", no_wrap=True)
+        table.add_column("unrelated", justify="right", no_wrap=True)
+        table.add_column("AUC", justify="right", no_wrap=True)
+    for label, cells in probe_rows(probes):
+        table.add_row(label, *cells)
+    for name, result in probes.items():
+        if "skipped" in result:
+            table.add_row(f"{name}: skipped", result["skipped"])
+        for flag in result.get("flags", []):
+            table.add_row(f"[red]{name}: drift[/red]", flag)
+    return table

@@ -87,6 +87,11 @@ def test_compare_json_html_and_verdicts_agree_with_each_run(
             assert p50["verdict"].startswith(f"{winner} faster by")
         assert f'data-scenario="{entry["scenario"]}"' in html and p50["verdict"] in html
     assert "single: batched vs unbatched" in proc.stdout and "verdict" in proc.stdout
+    # The probe ran on each target while its server was up; batching must not move a vector.
+    assert set(result["probe"]) == {"batched", "unbatched"}
+    for probed in result["probe"].values():
+        assert probed["flags"] == [] and probed["consistency"]["under_load_worst"] >= 0.999
+    assert "quality probe" in proc.stdout and "code_doc" in html
     assert "starting batched" in proc.stdout and "starting unbatched" in proc.stdout
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from loadtest.client import parse_target
+from loadtest.probe import probe
 from tests.e2e.conftest import bundled_server
 
 
@@ -30,6 +32,7 @@ def test_qwen_with_random_weights_says_so(tmp_path: Path) -> None:
         )
         document = httpx.post(url + "/embeddings", json={"input": "检索增强生成。"}, timeout=60)
         too_small = httpx.post(url + "/embeddings", json={"input": "x", "dimensions": 16})
+        probed = probe(parse_target(url))
     assert health["status"] == "healthy" and health["weights"] == "random"
     assert card["id"] == "Qwen3-Embedding-0.6B" and card["weights"] == "random"
     assert (card["dimensions"], card["max_input_tokens"], card["preset"]) == (1024, 8192, "qwen")
@@ -38,6 +41,7 @@ def test_qwen_with_random_weights_says_so(tmp_path: Path) -> None:
     assert query.json()["usage"]["prompt_tokens"] > 8
     assert document.status_code == 200 and len(document.json()["data"][0]["embedding"]) == 1024
     assert too_small.status_code == 400 and "between 32 and 1024" in too_small.text
+    assert "random weights" in probed["skipped"] and "separation" not in probed
 
 
 def test_no_weights_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -106,3 +108,30 @@ def test_too_long_input_without_truncate(tmp_path: Path) -> None:
 def test_unknown_route_is_openai_shaped(reference_server: str) -> None:
     resp = httpx.get(reference_server.removesuffix("/v1") + "/nope")
     assert resp.status_code == 404 and resp.json()["error"]["message"] == "Not Found"
+
+
+def test_probe_command_on_the_reference_server(reference_server: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "loadtest.cli", "probe", reference_server, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((tmp_path / "probe.json").read_text())
+    assert result["model"] == "all-MiniLM-L6-v2" and result["texts"] > 200
+    consistency = result["consistency"]
+    assert consistency["same_text"] >= 0.9999 and consistency["in_batch"] >= 0.999
+    assert consistency["under_load_worst"] >= 0.999 and result["flags"] == []
+    separation = result["separation"]
+    assert set(separation) == {
+        "zh_paraphrase",
+        "zh_en",
+        "zh_ja",
+        "code_doc",
+        "near_miss",
+        "unrelated",
+    }
+    # MiniLM reads English and code: code and its docstring separate well.
+    assert separation["code_doc"]["auc"] > 0.9
+    assert "quality probe" in proc.stdout and "code_doc" in proc.stdout
