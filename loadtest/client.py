@@ -88,6 +88,18 @@ def check_reply(status: int, body: bytes, n_inputs: int, expected_dim: int | Non
     return check_embedding_reply(doc, n_inputs, expected_dim)
 
 
+def reply_vectors(body: bytes) -> list[np.ndarray]:
+    """The vectors of a good reply, in input order (for the few replies the probe samples)."""
+    parts = _read_fast(body)
+    if parts is None:
+        doc = json.loads(body)
+        rows = sorted(doc["data"], key=lambda d: d.get("index", 0))
+        return [np.asarray(r["embedding"], dtype=np.float64) for r in rows]
+    vectors, indices, _ = parts
+    order = sorted(range(len(vectors)), key=lambda i: indices[i])  # type: ignore[arg-type,return-value]
+    return [vectors[i] for i in order]
+
+
 _parser = simdjson.Parser()
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 from rich.console import Console
 
 from loadtest.bundled import ServeError, bundled_server
@@ -30,7 +31,7 @@ from loadtest.core.compare import Side, combined, compare_sides, side_of
 from loadtest.core.stats import latency_ms
 from loadtest.probe import ProbeError, probe
 from loadtest.runner import RunError, RunOptions, run_scenario
-from loadtest.store import read_record_columns, read_summary, write_json
+from loadtest.store import read_record_columns, read_summary, read_vectors, write_json
 
 BUILTIN_TARGETS = {
     "qwen": {
@@ -40,6 +41,8 @@ BUILTIN_TARGETS = {
     },
     "bge": {"url": "http://127.0.0.1:30001/v1", "model": "bge-m3", "serve": ["--model", "bge"]},
 }
+_KEPT_VECTORS = 64  # replies per run whose vectors the probe compares with idle ones
+
 # One scenario's run directories: A's, then B's (two each for an ABBA run).
 RunPairs = tuple[list[Path], list[Path]]
 
@@ -140,7 +143,8 @@ def run_targets(
             dirs[scenario][0 if spec is a else 1].append(run_dir)
         if part == 2 and opts.probe:
             console.print(f"probing {spec.name}", highlight=False)
-            probes[spec.name] = _probe(spec)
+            runs = [d for pair in dirs.values() for d in pair[0 if spec is a else 1]]
+            probes[spec.name] = _probe(spec, [v for d in runs for v in read_vectors(d)])
 
     if not opts.serve:
         for spec, part in ((a, 1), (b, 1), (b, 2), (a, 2)):
@@ -159,10 +163,10 @@ def run_targets(
     return out, dirs, probes
 
 
-def _probe(spec: TargetSpec) -> dict[str, Any]:
+def _probe(spec: TargetSpec, sampled: list[tuple[str, np.ndarray]]) -> dict[str, Any]:
     api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
     try:
-        return probe(parse_target(spec.url), spec.model, api_key)
+        return probe(parse_target(spec.url), spec.model, api_key, sampled)
     except (ProbeError, httpx.HTTPError) as exc:
         return {"target": spec.url, "model": spec.model, "skipped": f"the probe failed: {exc}"}
 
@@ -187,6 +191,7 @@ def _run_one(
         users=opts.users,
         seed=opts.seed,
         api_key=api_key,
+        keep_vectors=_KEPT_VECTORS if opts.probe else 0,
     )
     run_dir = out / f"{scenario}-{spec.name}-{part}"
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ from loadtest.client import (
     encode_request,
     list_model_cards,
     parse_target,
+    reply_vectors,
 )
 from loadtest.core.payloads import (
     SCENARIOS,
@@ -52,6 +53,7 @@ from loadtest.session import (
     new_session,
     run_dir_for,
 )
+from loadtest.store import vector_row
 
 log = logging.getLogger("embload")
 _FLUSH_INTERVAL_S = 0.5
@@ -96,6 +98,7 @@ _OPTIONS: list[tuple[str, type, Any, str, dict[str, Any]]] = [
     ("server-pid", int, 0, "PID of a local server: its RSS and CPU are sampled", {}),
     ("oom-threshold", float, 0.95, "GPU memory fraction that counts as the ceiling", {}),
     ("health-path", str, "/health", "server route polled for crashes and restarts ('' off)", {}),
+    ("keep-vectors", int, 0, "keep the vectors of this many replies for the quality probe", {}),
 ]
 
 
@@ -185,6 +188,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         _test.flusher = gevent.spawn(_flush_loop, _test, lambda recs: _send(runner, recs))
         return
+    _test.keep_vectors = opts.embload_keep_vectors  # local runner only: workers do not sample
     health = opts.embload_health_path
     begin_recording(
         _test,
@@ -269,6 +273,21 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         print(f"embload: report.html not written: {why}", file=sys.stderr)
 
 
+_KEEP_EVERY = 10  # one good reply in ten, so the sample spans the run
+
+
+def _sample_vectors(test: Session, texts: list[str], content: bytes) -> None:
+    """Now and then, the reply's vectors with their texts, for the probe's under-load check."""
+    test.kept_vectors += 1
+    keep = (
+        test.kept_vectors % _KEEP_EVERY == 0
+        and test.kept_vectors // _KEEP_EVERY <= test.keep_vectors
+    )
+    if keep and test.vectors is not None:
+        vectors = reply_vectors(content)
+        test.vectors.write(vector_row(t, v) for t, v in zip(texts, vectors, strict=True))
+
+
 def _transport_error(exc: BaseException) -> tuple[ErrorKind, str]:
     """The error kind of a request that got no complete HTTP reply."""
     if isinstance(exc, TimeoutError | gevent.Timeout):
@@ -337,6 +356,8 @@ class EmbeddingUser(FastHttpUser):
         status = response.status_code if response is not None else 0
         if check.error is None and test.expected_dim is None:
             test.expected_dim = check.dim
+        if check.error is None and test.vectors is not None:
+            _sample_vectors(test, texts, content)
         self.environment.events.request.fire(
             request_type="POST",
             name=test.path,

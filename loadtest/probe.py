@@ -4,7 +4,9 @@ Over HTTP (httpx), against any OpenAI-style endpoint: every probe text embedded 
 batches of 32 (the reference), then the separation figures of core/probe.py; consistency: one
 text twice, a text alone vs inside a 64-text batch, and every probe text again from 64
 concurrent one-text requests, each compared with its reference (the worst cosine is kept).
-A server with random weights is not probed: its vectors mean nothing, and the result says so.
+Under load: replies sampled during the scenario runs (`--embload-keep-vectors`) against the
+same texts at rest. A server with random weights is not probed: its vectors mean nothing, and
+the result says so.
 """
 
 from __future__ import annotations
@@ -68,7 +70,14 @@ async def _under_load(
         return list(await asyncio.gather(*(one(t) for t in texts)))
 
 
-def probe(target: Target, model: str | None = None, api_key: str | None = None) -> dict[str, Any]:
+def probe(
+    target: Target,
+    model: str | None = None,
+    api_key: str | None = None,
+    sampled: list[tuple[str, np.ndarray]] | None = None,
+) -> dict[str, Any]:
+    """`sampled`: (text, vector) of replies kept during load runs (`--embload-keep-vectors`),
+    each compared with the same text embedded now, at rest."""
     cards = list_model_cards(target, api_key)
     card = next((c for c in cards if c["id"] == model), cards[0] if cards else {})
     model = model or card.get("id")
@@ -91,14 +100,22 @@ def probe(target: Target, model: str | None = None, api_key: str | None = None) 
         twice = [_embed(http, url, [text], model)[0] for _ in range(2)]
         batch = [text if i == 31 else texts[(i * 7) % len(texts)] for i in range(64)]
         in_batch = _embed(http, url, batch, model)[31]
-    loaded = asyncio.run(_under_load(url, texts, model, headers))
-    figures = {
+        at_rest: list[np.ndarray] = []
+        sample_texts = [t for t, _ in sampled or []]
+        for start in range(0, len(sample_texts), _BATCH):
+            at_rest += _embed(http, url, sample_texts[start : start + _BATCH], model)
+    burst = asyncio.run(_under_load(url, texts, model, headers))
+    figures: dict[str, float | None] = {
         "same_text": cosine(twice[0], twice[1]),
         "in_batch": cosine(twice[0], in_batch),
+        # replies sampled during the scenario runs against the same texts now, at rest
         "under_load_worst": min(
-            cosine(v, reference[t]) for t, v in zip(texts, loaded, strict=True)
+            (cosine(v, r) for (_, v), r in zip(sampled or [], at_rest, strict=True)),
+            default=None,
         ),
-        "under_load_requests": len(texts),
+        "under_load_samples": len(at_rest),
+        # every probe text again from 64 concurrent requests against its reference
+        "burst_worst": min(cosine(v, reference[t]) for t, v in zip(texts, burst, strict=True)),
     }
     return {
         "target": target.base_url,

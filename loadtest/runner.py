@@ -60,6 +60,7 @@ class RunOptions:
     gpu_agent: str | None = None
     server_pid: int | None = None
     oom_threshold: float = DEFAULT_OOM_THRESHOLD
+    keep_vectors: int = 0  # replies whose vectors the quality probe checks afterwards
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,8 @@ def _locust_command(
         cmd += ["--embload-gpu-index", opts.gpu_index]
     if opts.gpu_agent:
         cmd += ["--embload-gpu-agent", opts.gpu_agent]
+    if opts.keep_vectors:
+        cmd += ["--embload-keep-vectors", str(opts.keep_vectors)]
     if server_pid:
         cmd += ["--embload-server-pid", str(server_pid)]
     return cmd

@@ -23,6 +23,8 @@ from loadtest.core.payloads import Scenario, builtin_corpus, scenario_pools
 from loadtest.core.types import Payload, RecordRow
 from loadtest.monitor import Monitor, MonitorConfig, start_monitor
 from loadtest.store import (
+    VECTORS,
+    JsonlWriter,
     RecordWriter,
     new_run_dir,
     read_corpus,
@@ -52,6 +54,9 @@ class Session:
     writer: RecordWriter | None = None
     run_dir: Path | None = None
     monitor: Monitor | None = None
+    vectors: JsonlWriter | None = None  # sampled reply vectors, when asked for
+    keep_vectors: int = 0  # how many replies' vectors to keep (every 10th good one)
+    kept_vectors: int = 0
     flusher: Any = None  # the greenlet that empties `buffer`, owned by locust_user
 
     @property
@@ -130,6 +135,8 @@ def begin_recording(session: Session, monitor: MonitorConfig) -> None:
     """Open the records file and start the sidecar; the load starts once it has idle readings."""
     session.run_dir = monitor.run_dir
     session.writer = RecordWriter(monitor.run_dir)
+    if session.keep_vectors:
+        session.vectors = JsonlWriter(monitor.run_dir / VECTORS)
     session.monitor = start_monitor(monitor)
     session.started_at = time.time()
 
@@ -140,6 +147,8 @@ def finish_recording(
     """Close the records, stop the sidecar, write summary.json from the files; the summary."""
     assert session.writer is not None and session.run_dir is not None
     session.writer.close()
+    if session.vectors is not None:
+        session.vectors.close()
     duration_s = time.time() - session.started_at
     if session.monitor is not None:
         session.monitor.stop()

@@ -8,6 +8,7 @@ write, so a crash of the load generator loses at most the batch in hand (under a
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
@@ -40,6 +41,7 @@ HEALTH = "health.jsonl"
 TELEMETRY = "telemetry.json"
 STARTUP = "startup.json"  # written by `embload run --serve` before the load starts
 REPORT = "report.html"
+VECTORS = "vectors.jsonl"  # a sample of reply vectors under load, for the quality probe
 
 
 def new_run_dir(base: Path, scenario: str, now: datetime) -> Path:
@@ -147,6 +149,17 @@ def gpu_sample_to_json(sample: GpuSample) -> dict[str, Any]:
 def gpu_sample_from_json(row: dict[str, Any]) -> GpuSample:
     procs = {int(pid): int(used) for pid, used in row["process_mem_bytes"].items()}
     return GpuSample(**{**row, "process_mem_bytes": procs})
+
+
+def vector_row(text: str, vector: np.ndarray) -> dict[str, Any]:
+    return {"text": text, "vector": base64.b64encode(vector.astype("<f4").tobytes()).decode()}
+
+
+def read_vectors(run_dir: Path) -> list[tuple[str, np.ndarray]]:
+    return [
+        (row["text"], np.frombuffer(base64.b64decode(row["vector"]), dtype="<f4"))
+        for row in _read_jsonl(run_dir / VECTORS)
+    ]
 
 
 def read_gpu_samples(run_dir: Path) -> list[GpuSample]:

@@ -22,7 +22,7 @@ CATEGORIES = {
 }
 SAME_TEXT_MIN = 0.9999  # the same text twice
 IN_BATCH_MIN = 0.999  # a text alone vs inside a batch of 64
-UNDER_LOAD_MIN = 0.999  # a reply under 64-way load vs the idle reference
+UNDER_LOAD_MIN = 0.999  # a reply under load vs the same text at rest
 
 
 def probe_texts() -> list[str]:

@@ -208,7 +208,8 @@ def probe_rows(probes: dict[str, Any]) -> list[tuple[str, list[str]]]:
     for key, label in (
         ("same_text", "same text twice"),
         ("in_batch", "alone vs in a batch of 64"),
-        ("under_load_worst", "worst under 64-way load"),
+        ("under_load_worst", "worst reply during the runs"),
+        ("burst_worst", "worst under a 64-way burst"),
     ):
         cells = []
         for name in names:

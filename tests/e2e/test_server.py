@@ -122,7 +122,8 @@ def test_probe_command_on_the_reference_server(reference_server: str, tmp_path: 
     assert result["model"] == "all-MiniLM-L6-v2" and result["texts"] > 200
     consistency = result["consistency"]
     assert consistency["same_text"] >= 0.9999 and consistency["in_batch"] >= 0.999
-    assert consistency["under_load_worst"] >= 0.999 and result["flags"] == []
+    assert consistency["burst_worst"] >= 0.999 and result["flags"] == []
+    assert consistency["under_load_worst"] is None  # alone, the probe has no load runs to sample
     separation = result["separation"]
     assert set(separation) == {
         "zh_paraphrase",
