@@ -1,7 +1,8 @@
 """`embload compare A B`: the same scenarios against two targets, and the verdict per metric.
 
 Targets are names: built in (`qwen` at :30000, `bge` at :30001, as sglang users run them),
-from `embload.toml` (`[targets.NAME]` url, model, api_key_env, serve), or `--target NAME=URL`.
+from `embload.toml` (`[targets.NAME]` url, model, api_key_env, instruction, headers, serve), or
+`--target NAME=URL`.
 Each scenario runs twice per target, half the duration each time, in ABBA order (A, B, B, A),
 so a machine that drifts slower or faster during the comparison does not favour either side;
 the two halves are pooled. With `--serve` each target's bundled server runs in turn, never two
@@ -54,6 +55,8 @@ class TargetSpec:
     model: str | None = None
     api_key_env: str | None = None  # the variable holding its key; the key itself is never kept
     serve: tuple[str, ...] = ()  # `embload serve` arguments for --serve
+    instruction: str | None = None  # queries sent as "Instruct: {instruction}\nQuery:{text}"
+    headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers, never recorded
 
 
 def load_targets(config: Path | None, overrides: list[str]) -> dict[str, TargetSpec]:
@@ -84,6 +87,8 @@ def load_targets(config: Path | None, overrides: list[str]) -> dict[str, TargetS
             model=table.get("model"),
             api_key_env=table.get("api_key_env"),
             serve=tuple(str(a) for a in table.get("serve", ())),
+            instruction=table.get("instruction"),
+            headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
         )
     return specs
 
@@ -166,7 +171,7 @@ def run_targets(
 def _probe(spec: TargetSpec, sampled: list[tuple[str, np.ndarray]]) -> dict[str, Any]:
     api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
     try:
-        return probe(parse_target(spec.url), spec.model, api_key, sampled)
+        return probe(parse_target(spec.url), spec.model, api_key, sampled, spec.headers)
     except (ProbeError, httpx.HTTPError) as exc:
         return {"target": spec.url, "model": spec.model, "skipped": f"the probe failed: {exc}"}
 
@@ -192,6 +197,8 @@ def _run_one(
         seed=opts.seed,
         api_key=api_key,
         keep_vectors=_KEPT_VECTORS if opts.probe else 0,
+        instruction=spec.instruction,
+        headers=spec.headers or None,
     )
     run_dir = out / f"{scenario}-{spec.name}-{part}"
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ request.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import subprocess
 import sys
@@ -44,7 +45,7 @@ from loadtest.core.payloads import (
 )
 from loadtest.core.telemetry import DEFAULT_OOM_THRESHOLD
 from loadtest.core.types import ErrorKind, RecordRow
-from loadtest.core.wire import failure
+from loadtest.core.wire import failure, instructed
 from loadtest.monitor import MonitorConfig
 from loadtest.session import (
     Session,
@@ -99,6 +100,14 @@ _OPTIONS: list[tuple[str, type, Any, str, dict[str, Any]]] = [
     ("oom-threshold", float, 0.95, "GPU memory fraction that counts as the ceiling", {}),
     ("health-path", str, "/health", "server route polled for crashes and restarts ('' off)", {}),
     ("keep-vectors", int, 0, "keep the vectors of this many replies for the quality probe", {}),
+    ("instruction", str, "", "send texts as 'Instruct: {this}\\nQuery:{text}' (Qwen3 queries)", {}),
+    (
+        "headers",
+        str,
+        "",
+        "extra HTTP headers as a JSON object (never written anywhere)",
+        {"is_secret": True},
+    ),
 ]
 
 
@@ -167,11 +176,17 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     scenario = _user_classes_scenario(environment)
     runner = environment.runner
     model, card = _server_model(opts, target, api_key)
+    try:
+        extra = json.loads(opts.embload_headers) if opts.embload_headers else {}
+    except ValueError:
+        raise SystemExit("embload: --embload-headers is not a JSON object") from None
     _test = new_session(
         scenario=scenario,
         target=target,
         model=model,
         server_model=card,
+        instruction=opts.embload_instruction or None,
+        extra_headers={str(k): str(v) for k, v in extra.items()},
         api_key=api_key,
         encoding=opts.embload_encoding,
         dimensions=opts.embload_dimensions or None,
@@ -339,6 +354,8 @@ class EmbeddingUser(FastHttpUser):
         test = self._test
         batch = self._sampler.draw(self._inputs)
         texts = [p.text for p in batch]
+        if test.instruction:
+            texts = [instructed(test.instruction, t) for t in texts]
         body = encode_request(texts, test.model, test.encoding, test.dimensions)
         response = None
         start_time = time.time()

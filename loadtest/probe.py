@@ -75,6 +75,7 @@ def probe(
     model: str | None = None,
     api_key: str | None = None,
     sampled: list[tuple[str, np.ndarray]] | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """`sampled`: (text, vector) of replies kept during load runs (`--embload-keep-vectors`),
     each compared with the same text embedded now, at rest."""
@@ -89,7 +90,10 @@ def probe(
             "was not probed",
         }
     url = target.base_url + "/embeddings"
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    headers = {
+        **(extra_headers or {}),
+        **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
+    }
     texts = probe_texts()
     with httpx.Client(headers=headers) as http:
         reference: dict[str, np.ndarray] = {}

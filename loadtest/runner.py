@@ -8,6 +8,7 @@ disk, which is also what the summary is computed from.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -61,6 +62,8 @@ class RunOptions:
     server_pid: int | None = None
     oom_threshold: float = DEFAULT_OOM_THRESHOLD
     keep_vectors: int = 0  # replies whose vectors the quality probe checks afterwards
+    instruction: str | None = None  # queries sent as "Instruct: ...\nQuery:..."
+    headers: dict[str, str] | None = None  # extra HTTP headers; through the environment
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,8 @@ def _locust_command(
         cmd += ["--embload-gpu-agent", opts.gpu_agent]
     if opts.keep_vectors:
         cmd += ["--embload-keep-vectors", str(opts.keep_vectors)]
+    if opts.instruction:
+        cmd += ["--embload-instruction", opts.instruction]
     if server_pid:
         cmd += ["--embload-server-pid", str(server_pid)]
     return cmd
@@ -217,6 +222,9 @@ def run_scenario(
     env.pop("EMBLOAD_API_KEY", None)
     if opts.api_key:
         env["EMBLOAD_API_KEY"] = opts.api_key  # through the environment: argv is visible in ps
+    env.pop("EMBLOAD_HEADERS", None)
+    if opts.headers:
+        env["EMBLOAD_HEADERS"] = json.dumps(opts.headers)  # may hold credentials, as the key
     if server is not None:
         write_json(run_dir / STARTUP, server.startup)  # summary.json and the report take it
     progress = _Progress(name, run_dir, opts.duration_s)

@@ -40,6 +40,7 @@ class Session:
     model: str | None
     server_model: dict[str, Any] | None  # the model's card from /v1/models: weights, device...
     headers: dict[str, str]
+    instruction: str | None
     encoding: str
     dimensions: int | None
     seed: int
@@ -75,6 +76,8 @@ def new_session(
     model: str | None,
     server_model: dict[str, Any] | None,
     api_key: str | None,
+    instruction: str | None = None,
+    extra_headers: dict[str, str] | None = None,
     encoding: str,
     dimensions: int | None,
     seed: int,
@@ -88,9 +91,11 @@ def new_session(
         model=model,
         server_model=server_model,
         headers={
+            **(extra_headers or {}),
             "Content-Type": "application/json",
             **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
         },
+        instruction=instruction,
         encoding=encoding,
         dimensions=dimensions,
         seed=seed,
@@ -162,6 +167,9 @@ def finish_recording(
         "dimensions": session.dimensions,
         "seed": session.seed,
         "corpus": session.corpus,
+        "instruction": session.instruction,
+        # names only: header values may be credentials
+        "extra_headers": sorted(set(session.headers) - {"Content-Type", "Authorization"}),
         "started_at": datetime.fromtimestamp(session.started_at).astimezone().isoformat(),
         "started_at_unix": session.started_at,
         "embload_version": __version__,

@@ -19,6 +19,12 @@ from loadtest.core.types import ErrorKind
 ENCODING_FORMATS = ("float", "base64")
 
 
+def instructed(instruction: str, text: str) -> str:
+    """A query as Qwen3-Embedding's authors send it: the task first, no space after `Query:`.
+    Formatted by the client, so it works with any server (sglang, vLLM, TEI, the bundled one)."""
+    return f"Instruct: {instruction}\nQuery:{text}"
+
+
 def embedding_request(
     texts: list[str],
     model: str | None,

@@ -177,3 +177,40 @@ def test_nothing_listening_is_one_line_and_exit_2(tmp_path: Path) -> None:
     (line,) = proc.stderr.strip().splitlines()
     assert f"nothing is listening at http://127.0.0.1:{port}" in line and "embload serve" in line
     assert not (tmp_path / "reports").exists()
+
+
+def test_instruction_and_extra_headers_reach_the_server_but_no_file(
+    reference_server: str, tmp_path: Path
+) -> None:
+    host = reference_server.removesuffix("/v1")
+    tokens = {}
+    for name, extra in (
+        ("plain", {}),
+        (
+            "instructed",
+            {
+                "EMBLOAD_INSTRUCTION": "Given a question, retrieve passages that answer it",
+                "EMBLOAD_HEADERS": '{"X-Tenant-Token": "tenant-secret-4242"}',
+            },
+        ),
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EMBLOAD_")}
+        cmd = [
+            *[sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/single.py")],
+            *["--headless", "-t", "3s", "--host", host, "--only-summary"],
+            *["--embload-out", str(tmp_path / name)],
+        ]
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=120, env={**env, **extra}
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        first = json.loads((tmp_path / name / "records.jsonl").open().readline())
+        tokens[name] = first["prompt_tokens"]
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        if name == "instructed":
+            assert summary["instruction"].startswith("Given a question")
+            assert summary["extra_headers"] == ["X-Tenant-Token"]
+            for path in (tmp_path / name).iterdir():
+                assert b"tenant-secret-4242" not in path.read_bytes(), path.name
+    # The same seeded first text, now behind "Instruct: ...\nQuery:": more tokens.
+    assert tokens["instructed"] > tokens["plain"] + 5
