@@ -154,7 +154,7 @@ def run_targets(
     if not opts.serve:
         for spec, part in ((a, 1), (b, 1), (b, 2), (a, 2)):
             one(spec, part, None)
-        return out, dirs, probes
+        return out, dirs, _in_order(probes, opts.names)
     for spec, parts in ((a, (1,)), (b, (1, 2)), (a, (2,))):
         args = _serve_args(spec, opts.random_weights)
         log = out / f"server-{spec.name}.log"
@@ -165,7 +165,11 @@ def run_targets(
                     one(spec, part, server)
         except ServeError as exc:
             raise RunError(f"{spec.name}: {exc}") from None
-    return out, dirs, probes
+    return out, dirs, _in_order(probes, opts.names)
+
+
+def _in_order(probes: dict[str, Any], names: tuple[str, str]) -> dict[str, Any]:
+    return {name: probes[name] for name in names if name in probes}
 
 
 def _probe(spec: TargetSpec, sampled: list[tuple[str, np.ndarray]]) -> dict[str, Any]:
