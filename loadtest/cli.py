@@ -279,13 +279,7 @@ def compare(
     ] = None,
 ) -> None:
     """Compare two targets on the same workload (or two saved runs): verdicts with 95% intervals."""
-    from loadtest.comparison import (
-        CompareOptions,
-        comparison,
-        regressions,
-        run_targets,
-        write_comparison,
-    )
+    from loadtest.comparison import CompareOptions, compare_anything, regressions, write_comparison
     from loadtest.report.compare_html import write_compare_html
     from loadtest.report.terminal import compare_table, probe_table
     from loadtest.runner import RunError, parse_duration
@@ -297,34 +291,25 @@ def compare(
         except ValueError:
             raise _fail("--fail-on-regression takes a percentage, e.g. 10%") from None
     console = Console()
-    dir_a, dir_b = Path(a), Path(b)
+    wanted = [s.strip() for s in scenarios.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in _SCENARIO_NAMES]
+    if unknown or not wanted:
+        raise _fail(f"unknown scenarios {unknown}; pick from {', '.join(_SCENARIO_NAMES)}")
     try:
-        if (dir_a / "summary.json").is_file() and (dir_b / "summary.json").is_file():
-            names = (dir_a.name, dir_b.name)
-            result = comparison({"saved": ([dir_a], [dir_b])}, names, seed)
-            where = out or dir_b.parent / f"compare-{dir_a.name}-vs-{dir_b.name}"
-            where.mkdir(parents=True, exist_ok=True)
-        else:
-            names = (a, b)
-            wanted = [s.strip() for s in scenarios.split(",") if s.strip()]
-            unknown = [s for s in wanted if s not in _SCENARIO_NAMES]
-            if unknown or not wanted:
-                raise _fail(f"unknown scenarios {unknown}; pick from {', '.join(_SCENARIO_NAMES)}")
-            opts = CompareOptions(
-                names=names,
-                scenarios=wanted,
-                duration_s=parse_duration(duration),
-                serve=serve,
-                random_weights=random_weights,
-                probe=probe,
-                out=out,
-                seed=seed,
-                users=users,
-                config=config,
-                overrides=target or [],
-            )
-            where, pairs, probes = run_targets(opts, console)
-            result = comparison(pairs, names, seed, probes)
+        opts = CompareOptions(
+            names=(a, b),
+            scenarios=wanted,
+            duration_s=parse_duration(duration),
+            serve=serve,
+            random_weights=random_weights,
+            probe=probe,
+            out=out,
+            seed=seed,
+            users=users,
+            config=config,
+            overrides=target or [],
+        )
+        where, result = compare_anything(opts, console)
     except RunError as exc:
         raise _fail(str(exc)) from None
     write_comparison(where, result)
@@ -337,7 +322,9 @@ def compare(
     if threshold is not None:
         worse = regressions(result, threshold)
         if worse:
-            raise _fail(f"{names[1]} regressed beyond {threshold:.0%}: " + "; ".join(worse), code=1)
+            raise _fail(
+                f"{result['b']} regressed beyond {threshold:.0%}: " + "; ".join(worse), code=1
+            )
 
 
 @app.command("probe")
@@ -352,32 +339,14 @@ def probe_command(
     ] = None,
 ) -> None:
     """Check the vectors: related vs unrelated pairs by category, and consistency under load."""
-    import os
-    from datetime import datetime
-
-    from loadtest.client import TargetUnreachable, parse_target
-    from loadtest.comparison import load_targets
-    from loadtest.probe import ProbeError, probe
+    from loadtest.comparison import probe_named
     from loadtest.report.terminal import probe_table
     from loadtest.runner import RunError
-    from loadtest.store import write_json
 
     try:
-        specs = load_targets(config, [])
+        where, result = probe_named(target, model, config, out)
     except RunError as exc:
         raise _fail(str(exc)) from None
-    spec = specs.get(target)
-    url = spec.url if spec else target
-    api_key = os.environ.get(spec.api_key_env) if spec and spec.api_key_env else None
-    try:
-        result = probe(parse_target(url), model or (spec.model if spec else None), api_key)
-    except ValueError as exc:
-        raise _fail(f"{target!r} is neither a known target nor a URL: {exc}") from None
-    except (TargetUnreachable, ProbeError) as exc:
-        raise _fail(str(exc)) from None
-    where = out or Path("reports") / f"probe-{datetime.now():%Y%m%d-%H%M%S}"
-    where.mkdir(parents=True, exist_ok=True)
-    write_json(where / "probe.json", result)
     console = Console()
     console.print(probe_table({target: result}))
     console.print(f"probe: {where / 'probe.json'}", highlight=False)

@@ -27,7 +27,7 @@ import numpy as np
 from rich.console import Console
 
 from loadtest.bundled import ServeError, bundled_server
-from loadtest.client import parse_target
+from loadtest.client import TargetUnreachable, parse_target
 from loadtest.core.compare import Side, combined, compare_sides, side_of
 from loadtest.core.stats import latency_ms
 from loadtest.probe import ProbeError, probe
@@ -258,6 +258,42 @@ def _figures(side: Side, summaries: list[dict[str, Any]], run_dirs: list[Path]) 
         "peak_gpu_mem_bytes": max(gpu_peaks) if gpu_peaks else None,
         "startup_s": startup.get("ready_s"),
     }
+
+
+def compare_anything(opts: CompareOptions, console: Console) -> tuple[Path, dict[str, Any]]:
+    """Two saved run directories, compared as they are; or two targets, run then compared."""
+    dir_a, dir_b = (Path(n) for n in opts.names)
+    if (dir_a / "summary.json").is_file() and (dir_b / "summary.json").is_file():
+        names = (dir_a.name, dir_b.name)
+        where = opts.out or dir_b.parent / f"compare-{dir_a.name}-vs-{dir_b.name}"
+        where.mkdir(parents=True, exist_ok=True)
+        return where, comparison({"saved": ([dir_a], [dir_b])}, names, opts.seed)
+    where, pairs, probes = run_targets(opts, console)
+    return where, comparison(pairs, opts.names, opts.seed, probes)
+
+
+def probe_named(
+    target: str, model: str | None, config: Path | None, out: Path | None
+) -> tuple[Path, dict[str, Any]]:
+    """`embload probe`: a target name or URL probed alone; its probe.json's folder and result."""
+    spec = load_targets(config, []).get(target)
+    url = spec.url if spec else target
+    api_key = os.environ.get(spec.api_key_env) if spec and spec.api_key_env else None
+    try:
+        result = probe(
+            parse_target(url),
+            model or (spec.model if spec else None),
+            api_key,
+            extra_headers=spec.headers if spec else None,
+        )
+    except ValueError as exc:
+        raise RunError(f"{target!r} is neither a known target nor a URL: {exc}") from None
+    except (TargetUnreachable, ProbeError, httpx.HTTPError) as exc:
+        raise RunError(str(exc)) from None
+    where = out or Path("reports") / f"probe-{datetime.now():%Y%m%d-%H%M%S}"
+    where.mkdir(parents=True, exist_ok=True)
+    write_json(where / "probe.json", result)
+    return where, result
 
 
 def regressions(result: dict[str, Any], threshold: float) -> list[str]:

@@ -48,6 +48,7 @@ from loadtest.core.types import ErrorKind, RecordRow
 from loadtest.core.wire import failure, instructed
 from loadtest.monitor import MonitorConfig
 from loadtest.session import (
+    OPTIONS,
     Session,
     begin_recording,
     finish_recording,
@@ -68,51 +69,8 @@ def _listen(hook: Any, listener: Callable[..., None]) -> None:
     hook.add_listener(listener)
 
 
-# --embload-<name> flags (and EMBLOAD_<NAME> variables): (name, type, default, help, extra).
-_OPTIONS: list[tuple[str, type, Any, str, dict[str, Any]]] = [
-    ("model", str, "", "model name to send (default: the first one /v1/models lists)", {}),
-    ("out", str, "", "run directory to write (default: reports/<time>-<scenario>/)", {}),
-    ("reports", str, "reports", "where new run directories go without --embload-out", {}),
-    ("corpus", str, "", "texts to send instead of the built-in corpus (.txt or .jsonl)", {}),
-    ("seed", int, 0, "seed for payload sampling", {}),
-    # base64 is what the openai SDK asks for unless told otherwise, so servers do the work
-    # they do for most production clients; the reply is a third of float JSON's size.
-    (
-        "encoding",
-        str,
-        "base64",
-        "encoding_format: base64 (as the openai SDK) or float",
-        {"choices": ["base64", "float"]},
-    ),
-    ("dimensions", int, 0, "dimensions to ask for (0: the model's own)", {}),
-    ("timeout", float, 60.0, "seconds before a request counts as a timeout", {}),
-    (
-        "api-key",
-        str,
-        "",
-        "bearer token for the endpoint (never written anywhere)",
-        {"is_secret": True},
-    ),
-    ("gpu-interval", float, 0.1, "seconds between GPU and server-process samples", {}),
-    ("gpu-index", str, "", "GPUs to sample: indices or UUIDs (default: CUDA_VISIBLE_DEVICES)", {}),
-    ("gpu-agent", str, "", "URL of an `embload gpu-agent` next to a remote server", {}),
-    ("server-pid", int, 0, "PID of a local server: its RSS and CPU are sampled", {}),
-    ("oom-threshold", float, 0.95, "GPU memory fraction that counts as the ceiling", {}),
-    ("health-path", str, "/health", "server route polled for crashes and restarts ('' off)", {}),
-    ("keep-vectors", int, 0, "keep the vectors of this many replies for the quality probe", {}),
-    ("instruction", str, "", "send texts as 'Instruct: {this}\\nQuery:{text}' (Qwen3 queries)", {}),
-    (
-        "headers",
-        str,
-        "",
-        "extra HTTP headers as a JSON object (never written anywhere)",
-        {"is_secret": True},
-    ),
-]
-
-
 def _add_arguments(parser: Any) -> None:
-    for name, kind, default, help_text, extra in _OPTIONS:
+    for name, kind, default, help_text, extra in OPTIONS:
         parser.add_argument(
             f"--embload-{name}",
             env_var="EMBLOAD_" + name.upper().replace("-", "_"),

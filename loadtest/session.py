@@ -32,6 +32,48 @@ from loadtest.store import (
     write_summary,
 )
 
+# --embload-<name> flags (and EMBLOAD_<NAME> variables): (name, type, default, help, extra).
+OPTIONS: list[tuple[str, type, Any, str, dict[str, Any]]] = [
+    ("model", str, "", "model name to send (default: the first one /v1/models lists)", {}),
+    ("out", str, "", "run directory to write (default: reports/<time>-<scenario>/)", {}),
+    ("reports", str, "reports", "where new run directories go without --embload-out", {}),
+    ("corpus", str, "", "texts to send instead of the built-in corpus (.txt or .jsonl)", {}),
+    ("seed", int, 0, "seed for payload sampling", {}),
+    # base64 is what the openai SDK asks for unless told otherwise, so servers do the work
+    # they do for most production clients; the reply is a third of float JSON's size.
+    (
+        "encoding",
+        str,
+        "base64",
+        "encoding_format: base64 (as the openai SDK) or float",
+        {"choices": ["base64", "float"]},
+    ),
+    ("dimensions", int, 0, "dimensions to ask for (0: the model's own)", {}),
+    ("timeout", float, 60.0, "seconds before a request counts as a timeout", {}),
+    (
+        "api-key",
+        str,
+        "",
+        "bearer token for the endpoint (never written anywhere)",
+        {"is_secret": True},
+    ),
+    ("gpu-interval", float, 0.1, "seconds between GPU and server-process samples", {}),
+    ("gpu-index", str, "", "GPUs to sample: indices or UUIDs (default: CUDA_VISIBLE_DEVICES)", {}),
+    ("gpu-agent", str, "", "URL of an `embload gpu-agent` next to a remote server", {}),
+    ("server-pid", int, 0, "PID of a local server: its RSS and CPU are sampled", {}),
+    ("oom-threshold", float, 0.95, "GPU memory fraction that counts as the ceiling", {}),
+    ("health-path", str, "/health", "server route polled for crashes and restarts ('' off)", {}),
+    ("keep-vectors", int, 0, "keep the vectors of this many replies for the quality probe", {}),
+    ("instruction", str, "", "send texts as 'Instruct: {this}\\nQuery:{text}' (Qwen3 queries)", {}),
+    (
+        "headers",
+        str,
+        "",
+        "extra HTTP headers as a JSON object (never written anywhere)",
+        {"is_secret": True},
+    ),
+]
+
 
 @dataclass
 class Session:

@@ -236,8 +236,8 @@ def probe_table(probes: dict[str, Any]) -> Table:
         short = []
         for i in range(0, len(cells), 3):
             related, unrelated, auc_text = cells[i : i + 3]
-            if auc_text == "" and related.startswith(("0.", "1.")) and unrelated == "":
-                short += ["", related]  # a consistency cosine
+            if auc_text == "" and unrelated == "":
+                short += ["", related]  # a consistency cosine, or "-" where none was measured
                 continue
             means = [c.split(" ± ")[0] for c in (related, unrelated)]
             short += [auc_text, "/".join(m if m == "-" else f"{float(m):.2f}" for m in means)]
