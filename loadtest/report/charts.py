@@ -83,9 +83,7 @@ def latency_over_time(w: Windows) -> str:
     users.set_ylabel("active users")
     users.set_ylim(bottom=0, top=max(float(w.active_users.max(initial=0)) * 1.15, 1))
     users.spines["right"].set_visible(True)
-    lines = ax.get_legend_handles_labels()
-    more = users.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], **_LEGEND, ncols=3)
+    _legend(ax, users, ncols=3)
     return _svg(fig)
 
 
@@ -151,9 +149,7 @@ def gpu_over_time(
     util.set_ylim(0, 105)
     util.spines["right"].set_visible(True)
     _mark_events(ax, events, t0)
-    lines = ax.get_legend_handles_labels()
-    more = util.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], **_LEGEND, ncols=4)
+    _legend(ax, util, ncols=4)
     return _svg(fig)
 
 
@@ -172,10 +168,15 @@ def process_over_time(
     cpu.set_ylim(bottom=0)
     cpu.spines["right"].set_visible(True)
     _mark_events(ax, events, t0)
-    lines = ax.get_legend_handles_labels()
-    more = cpu.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], **_LEGEND, ncols=2)
+    _legend(ax, cpu, ncols=2)
     return _svg(fig)
+
+
+def _legend(ax: Axes, twin: Axes, ncols: int) -> None:
+    """One legend above the plot for the lines of both y axes."""
+    lines, labels = ax.get_legend_handles_labels()
+    more_lines, more_labels = twin.get_legend_handles_labels()
+    ax.legend(lines + more_lines, labels + more_labels, **_LEGEND, ncols=ncols)
 
 
 def _log_x(ax: Axes) -> None:
