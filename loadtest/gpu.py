@@ -206,6 +206,6 @@ class GpuAgent:
                 self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass  # a line per poll would drown the agent's own output
+                """Silent: a line per poll would drown the agent's own output."""
 
         return Handler

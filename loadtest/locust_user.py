@@ -251,10 +251,10 @@ _KEEP_EVERY = 10  # one good reply in ten, so the sample spans the run
 
 def _sample_vectors(test: Session, texts: list[str], content: bytes) -> None:
     """Now and then, the reply's vectors with their texts, for the probe's under-load check."""
-    test.kept_vectors += 1
+    test.good_replies += 1
     keep = (
-        test.kept_vectors % _KEEP_EVERY == 0
-        and test.kept_vectors // _KEEP_EVERY <= test.keep_vectors
+        test.good_replies % _KEEP_EVERY == 0
+        and test.good_replies // _KEEP_EVERY <= test.keep_vectors
     )
     if keep and test.vectors is not None:
         vectors = reply_vectors(content)

@@ -99,7 +99,7 @@ class Session:
     monitor: Monitor | None = None
     vectors: JsonlWriter | None = None  # sampled reply vectors, when asked for
     keep_vectors: int = 0  # how many replies' vectors to keep (every 10th good one)
-    kept_vectors: int = 0
+    good_replies: int = 0  # counted only while sampling vectors
     flusher: Any = None  # the greenlet that empties `buffer`, owned by locust_user
 
     @property

@@ -46,19 +46,24 @@ def _row(label: str, fig: dict[str, Any]) -> list[str]:
     ]
 
 
-def summary_table(summary: dict[str, Any], run_dir: str) -> Table:
-    title = (
-        f"{summary['scenario']} · {summary['users']} users · {summary['duration_s']:.1f} s · "
-        f"{summary['model'] or 'model unnamed'} @ {summary['target']}"
-    )
-    table = Table(
+def _table(title: str, caption: str | None = None) -> Table:
+    """The look every embload table shares: a left title, one rule under the header."""
+    return Table(
         title=title,
-        caption=f"latency in ms over successful requests · run: {run_dir}",
+        caption=caption,
         title_justify="left",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
+
+
+def summary_table(summary: dict[str, Any], run_dir: str) -> Table:
+    title = (
+        f"{summary['scenario']} · {summary['users']} users · {summary['duration_s']:.1f} s · "
+        f"{summary['model'] or 'model unnamed'} @ {summary['target']}"
+    )
+    table = _table(title, caption=f"latency in ms over successful requests · run: {run_dir}")
     table.add_column("", no_wrap=True)
     for name in _COLUMNS:
         table.add_column(name, justify="right", no_wrap=True)
@@ -149,12 +154,7 @@ def metric_value(metric: str, value: float | None) -> str:
 def compare_table(result: dict[str, Any], entry: dict[str, Any]) -> Table:
     """One scenario of a comparison: A, B, B/A and the verdict per metric."""
     a, b = result["a"], result["b"]
-    table = Table(
-        title=f"{entry['scenario']}: {a} vs {b}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    table = _table(f"{entry['scenario']}: {a} vs {b}")
     table.add_column("", no_wrap=True)
     table.add_column(a, justify="right", no_wrap=True)
     table.add_column(b, justify="right", no_wrap=True)
@@ -222,12 +222,7 @@ def probe_rows(probes: dict[str, Any]) -> list[tuple[str, list[str]]]:
 def probe_table(probes: dict[str, Any]) -> Table:
     """Quality probe per target, narrow enough for 80 columns: AUC and the related / unrelated
     mean cosine per category (spreads are in the JSON and the HTML), then consistency."""
-    table = Table(
-        title="quality probe: per target, AUC and related/unrelated mean cosine",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    table = _table("quality probe: per target, AUC and related/unrelated mean cosine")
     table.add_column("", no_wrap=True)
     for name in probes:
         table.add_column(name, justify="right", no_wrap=True)
