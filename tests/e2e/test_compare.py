@@ -159,7 +159,7 @@ def test_compare_two_saved_runs_and_fail_on_regression(
         assert (
             both.stderr.strip()
             .splitlines()[-1]
-            .startswith("error: peak-unbatched regressed beyond 0%")
+            .startswith("error: peak-unbatched-1 regressed beyond 0%")
         )
 
 
