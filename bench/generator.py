@@ -71,7 +71,7 @@ def side_by_side(host: str, args: argparse.Namespace, encoding: str) -> dict[str
                 cmd += ["--embload-out", f"{tmp}/run"]
             env = {
                 **os.environ,
-                "EMBLOAD_ENCODING": encoding,
+                "EMBLOAD_ENCODING_FORMAT": encoding,
                 "METER_OUT": f"{tmp}/{name}/meter.json",
                 "METER_FROM": str(start + WARMUP_S),
                 "METER_UNTIL": str(start + args.seconds - 1.0),

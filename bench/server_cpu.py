@@ -1,7 +1,7 @@
 """The reference server on the CPU: 64 concurrent one-text requests vs one in-process batch loop.
 
 In one run, alternately: (a) sentence-transformers `encode(texts, batch_size=64)` on minilm,
-in this process; (b) the same texts sent to `embload serve --model minilm --truncate` as
+in this process; (b) the same texts sent to `embload serve --model minilm` (cut at 256 tokens) as
 one-text requests by 64 concurrent clients. Texts/s of (b) over (a), pair by pair, is what the
 server's dynamic batching keeps of a plain batch loop (goal: >= 0.8).
 
@@ -34,9 +34,10 @@ def free_port() -> int:
 
 
 def corpus(n: int) -> list[str]:
-    from loadtest.core.payloads import SCENARIOS, builtin_corpus, scenario_pools
+    from loadtest.core.payloads import SCENARIOS, scenario_pools
+    from loadtest.data import builtin_corpus
 
-    pools = scenario_pools(SCENARIOS["peak"], builtin_corpus(), user_corpus=False)
+    pools = scenario_pools(SCENARIOS["peak"], builtin_corpus())
     texts = [p.text for pool in pools.values() for p in pool]
     return [texts[i % len(texts)] for i in range(n)]
 
@@ -88,7 +89,7 @@ def main() -> None:
     texts = corpus(args.texts)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), "--truncate"],
+        [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port)],  # minilm cuts at 256
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

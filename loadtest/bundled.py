@@ -1,4 +1,5 @@
-"""The bundled server as `embload run --serve` uses it: started on loopback, waited for, measured
+"""The bundled server as `embload run --serve` and `compare --serve` use it: started on loopback
+with its ServeSettings handed over whole (EMBLOAD_SERVER_SETTINGS), waited for, measured
 (start-up seconds and idle memory, for summary.json's `startup`), and stopped by its PID.
 """
 
@@ -14,15 +15,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import psutil
 
-from loadtest.client import Target
+from loadtest.client import EmbeddingsClient, Target
+from loadtest.core.results import Startup
 from loadtest.gpu import GpuUnavailable, NvmlReader, selected_devices
+from loadtest.options import command_line
+from loadtest.settings import ServeSettings
 
 _SERVER_READY_TIMEOUT_S = 180.0
+_LOOPBACK = "127.0.0.1"
 
 
 class ServeError(Exception):
@@ -39,49 +42,57 @@ def _port_open(host: str, port: int) -> bool:
 class BundledServer:
     target: Target
     pid: int
-    startup: dict[str, Any]  # summary.json's `startup`
+    startup: Startup
 
 
 @contextlib.contextmanager
-def bundled_server(
-    port: int, log_path: Path, serve_args: tuple[str, ...] = ("--truncate",)
-) -> Iterator[BundledServer]:
-    """Start `embload serve` on loopback, wait for /health, stop it (by its PID) afterwards.
-
-    `serve_args` go to `embload serve` as they are; the default, minilm with truncation, takes
-    the peak scenario's paragraphs, which are longer than MiniLM's 256 tokens.
-    """
-    if _port_open("127.0.0.1", port):
+def bundled_server(settings: ServeSettings, log_path: Path) -> Iterator[BundledServer]:
+    """`embload serve` with `settings` on loopback, waited for, stopped (by its PID) after."""
+    settings = settings.model_copy(update={"host": _LOOPBACK})
+    if _port_open(_LOOPBACK, settings.port):
         raise ServeError(
-            f"port {port} is already in use; stop what runs there or pick --serve-port"
+            f"port {settings.port} is already in use; stop what runs there or pick another port"
         )
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), *serve_args]
+    env = {**os.environ, ServeSettings.TRANSFER or "": settings.transfer_json()}
     started = time.time()
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loadtest.cli", "serve"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
-        target = Target(host=f"http://127.0.0.1:{port}", prefix="/v1")
-        health = _wait_healthy(proc, target, log_path)
-        yield BundledServer(target, proc.pid, _startup(proc.pid, started, health, serve_args))
+        target = Target(host=f"http://{_LOOPBACK}:{settings.port}", prefix="/v1")
+        loaded_at, ready_at = _wait_healthy(proc, target, log_path)
+        command = " ".join(["embload serve", *command_line(settings)])
+        yield BundledServer(
+            target, proc.pid, _startup(proc.pid, started, loaded_at, ready_at, command)
+        )
     finally:
         stop_process(proc)
 
 
-def _wait_healthy(proc: subprocess.Popen[bytes], target: Target, log_path: Path) -> dict[str, Any]:
-    """/health's reply once it is 200, with `ready_at` (wall clock) added."""
+def _wait_healthy(
+    proc: subprocess.Popen[bytes], target: Target, log_path: Path
+) -> tuple[float | None, float]:
+    """(model loaded, /health 200) as wall-clock times, once the server says it is ready."""
     deadline = time.monotonic() + _SERVER_READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-            raise ServeError(
-                f"the bundled server exited during start-up: {tail[0]} (log: {log_path})"
-            )
-        with contextlib.suppress(httpx.HTTPError, ValueError):
-            reply = httpx.get(target.host + "/health", timeout=1.0)
-            if reply.status_code == 200:
-                return {**reply.json(), "ready_at": time.time()}
-        time.sleep(0.1)
+    with EmbeddingsClient(target) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+                raise ServeError(
+                    f"the bundled server exited during start-up: "
+                    f"{tail[0] if tail else '(no output)'} (log: {log_path})"
+                )
+            health = client.health()
+            if health.up:
+                loaded_at = health.doc.get("model_loaded_at")
+                return loaded_at if isinstance(loaded_at, float) else None, time.time()
+            time.sleep(0.1)
     raise ServeError(
         f"the bundled server was not healthy within {_SERVER_READY_TIMEOUT_S:.0f} s "
         f"(log: {log_path})"
@@ -89,29 +100,30 @@ def _wait_healthy(proc: subprocess.Popen[bytes], target: Target, log_path: Path)
 
 
 def _startup(
-    pid: int, started: float, health: dict[str, Any], command: tuple[str, ...]
-) -> dict[str, Any]:
+    pid: int, started: float, loaded_at: float | None, ready_at: float, command: str
+) -> Startup:
     """Process start -> model loaded -> /health ready, in seconds, and the memory it idles at."""
-    loaded_at = health.get("model_loaded_at")
-    figures: dict[str, Any] = {
-        "command": " ".join(["embload serve", *command]),
-        "model_loaded_s": loaded_at - started if isinstance(loaded_at, float) else None,
-        "ready_s": health["ready_at"] - started,
-        "idle_rss_bytes": None,
-        "idle_gpu_mem_bytes": None,
-        "gpu_unavailable": None,
-    }
+    idle_rss: int | None = None
     with contextlib.suppress(psutil.Error):
-        figures["idle_rss_bytes"] = psutil.Process(pid).memory_info().rss
+        idle_rss = psutil.Process(pid).memory_info().rss
+    idle_gpu: int | None = None
+    why: str | None = None
     try:
         reader = NvmlReader(selected_devices(None, os.environ.get("CUDA_VISIBLE_DEVICES")))
     except GpuUnavailable as exc:
-        figures["gpu_unavailable"] = str(exc)
+        why = str(exc)
     else:
         samples = reader.read(time.time())
         reader.close()
-        figures["idle_gpu_mem_bytes"] = sum(s.process_mem_bytes.get(pid, 0) for s in samples)
-    return figures
+        idle_gpu = sum(s.process_mem_bytes.get(pid, 0) for s in samples)
+    return Startup(
+        command=command,
+        model_loaded_s=loaded_at - started if isinstance(loaded_at, float) else None,
+        ready_s=ready_at - started,
+        idle_rss_bytes=idle_rss,
+        idle_gpu_mem_bytes=idle_gpu,
+        gpu_unavailable=why,
+    )
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:

@@ -1,32 +1,90 @@
-"""The `embload` command: each command parses its options, calls one function, prints.
+"""The `embload` command: each command resolves its settings, calls one function, prints.
 
-Heavy imports (torch, locust, the server) happen inside the commands that need them, so
-`embload --help` stays instant. User errors are one line on stderr and a non-zero exit.
+Its options are settings.py's: every flag of run, serve and compare is generated from the
+option declared there (type, default, help), and resolved with EMBLOAD_* variables and
+embload.toml (flags > environment > embload.toml > defaults). Heavy imports (torch, locust,
+the server, numpy) happen inside the commands that need them, so `embload --help` is instant.
+User errors are one line on stderr and a non-zero exit.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
 
 from loadtest import __version__
+from loadtest.options import SettingsError, env_var, options, resolve
+from loadtest.settings import CompareSettings, LoadSettings, Options, RunSettings, ServeSettings
 
 app = typer.Typer(
     help="Load-test and profile text-embedding endpoints (OpenAI /v1/embeddings).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts hold brackets and backslashes, not markup
 )
-_SCENARIO_NAMES = ("single", "medium", "peak")
-_EIGHT_MIB = 8 << 20
+F = TypeVar("F", bound=Callable[..., Any])
+Config = Annotated[
+    Path | None,
+    typer.Option(help="embload.toml to read (default: $EMBLOAD_CONFIG, else ./embload.toml)"),
+]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
     Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
+    return ",".join(value) if isinstance(value, list) else f"{value}"
+
+
+def _parameter(cls: type[Options], spec: Any) -> inspect.Parameter:
+    default = "" if spec.default in (None, [], {}) else f"default {_shown(spec.default)}; "
+    help_text = f"{spec.help} ({default}{env_var(cls, spec)})"
+    decls = [f"{spec.flag}/--no-{spec.flag[2:]}"] if spec.kind is bool else [spec.flag]
+    kind: Any = list[str] if spec.kind is list else spec.kind
+    option = typer.Option(*decls, help=help_text, show_default=False)
+    annotation = cast(Any, Annotated)[kind | None, option]  # built at run time, from the spec
+    return inspect.Parameter(spec.field, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+
+
+def _with_options(cls: type[Options]) -> Callable[[F], F]:
+    """Give a command one flag per option of `cls`; they arrive in its **flags (None: unset)."""
+
+    def wrap(command: F) -> F:
+        # typer reads Annotated extras (help texts) from the signature: resolve them here.
+        hints = typing.get_type_hints(command, include_extras=True)
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in inspect.signature(command).parameters.values()
+            if p.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+        # The command's own options first (target, scenario...), those it shares after.
+        specs = sorted(options(cls), key=lambda spec: spec.field not in cls.__annotations__)
+        generated = [_parameter(cls, spec).replace(default=None) for spec in specs]
+        command.__signature__ = inspect.Signature([*own, *generated])  # type: ignore[attr-defined]
+        return command
+
+    return wrap
+
+
+def _settings(cls: type[Options], flags: dict[str, Any], config: Path | None) -> Any:
+    try:
+        return resolve(cls, flags, config)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _version(value: bool) -> None:
@@ -48,114 +106,32 @@ def main(
 
 
 @app.command()
-def run(
-    target: Annotated[
-        str | None,
-        typer.Option(
-            help="OpenAI-style base URL, e.g. http://127.0.0.1:30000/v1 (or a bare http://host:port)"
-        ),
-    ] = None,
-    scenario: Annotated[str, typer.Option(help="single | medium | peak | all")] = "peak",
-    duration: Annotated[
-        str, typer.Option(help="How long each scenario runs: 30s, 2m, 1h30m")
-    ] = "30s",
-    model: Annotated[
-        str | None, typer.Option(help="Model name to send (default: first of /v1/models)")
-    ] = None,
-    users: Annotated[
-        int | None, typer.Option(min=1, help="Concurrent users (default: the scenario's)")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Run directory (default: reports/<time>-<scenario>/)")
-    ] = None,
-    serve: Annotated[
-        bool, typer.Option(help="Start the bundled server on loopback for the run")
-    ] = False,
-    serve_port: Annotated[int, typer.Option(help="Port for --serve")] = 30000,
-    corpus: Annotated[
-        Path | None, typer.Option(help="Texts to send: .txt (one a line) or .jsonl")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for payload sampling")] = 0,
-    encoding_format: Annotated[
-        str, typer.Option(help="base64 (as the openai SDK asks) | float")
-    ] = "base64",
-    timeout: Annotated[float, typer.Option(help="Seconds before a request is a timeout")] = 60.0,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            envvar="EMBLOAD_API_KEY", show_default=False, help="Bearer token (or EMBLOAD_API_KEY)"
-        ),
-    ] = None,
-    gpu_interval: Annotated[
-        float, typer.Option(min=0.01, help="Seconds between GPU and server-process samples")
-    ] = 0.1,
-    gpu_index: Annotated[
-        str | None,
-        typer.Option(help="GPUs to sample: indices or UUIDs (default: CUDA_VISIBLE_DEVICES)"),
-    ] = None,
-    gpu_agent: Annotated[
-        str | None,
-        typer.Option(help="URL of `embload gpu-agent` next to a remote server"),
-    ] = None,
-    server_pid: Annotated[
-        int | None, typer.Option(help="PID of a local server: sample its RSS and CPU")
-    ] = None,
-    oom_threshold: Annotated[
-        float,
-        typer.Option(min=0.01, max=1.0, help="GPU memory fraction that counts as the ceiling"),
-    ] = 0.95,
-) -> None:
+@_with_options(RunSettings)
+def run(config: Config = None, **flags: Any) -> None:
     """Run shipped scenarios against a target with Locust and print exact latency figures."""
     from loadtest.report.terminal import print_summary
-    from loadtest.runner import RunError, RunOptions, parse_duration
+    from loadtest.runner import RunError
     from loadtest.runner import run as run_scenarios
 
-    names = list(_SCENARIO_NAMES) if scenario == "all" else [scenario]
-    if scenario != "all" and scenario not in _SCENARIO_NAMES:
-        raise _fail(
-            f"unknown scenario {scenario!r}; pick one of {', '.join(_SCENARIO_NAMES)} or all"
-        )
-    if encoding_format not in ("float", "base64"):
-        raise _fail("--encoding-format must be float or base64")
-    if corpus is not None and not corpus.is_file():
-        raise _fail(f"corpus file {corpus} does not exist")
+    settings: RunSettings = _settings(RunSettings, flags, config)
+    serve: ServeSettings | None = None
+    if settings.serve:
+        serve = _settings(ServeSettings, {"port": settings.serve_port}, config)
     console = Console()
     try:
-        opts = RunOptions(
-            target=target,
-            scenarios=names,
-            duration_s=parse_duration(duration),
-            model=model,
-            users=users,
-            out=out,
-            serve=serve,
-            serve_port=serve_port,
-            corpus=corpus,
-            seed=seed,
-            encoding=encoding_format,
-            timeout_s=timeout,
-            api_key=api_key,
-            gpu_interval_s=gpu_interval,
-            gpu_index=gpu_index,
-            gpu_agent=gpu_agent,
-            server_pid=server_pid,
-            oom_threshold=oom_threshold,
-        )
-        results = run_scenarios(opts, console)
+        results = run_scenarios(settings, serve, console)
     except RunError as exc:
         raise _fail(str(exc)) from None
     failed = 0
     for result in results:
         print_summary(console, result.summary, str(result.run_dir))
-        failed += result.summary["requests"] - result.summary["ok"]
+        failed += result.summary.requests - result.summary.ok
         if (result.run_dir / "report.html").exists():
             console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
-    crashes = [
-        e for r in results for e in r.summary.get("oom_events", []) if e["kind"] == "server_crash"
-    ]
+    crashes = [e for r in results for e in r.summary.oom_events if e.kind == "server_crash"]
     if crashes:
         raise _fail(
-            f"the server stopped answering during the run ({crashes[0]['evidence']}); "
+            f"the server stopped answering during the run ({crashes[0].evidence}); "
             f"{failed:,} requests failed, every one is in records.jsonl of its run",
             code=1,
         )
@@ -164,176 +140,67 @@ def run(
 
 
 @app.command()
-def serve(
-    model: Annotated[str, typer.Option(help="minilm | qwen | bge")] = "minilm",
-    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind")] = 30000,
-    device: Annotated[
-        str | None, typer.Option(help="cpu | cuda (default: cuda when present)")
-    ] = None,
-    model_path: Annotated[
-        Path | None,
-        typer.Option(help="Directory with the weights (default: the local Hugging Face cache)"),
-    ] = None,
-    random_weights: Annotated[
-        bool,
-        typer.Option(help="The published architecture with random weights: speed/memory only"),
-    ] = False,
-    dtype: Annotated[
-        str | None, typer.Option(help="bf16 | fp16 | fp32 (default: bf16 on CUDA, fp32 on CPU)")
-    ] = None,
-    max_input_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Longest input in tokens (default: the model's)")
-    ] = None,
-    instruction: Annotated[
-        str | None, typer.Option(help="qwen: task for queries that send none")
-    ] = None,
-    truncate: Annotated[
-        bool, typer.Option(help="Cut inputs over the model's limit instead of 400")
-    ] = False,
-    max_batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass at most")] = 64,
-    max_batch_tokens: Annotated[
-        int, typer.Option(min=1, help="Padded tokens per pass at most")
-    ] = 16384,
-    gather_ms: Annotated[float, typer.Option(min=0, help="Wait for arriving requests, ms")] = 2.0,
-    max_queue: Annotated[int, typer.Option(min=1, help="Queued texts before 429")] = 4096,
-    max_body_bytes: Annotated[
-        int, typer.Option(min=1, help="Request body limit (413 above)")
-    ] = _EIGHT_MIB,
-) -> None:
+@_with_options(ServeSettings)
+def serve(config: Config = None, **flags: Any) -> None:
     """Serve embeddings over OpenAI /v1/embeddings from the bundled reference server."""
-    from loadtest.server.app import ServerConfig
-    from loadtest.server.app import serve as serve_forever
-
-    if model not in ("minilm", "qwen", "bge"):
-        raise _fail(f"unknown model {model!r}; pick minilm, qwen or bge")
-    if dtype not in (None, "bf16", "fp16", "fp32"):
-        raise _fail("--dtype must be bf16, fp16 or fp32")
-    if random_weights and model == "minilm":
-        raise _fail("minilm ships its real weights; --random-weights is for qwen and bge")
-    if not random_weights:
+    settings: ServeSettings = _settings(ServeSettings, flags, config)
+    if not settings.random_weights:
         from loadtest.server.presets import PRESETS, ModelNotFound, weights_dir
 
         try:  # before binding the port: no weights is one line and exit 2, not a 503 server
-            weights_dir(PRESETS[model], model_path)
+            weights_dir(PRESETS[settings.model], settings.model_path)
         except ModelNotFound as exc:
             raise _fail(str(exc)) from None
-    config = ServerConfig(
-        model=model,
-        host=host,
-        port=port,
-        device=device,
-        model_path=model_path,
-        random_weights=random_weights,
-        dtype=dtype,
-        max_input_tokens=max_input_tokens,
-        instruction=instruction,
-        truncate=truncate,
-        max_batch_size=max_batch_size,
-        max_batch_tokens=max_batch_tokens,
-        gather_ms=gather_ms,
-        max_queue=max_queue,
-        max_body_bytes=max_body_bytes,
-    )
+    from loadtest.server.app import serve as serve_forever
+
     Console(stderr=True).print(
-        f"embload serve: {model} on http://{host}:{port}/v1 "
+        f"embload serve: {settings.model} on http://{settings.host}:{settings.port}/v1 "
         "(GET /health is 200 once the model is loaded)",
         highlight=False,
     )
-    serve_forever(config)
+    serve_forever(settings)
 
 
 @app.command()
+@_with_options(CompareSettings)
 def compare(
     a: Annotated[str, typer.Argument(help="Target name (qwen, bge, embload.toml's) or a run dir")],
     b: Annotated[str, typer.Argument(help="The other target, or run dir")],
-    scenarios: Annotated[
-        str, typer.Option(help="Comma-separated: single,medium,peak")
-    ] = "single,medium,peak",
-    duration: Annotated[str, typer.Option(help="How long each scenario runs per target")] = "30s",
-    serve: Annotated[
-        bool, typer.Option(help="Start each target's bundled server in turn, on its url's port")
-    ] = False,
-    random_weights: Annotated[
-        bool, typer.Option(help="With --serve: qwen/bge with random weights (speed, memory)")
-    ] = False,
-    probe: Annotated[
-        bool, typer.Option(help="Run the quality probe on each target after its runs")
-    ] = True,
-    users: Annotated[
-        int | None, typer.Option(min=1, help="Users (default: each scenario's)")
-    ] = None,
-    target: Annotated[
-        list[str] | None, typer.Option(help="NAME=URL, defines or overrides a target")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Targets file (default: ./embload.toml when present)")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Directory (default: reports/compare-<time>/)")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for payloads and the bootstrap")] = 0,
-    fail_on_regression: Annotated[
-        str | None,
-        typer.Option(help="e.g. 10%: exit 1 when B is significantly worse by more than this"),
-    ] = None,
+    config: Config = None,
+    **flags: Any,
 ) -> None:
     """Compare two targets on the same workload (or two saved runs): verdicts with 95% intervals."""
-    from loadtest.comparison import CompareOptions, compare_anything, regressions, write_comparison
+    from loadtest.comparison import compare_anything, write_comparison
+    from loadtest.core.compare import regressions
     from loadtest.report.compare_html import write_compare_html
     from loadtest.report.terminal import compare_table, probe_table
-    from loadtest.runner import RunError, parse_duration
+    from loadtest.runner import RunError
 
-    threshold = None
-    if fail_on_regression is not None:
-        try:
-            threshold = float(fail_on_regression.rstrip("%")) / 100
-        except ValueError:
-            raise _fail("--fail-on-regression takes a percentage, e.g. 10%") from None
+    settings: CompareSettings = _settings(CompareSettings, flags, config)
     console = Console()
-    wanted = [s.strip() for s in scenarios.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in _SCENARIO_NAMES]
-    if unknown or not wanted:
-        raise _fail(f"unknown scenarios {unknown}; pick from {', '.join(_SCENARIO_NAMES)}")
     try:
-        opts = CompareOptions(
-            names=(a, b),
-            scenarios=wanted,
-            duration_s=parse_duration(duration),
-            serve=serve,
-            random_weights=random_weights,
-            probe=probe,
-            out=out,
-            seed=seed,
-            users=users,
-            config=config,
-            overrides=target or [],
-        )
-        where, result = compare_anything(opts, console)
+        where, result = compare_anything(settings, (a, b), config, console)
     except RunError as exc:
         raise _fail(str(exc)) from None
     write_comparison(where, result)
     html = write_compare_html(where, result)
-    for entry in result["scenarios"]:
-        console.print(compare_table(result, entry))
-    if result["probe"]:
-        console.print(probe_table(result["probe"]))
+    for entry in result.scenarios:
+        console.print(compare_table(result.a, result.b, entry))
+    if result.probe:
+        console.print(probe_table(result.probe))
     console.print(f"comparison: {where / 'compare.json'} · {html}", highlight=False)
+    threshold = settings.fail_on_regression
     if threshold is not None:
-        worse = regressions(result, threshold)
+        worse = regressions(result.scenarios, threshold)
         if worse:
-            raise _fail(
-                f"{result['b']} regressed beyond {threshold:.0%}: " + "; ".join(worse), code=1
-            )
+            raise _fail(f"{result.b} regressed beyond {threshold:.0%}: " + "; ".join(worse), 1)
 
 
 @app.command("probe")
 def probe_command(
     target: Annotated[str, typer.Argument(help="A target name (qwen, bge, embload.toml's) or URL")],
     model: Annotated[str | None, typer.Option(help="Model name to send")] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Targets file (default: ./embload.toml when present)")
-    ] = None,
+    config: Config = None,
     out: Annotated[
         Path | None, typer.Option(help="Directory (default: reports/probe-<time>/)")
     ] = None,
@@ -358,14 +225,30 @@ def report(
 ) -> None:
     """Render RUN_DIR/report.html again from the run's saved files."""
     from loadtest.report.html import write_report
+    from loadtest.store import NotARun
 
-    if not (run_dir / "summary.json").is_file():
-        raise _fail(f"{run_dir} is not a run directory: it has no summary.json")
     try:
         path = write_report(run_dir)
-    except (OSError, ValueError, KeyError) as exc:
+    except NotARun as exc:
+        raise _fail(str(exc)) from None
+    except (OSError, ValueError) as exc:
         raise _fail(f"cannot render {run_dir}: {type(exc).__name__}: {exc}") from None
     print(path)
+
+
+@app.command()
+def schema(
+    document: Annotated[str, typer.Argument(help="summary (summary.json) or compare")],
+) -> None:
+    """Print the JSON Schema of summary.json or compare.json, for validating what you read."""
+    from pydantic import BaseModel
+
+    from loadtest.core.results import Comparison, RunSummary
+
+    models: dict[str, type[BaseModel]] = {"summary": RunSummary, "compare": Comparison}
+    if document not in models:
+        raise _fail(f"unknown document {document!r}; pick summary or compare")
+    print(json.dumps(models[document].model_json_schema(), indent=2))
 
 
 @app.command("gpu-agent")
@@ -374,7 +257,9 @@ def gpu_agent_command(
         str, typer.Option(help="Address to bind (0.0.0.0 to serve other machines)")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 9400,
-    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between samples")] = 0.1,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between samples (default: run's gpu_interval)")
+    ] = None,
     gpu_index: Annotated[
         str | None, typer.Option(help="GPUs to read: indices or UUIDs (default: all visible)")
     ] = None,
@@ -384,17 +269,18 @@ def gpu_agent_command(
 
     from loadtest.gpu import GpuAgent, GpuUnavailable, NvmlReader, selected_devices
 
+    every_s = interval or LoadSettings.model_fields["gpu_interval_s"].default
     try:
         devices = selected_devices(gpu_index, os.environ.get("CUDA_VISIBLE_DEVICES"))
         reader = NvmlReader(devices)
     except GpuUnavailable as exc:
         raise _fail(f"no GPU to serve: {exc}") from None
     try:
-        agent = GpuAgent(reader, host, port, interval)
+        agent = GpuAgent(reader, host, port, every_s)
     except OSError as exc:
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     Console(stderr=True).print(
-        f"embload gpu-agent: {', '.join(reader.names)} every {interval:g} s on "
+        f"embload gpu-agent: {', '.join(reader.names)} every {every_s:g} s on "
         f"http://{host}:{agent.port} (GET /samples?since=T)",
         highlight=False,
     )

@@ -1,8 +1,10 @@
-"""GPU readings through NVML, and `embload gpu-agent`, which serves them over HTTP.
+"""GPU readings: through NVML on this machine, or from `embload gpu-agent` on another.
 
 The only module that imports pynvml (the `nvidia-ml-py` distribution), and only inside
 `NvmlReader`, so importing this module needs no GPU library. NVML calls block; they run in
-the monitor process or the agent, never in a gevent load generator.
+the monitor process or the agent, never in a gevent load generator. The agent's server
+(`GpuAgent`), its client (`AgentReader`) and its wire format (each sample's JSON form,
+core/types.to_json) are all here.
 
 Device selection: `--gpu-index` (indices or UUIDs, comma-separated) wins, then
 `CUDA_VISIBLE_DEVICES`, else every device. NVML numbers devices in PCI bus order; CUDA does too
@@ -20,10 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from loadtest.core.types import GpuSample
-from loadtest.store import gpu_sample_to_json
+import httpx
+
+from loadtest.core.types import GpuSample, from_json, to_json
 
 _AGENT_KEEP_S = 600.0  # how far back the agent can answer
+_AGENT_LOOKBACK_S = 5.0  # the agent's readings just before the test: the idle baseline
 
 
 class GpuUnavailable(Exception):
@@ -132,7 +136,7 @@ class _Recent:
 
     def add(self, samples: list[GpuSample]) -> None:
         with self._lock:
-            self._rows.extend(gpu_sample_to_json(s) for s in samples)
+            self._rows.extend(to_json(s) for s in samples)
 
     def since(self, t: float) -> list[dict[str, Any]]:
         with self._lock:
@@ -209,3 +213,27 @@ class GpuAgent:
                 """Silent: a line per poll would drown the agent's own output."""
 
         return Handler
+
+
+class AgentReader:
+    """Readings from a remote `embload gpu-agent`, fetched over HTTP: no GPU library here."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url.rstrip("/")
+        self._since = time.time() - _AGENT_LOOKBACK_S
+        try:
+            health = httpx.get(self._url + "/health", timeout=5.0).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise GpuUnavailable(f"no gpu-agent answers at {self._url} ({exc})") from None
+        self.names = [str(n) for n in health.get("devices", [])]
+
+    def read(self) -> list[GpuSample]:
+        """The readings taken since the last call."""
+        try:
+            doc = httpx.get(self._url + "/samples", params={"since": self._since}, timeout=5.0)
+            samples = [from_json(GpuSample, row) for row in doc.json()["samples"]]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return []  # a missed poll; the next one asks from the same point
+        if samples:
+            self._since = max(s.time for s in samples)
+        return samples

@@ -20,39 +20,34 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
 import psutil
+from pydantic import BaseModel, ConfigDict
 
-from loadtest.core.types import GpuSample, HealthProbe, ProcessSample
-from loadtest.gpu import GpuUnavailable, NvmlReader, selected_devices
-from loadtest.store import (
-    GPU,
-    HEALTH,
-    PROCESS,
-    TELEMETRY,
-    JsonlWriter,
-    gpu_sample_from_json,
-    gpu_sample_to_json,
-    write_json,
-)
+from loadtest.client import EmbeddingsClient, Target
+from loadtest.core.types import HealthProbe, ProcessSample, to_json
+from loadtest.gpu import AgentReader, GpuUnavailable, NvmlReader, selected_devices
+from loadtest.store import GPU, HEALTH, PROCESS, TELEMETRY, JsonlWriter, write_json, write_samples
 
 _READY_TIMEOUT_S = 20.0
 _HEALTH_EVERY_S = 0.5
 _AGENT_EVERY_S = 0.5
 
 
-@dataclass(frozen=True)
-class MonitorConfig:
+class MonitorConfig(BaseModel):
+    """What the sidecar samples and where it writes; crosses to it as one JSON argument."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     run_dir: Path
-    interval_s: float = 0.1
-    gpu_index: str | None = None  # indices or UUIDs, comma-separated; else CUDA_VISIBLE_DEVICES
-    gpu_agent: str | None = None  # http://host:9400 of an `embload gpu-agent`
-    server_pid: int | None = None
-    health_url: str | None = None
+    interval_s: float
+    gpu_index: str | None  # indices or UUIDs, comma-separated; else CUDA_VISIBLE_DEVICES
+    gpu_agent: str | None  # http://host:9400 of an `embload gpu-agent`
+    server_pid: int | None
+    host: str | None  # the target's scheme://host:port, whose health_path is polled
+    health_path: str  # "" for none
 
 
 class Monitor:
@@ -75,7 +70,7 @@ class Monitor:
 def start_monitor(config: MonitorConfig) -> Monitor:
     """Start the sidecar and wait for its first readings, so the idle baseline precedes load."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loadtest.monitor", json.dumps(asdict(config), default=str)],
+        [sys.executable, "-m", "loadtest.monitor", config.model_dump_json()],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -90,34 +85,10 @@ def start_monitor(config: MonitorConfig) -> Monitor:
     return Monitor(proc, status)
 
 
-class _AgentSource:
-    """Readings from a remote `embload gpu-agent`, fetched over HTTP: no GPU library here."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url.rstrip("/")
-        self._since = time.time() - 5.0  # the agent's readings just before the test: the idle
-        try:
-            health = httpx.get(self._url + "/health", timeout=5.0).json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise GpuUnavailable(f"no gpu-agent answers at {self._url} ({exc})") from None
-        self.names = [str(n) for n in health.get("devices", [])]
-
-    def read(self) -> list[GpuSample]:
-        try:
-            doc = httpx.get(self._url + "/samples", params={"since": self._since}, timeout=5.0)
-            rows = doc.json()["samples"]
-        except (httpx.HTTPError, ValueError, KeyError):
-            return []  # a missed poll; the next one asks from the same point
-        samples = [gpu_sample_from_json(row) for row in rows]
-        if samples:
-            self._since = max(s.time for s in samples)
-        return samples
-
-
-def _open_gpu(config: MonitorConfig) -> tuple[NvmlReader | _AgentSource | None, dict[str, Any]]:
+def _open_gpu(config: MonitorConfig) -> tuple[NvmlReader | AgentReader | None, dict[str, Any]]:
     try:
         if config.gpu_agent:
-            agent = _AgentSource(config.gpu_agent)
+            agent = AgentReader(config.gpu_agent)
             return agent, {"gpu": "agent", "gpu_agent": config.gpu_agent, "devices": agent.names}
         devices = selected_devices(config.gpu_index, os.environ.get("CUDA_VISIBLE_DEVICES"))
         reader = NvmlReader(devices)
@@ -145,20 +116,17 @@ class _ProcessSampler:
         return [ProcessSample(now, self.pid, int(rss), float(cpu))]
 
 
-def _probe_health(url: str, writer: JsonlWriter, stop: threading.Event) -> None:
+def _probe_health(
+    client: EmbeddingsClient, path: str, writer: JsonlWriter, stop: threading.Event
+) -> None:
     """Writes a line each time /health changes between up and down; quits on a 404 (no route)."""
     last: bool | None = None
     while not stop.wait(_HEALTH_EVERY_S):
-        try:
-            status = httpx.get(url, timeout=1.0).status_code
-        except httpx.HTTPError as exc:
-            up, detail = False, f"{type(exc).__name__}: {exc}"
-        else:
-            if status == 404 and last is None:
-                return
-            up, detail = 200 <= status < 300, f"HTTP {status}"
+        up, detail, _ = client.health(path)
+        if detail == "HTTP 404" and last is None:
+            return
         if up != last:
-            writer.write([asdict(HealthProbe(time.time(), up, detail))])
+            writer.write([to_json(HealthProbe(time.time(), up, detail))])
             last = up
 
 
@@ -170,8 +138,7 @@ def _stdin_closed(timeout_s: float, stdin: IO[bytes]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m loadtest.monitor")
     parser.add_argument("config", help="MonitorConfig as JSON")
-    raw = json.loads(parser.parse_args(argv).config)
-    config = MonitorConfig(**{**raw, "run_dir": Path(raw["run_dir"])})
+    config = MonitorConfig.model_validate_json(parser.parse_args(argv).config)
     gpu, status = _open_gpu(config)
     if gpu is None:
         print(f"embload: GPU telemetry off: {status['gpu_unavailable']}", file=sys.stderr)
@@ -185,22 +152,25 @@ def main(argv: list[str] | None = None) -> None:
     write_json(config.run_dir / TELEMETRY, status)
     gpu_out, proc_out = JsonlWriter(config.run_dir / GPU), JsonlWriter(config.run_dir / PROCESS)
     stop = threading.Event()
-    if config.health_url:
+    if config.host and config.health_path:
+        client = EmbeddingsClient(Target(host=config.host, prefix=""))
         health_out = JsonlWriter(config.run_dir / HEALTH)
         threading.Thread(
-            target=_probe_health, args=(config.health_url, health_out, stop), daemon=True
+            target=_probe_health,
+            args=(client, config.health_path, health_out, stop),
+            daemon=True,
         ).start()
-    every = _AGENT_EVERY_S if isinstance(gpu, _AgentSource) else config.interval_s
+    every = _AGENT_EVERY_S if isinstance(gpu, AgentReader) else config.interval_s
     ready = False
     stdin = sys.stdin.buffer
     while True:
         tick = time.time()
         if isinstance(gpu, NvmlReader):
-            gpu_out.write(gpu_sample_to_json(s) for s in gpu.read(tick))
+            write_samples(gpu_out, gpu.read(tick))
         elif gpu is not None:
-            gpu_out.write(gpu_sample_to_json(s) for s in gpu.read())
+            write_samples(gpu_out, gpu.read())
         if procs is not None:
-            proc_out.write(asdict(s) for s in procs.read(tick))
+            write_samples(proc_out, procs.read(tick))
         if not ready:  # the first readings are on disk: the load may start
             print(json.dumps(status), flush=True)
             ready = True

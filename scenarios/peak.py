@@ -4,6 +4,6 @@ locust -f scenarios/peak.py --host http://127.0.0.1:30000
 locust -f scenarios/peak.py --host http://127.0.0.1:30000 --headless -t 30s
 """
 
-from loadtest.locust_user import scenario_user
+from loadtest.locustfile import scenario_user
 
 PeakUser = scenario_user("peak")

@@ -1,9 +1,9 @@
-"""Scenario `single`: 1 user, one short Chinese sentence per request, back to back.
+"""Scenario `single`: 1 user, one short Chinese sentence (20-60 chars) per request.
 
 locust -f scenarios/single.py --host http://127.0.0.1:30000
 locust -f scenarios/single.py --host http://127.0.0.1:30000 --headless -t 30s
 """
 
-from loadtest.locust_user import scenario_user
+from loadtest.locustfile import scenario_user
 
 SingleUser = scenario_user("single")

@@ -10,7 +10,8 @@ from loadtest.gpu import GpuUnavailable, NvmlReader
 
 
 @functools.cache
-def _no_gpu_reason() -> str | None:
+def no_gpu_reason() -> str | None:
+    """Why this machine has no GPU for NVML to read; None where it has one."""
     try:
         NvmlReader().close()
     except GpuUnavailable as exc:
@@ -19,5 +20,5 @@ def _no_gpu_reason() -> str | None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("gpu") is not None and (reason := _no_gpu_reason()):
+    if item.get_closest_marker("gpu") is not None and (reason := no_gpu_reason()):
         pytest.skip(f"needs an NVIDIA GPU: {reason}")

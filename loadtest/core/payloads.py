@@ -1,8 +1,14 @@
-"""Payloads: the built-in corpus as labelled items, the three scenarios, and seeded sampling.
+"""Payloads: the three scenarios, which texts each draws, seeded sampling, and the corpus parser.
 
-Every item has a category (`zh`, `en`, `code`, `mixed`, or a user corpus's own) and a length
-bucket taken from its character count, the same rule for built-in and user corpora:
-`short` <= 32 chars, `medium` <= 256, `long` <= 1024, `xlong` beyond.
+A corpus is JSON lines (`text`, optional `category`) or plain lines of text, the built-in one
+(`loadtest/data/corpus.jsonl`) and a user's `--corpus` alike: one parser reads both. Every item
+gets a length bucket from its character count: `short` <= 32 chars, `medium` <= 256, `long`
+<= 1024, `xlong` beyond.
+
+A scenario draws its texts in strata, each stratum equally often, then a text of it uniformly:
+`peak` by category, so zh, en, code and mixed each make a quarter of the load whatever their
+counts; `medium` by length band, so its 20-200 chars are spread evenly and not crowded at the
+short end, where most written sentences fall.
 """
 
 from __future__ import annotations
@@ -11,13 +17,12 @@ import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from loadtest.core import corpus
 from loadtest.core.types import Payload
 
 CATEGORIES = ("zh", "en", "code", "mixed")
 _BUCKET_LIMITS = ((32, "short"), (256, "medium"), (1024, "long"))
-_LONGEST_ITEM_CHARS = 1100  # paragraphs and code files are built up to about 1,000 chars
 
 
 def bucket_for(chars: int) -> str:
@@ -25,73 +30,6 @@ def bucket_for(chars: int) -> str:
         if chars <= limit:
             return name
     return "xlong"
-
-
-def _item(text: str, category: str) -> Payload:
-    return Payload(text=text, category=category, bucket=bucket_for(len(text)))
-
-
-def _joined_sentences(sentences: Sequence[str], sep: str) -> list[str]:
-    """Longer sentences: each sentence followed by one a fixed stride away."""
-    n = len(sentences)
-    return [
-        sentences[i] + sep + sentences[(i * 7 + 3) % n] for i in range(n) if (i * 7 + 3) % n != i
-    ]
-
-
-def _paragraphs(sentences: Sequence[str], sep: str, count: int) -> list[str]:
-    """Paragraphs of 200 to ~1,000 chars, each a different walk through the sentences."""
-    n = len(sentences)
-    out = []
-    for k in range(count):
-        target = 200 + (k * 97) % 800
-        stride = (1, 3, 7, 11, 13)[k % 5]
-        parts: list[str] = []
-        i = (k * 11) % n
-        while sum(len(p) + len(sep) for p in parts) < target and len(parts) < n:
-            parts.append(sentences[i])
-            i = (i + stride) % n
-        out.append(sep.join(parts))
-    return out
-
-
-def _code_files() -> list[str]:
-    """Two snippets of one language in one file: what a code-search index embeds."""
-    by_lang: dict[str, list[str]] = {}
-    for lang, snippet in corpus.CODE_SNIPPETS:
-        by_lang.setdefault(lang, []).append(snippet)
-    files = []
-    for snippets in by_lang.values():
-        for i, first in enumerate(snippets):
-            for second in snippets[i + 1 :]:
-                text = first + "\n\n\n" + second
-                if len(text) <= _LONGEST_ITEM_CHARS:
-                    files.append(text)
-    return files
-
-
-def builtin_corpus() -> tuple[Payload, ...]:
-    """All built-in items, deduplicated, in a fixed order."""
-    texts: list[tuple[str, str]] = []
-    for category, queries, sentences, sep in (
-        ("zh", corpus.ZH_QUERIES, corpus.ZH_SENTENCES, ""),
-        ("en", corpus.EN_QUERIES, corpus.EN_SENTENCES, " "),
-    ):
-        texts += [(q, category) for q in queries]
-        texts += [(s, category) for s in sentences]
-        texts += [(s, category) for s in _joined_sentences(sentences, sep)]
-        texts += [(p, category) for p in _paragraphs(sentences, sep, 40)]
-    texts += [(snippet, "code") for _, snippet in corpus.CODE_SNIPPETS]
-    texts += [(f, "code") for f in _code_files()]
-    texts += [(m, "mixed") for m in corpus.MIXED]
-    texts += [(m, "mixed") for m in _joined_sentences(corpus.MIXED, " | ")[:20]]
-    seen: set[str] = set()
-    items = []
-    for text, category in texts:
-        if text not in seen:
-            seen.add(text)
-            items.append(_item(text, category))
-    return tuple(items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +42,9 @@ class Scenario:
     categories: tuple[str, ...]
     min_chars: int
     max_chars: int
+    strata: Literal["category", "length"]  # what is drawn evenly before a text is drawn
     description: str
+    length_bands: int = 1  # with strata="length": equal-width bands over min..max chars
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -112,50 +52,69 @@ SCENARIOS: dict[str, Scenario] = {
     for s in (
         Scenario(
             "single",
-            1,
-            1,
-            ("zh",),
-            20,
-            60,
-            "1 user, one short Chinese sentence per request, back to back",
+            users=1,
+            inputs_per_request=1,
+            categories=("zh",),
+            min_chars=20,
+            max_chars=60,
+            strata="category",
+            description="1 user, one short Chinese sentence (20-60 chars) per request",
         ),
         Scenario(
             "medium",
-            16,
-            10,
-            ("zh",),
-            20,
-            200,
-            "16 users, ten Chinese sentences of 20-200 chars per request",
+            users=16,
+            inputs_per_request=10,
+            categories=("zh",),
+            min_chars=20,
+            max_chars=200,
+            strata="length",
+            length_bands=5,
+            description="16 users, ten Chinese texts of 20-200 chars per request, "
+            "lengths spread evenly",
         ),
         Scenario(
             "peak",
-            64,
-            1,
-            CATEGORIES,
-            1,
-            _LONGEST_ITEM_CHARS,
-            "64 users, one mixed zh/en/code/mixed-language text of up to ~1,000 chars",
+            users=64,
+            inputs_per_request=1,
+            categories=CATEGORIES,
+            min_chars=1,
+            max_chars=1100,
+            strata="category",
+            description="64 users, one text per request: zh, en, code and mixed drawn evenly, "
+            "up to ~1,000 chars",
         ),
     )
 }
 
 
+def _band(scenario: Scenario, chars: int) -> str:
+    width = (scenario.max_chars - scenario.min_chars + 1) / scenario.length_bands
+    k = min(int((chars - scenario.min_chars) / width), scenario.length_bands - 1)
+    low = scenario.min_chars + round(k * width)
+    high = scenario.min_chars + round((k + 1) * width) - 1
+    return f"{low}-{high} chars"
+
+
 def scenario_pools(
     scenario: Scenario, items: Iterable[Payload], *, user_corpus: bool = False
 ) -> dict[str, tuple[Payload, ...]]:
-    """The items a scenario draws from, by category. A user corpus is taken whole."""
+    """The items a scenario draws from, by stratum. A user corpus is taken whole, by category."""
     pools: dict[str, list[Payload]] = {}
     for item in items:
-        if not user_corpus and (
-            item.category not in scenario.categories
-            or not scenario.min_chars <= len(item.text) <= scenario.max_chars
+        if user_corpus:
+            key = item.category
+        elif item.category not in scenario.categories or not (
+            scenario.min_chars <= len(item.text) <= scenario.max_chars
         ):
             continue
-        pools.setdefault(item.category, []).append(item)
+        else:
+            key = (
+                item.category if scenario.strata == "category" else _band(scenario, len(item.text))
+            )
+        pools.setdefault(key, []).append(item)
     if not pools:
         raise ValueError(f"scenario {scenario.name!r} has no texts to send from this corpus")
-    return {category: tuple(pool) for category, pool in sorted(pools.items())}
+    return {key: tuple(pool) for key, pool in sorted(pools.items())}
 
 
 def user_seed(seed: int, user_index: int) -> int:
@@ -164,11 +123,11 @@ def user_seed(seed: int, user_index: int) -> int:
 
 
 class PayloadSampler:
-    """Draws request batches: a category uniformly, then a text of it uniformly."""
+    """Draws request batches: a stratum uniformly, then a text of it uniformly."""
 
     def __init__(self, pools: dict[str, tuple[Payload, ...]], seed: int) -> None:
         self._rng = random.Random(seed)
-        self._pools = [pools[c] for c in sorted(pools)]
+        self._pools = [pools[key] for key in sorted(pools)]
 
     def draw(self, n: int) -> list[Payload]:
         choice = self._rng.choice
@@ -185,8 +144,12 @@ def describe_batch(batch: Sequence[Payload]) -> tuple[str, str, int]:
     return category, bucket, sum(len(p.text) for p in batch)
 
 
+def _item(text: str, category: str) -> Payload:
+    return Payload(text=text, category=category, bucket=bucket_for(len(text)))
+
+
 def parse_corpus(content: str, *, jsonl: bool) -> tuple[Payload, ...]:
-    """A user corpus: one text a line, or JSON lines with `text` and optional `category`."""
+    """A corpus: JSON lines with `text` and optional `category`, or one text a line."""
     items = []
     for lineno, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
@@ -201,8 +164,7 @@ def parse_corpus(content: str, *, jsonl: bool) -> tuple[Payload, ...]:
         text = row.get("text") if isinstance(row, dict) else None
         if not isinstance(text, str) or not text:
             raise ValueError(f"line {lineno}: needs a non-empty string field 'text'")
-        category = row.get("category", "user")
-        items.append(_item(text, str(category)))
+        items.append(_item(text, str(row.get("category", "user"))))
     if not items:
         raise ValueError("the corpus has no texts")
     return tuple(items)

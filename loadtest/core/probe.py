@@ -1,39 +1,70 @@
 """The quality probe's figures: how well a model's vectors separate related from unrelated text.
 
-Pure: vectors in (one per probe text, L2-normalized or not), figures out. Per category the mean
-and spread of cosine for related pairs and for unrelated ones, and their separation as an AUC
-(the chance a related pair scores above an unrelated one: 0.5 is chance, 1.0 perfect).
+Pure: labelled pairs in (as parsed from `loadtest/data/probe_pairs.jsonl`), one vector per
+probe text in, figures out. Per category the mean and spread of cosine for related pairs and
+for unrelated ones, and their separation as an AUC (the chance a related pair scores above an
+unrelated one: 0.5 is chance, 1.0 perfect). A category's unrelated pairs are its own first
+texts against the next pair's second text, so language and style match and only meaning
+differs; near misses pit a paraphrase against a look-alike of opposite meaning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from loadtest.core import probe_pairs as pairs
+from loadtest.core.results import Consistency, CosineStats, Separation
 
-CATEGORIES = {
-    "zh_paraphrase": pairs.ZH_PARAPHRASE,
-    "zh_en": pairs.ZH_EN,
-    "zh_ja": pairs.ZH_JA,
-    "code_doc": pairs.CODE_DOC,
-}
 SAME_TEXT_MIN = 0.9999  # the same text twice
 IN_BATCH_MIN = 0.999  # a text alone vs inside a batch of 64
-UNDER_LOAD_MIN = 0.999  # a reply under load vs the same text at rest
+UNDER_LOAD_MIN = 0.999  # a reply under load (sampled in the runs, or a burst) vs at rest
 
 
-def probe_texts() -> list[str]:
+@dataclass(frozen=True)
+class ProbePairs:
+    related: dict[str, tuple[tuple[str, str], ...]]  # category -> (text, its counterpart)
+    near_miss: tuple[tuple[str, str, str], ...]  # (anchor, paraphrase, look-alike)
+    unrelated: tuple[tuple[str, str], ...]  # different topics outright
+
+
+def parse_probe_pairs(content: str) -> ProbePairs:
+    """JSON lines `{"kind", "a", "b"}`, plus `"miss"` where kind is near_miss."""
+    related: dict[str, list[tuple[str, str]]] = {}
+    near_miss: list[tuple[str, str, str]] = []
+    unrelated: list[tuple[str, str]] = []
+    for lineno, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        texts = [row.get(k) for k in ("a", "b", "miss")]
+        if not all(isinstance(t, str) and t for t in texts[:2]):
+            raise ValueError(f"probe pairs line {lineno}: needs non-empty strings 'a' and 'b'")
+        a, b = str(texts[0]), str(texts[1])
+        if row.get("kind") == "near_miss":
+            if not isinstance(texts[2], str) or not texts[2]:
+                raise ValueError(f"probe pairs line {lineno}: a near_miss needs 'miss'")
+            near_miss.append((a, b, texts[2]))
+        elif row.get("kind") == "unrelated":
+            unrelated.append((a, b))
+        else:
+            related.setdefault(str(row.get("kind")), []).append((a, b))
+    if not related or not near_miss or not unrelated:
+        raise ValueError("probe pairs need related pairs, near misses and unrelated pairs")
+    return ProbePairs({k: tuple(v) for k, v in related.items()}, tuple(near_miss), tuple(unrelated))
+
+
+def probe_texts(pairs: ProbePairs) -> list[str]:
     """Every text the probe embeds, each once, in a fixed order."""
     seen: dict[str, None] = {}
-    for table in (*CATEGORIES.values(), pairs.UNRELATED):
+    for table in (*pairs.related.values(), pairs.unrelated):
         for a, b in table:
             seen.setdefault(a)
             seen.setdefault(b)
-    for anchor, para, miss in pairs.NEAR_MISS:
-        for text in (anchor, para, miss):
+    for triple in pairs.near_miss:
+        for text in triple:
             seen.setdefault(text)
     return list(seen)
 
@@ -48,51 +79,45 @@ def auc(related: Sequence[float], unrelated: Sequence[float]) -> float:
     return float(((r > u).sum() + 0.5 * (r == u).sum()) / (r.size * u.size))
 
 
-def _stats(values: Sequence[float]) -> dict[str, float]:
+def _stats(values: Sequence[float]) -> CosineStats:
     arr = np.asarray(values, dtype=float)
-    return {"mean": float(arr.mean()), "std": float(arr.std()), "n": int(arr.size)}
+    return CosineStats(mean=float(arr.mean()), std=float(arr.std()), n=int(arr.size))
 
 
-def separation(vector: Callable[[str], np.ndarray]) -> dict[str, Any]:
-    """Per category: related and unrelated cosines, and the AUC between them.
+def _separation(related: Sequence[float], unrelated: Sequence[float]) -> Separation:
+    return Separation(
+        related=_stats(related), unrelated=_stats(unrelated), auc=auc(related, unrelated)
+    )
 
-    A category's unrelated pairs are its own first texts against the next pair's second text,
-    so language and style match and only the meaning differs.
-    """
-    out: dict[str, Any] = {}
-    for name, table in CATEGORIES.items():
+
+def separation(pairs: ProbePairs, vector: Callable[[str], np.ndarray]) -> dict[str, Separation]:
+    """Per category: related and unrelated cosines, and the AUC between them."""
+    out: dict[str, Separation] = {}
+    for name, table in pairs.related.items():
         related = [cosine(vector(a), vector(b)) for a, b in table]
         shifted = [
             cosine(vector(a), vector(table[(i + 1) % len(table)][1]))
             for i, (a, _) in enumerate(table)
         ]
-        out[name] = {
-            "related": _stats(related),
-            "unrelated": _stats(shifted),
-            "auc": auc(related, shifted),
-        }
-    para = [cosine(vector(a), vector(p)) for a, p, _ in pairs.NEAR_MISS]
-    miss = [cosine(vector(a), vector(m)) for a, _, m in pairs.NEAR_MISS]
-    out["near_miss"] = {
-        "related": _stats(para),
-        "unrelated": _stats(miss),
-        # per triple: does the paraphrase beat the look-alike with the opposite meaning?
-        "auc": float(np.mean([p > m for p, m in zip(para, miss, strict=True)])),
-    }
-    far = [cosine(vector(a), vector(b)) for a, b in pairs.UNRELATED]
-    out["unrelated"] = {"unrelated": _stats(far)}
+        out[name] = _separation(related, shifted)
+    para = [cosine(vector(a), vector(p)) for a, p, _ in pairs.near_miss]
+    miss = [cosine(vector(a), vector(m)) for a, _, m in pairs.near_miss]
+    out["near_miss"] = _separation(para, miss)
+    far = [cosine(vector(a), vector(b)) for a, b in pairs.unrelated]
+    out["unrelated"] = Separation(related=None, unrelated=_stats(far), auc=None)
     return out
 
 
-def consistency_flags(figures: Mapping[str, float | None]) -> list[str]:
+def consistency_flags(figures: Consistency) -> list[str]:
     """What to warn about: vectors that change with batching, repetition or load."""
-    limits = {
-        "same_text": SAME_TEXT_MIN,
-        "in_batch": IN_BATCH_MIN,
-        "under_load_worst": UNDER_LOAD_MIN,
-    }
+    checks = (
+        ("same_text", figures.same_text, SAME_TEXT_MIN),
+        ("in_batch", figures.in_batch, IN_BATCH_MIN),
+        ("under_load_worst", figures.under_load_worst, UNDER_LOAD_MIN),
+        ("burst_worst", figures.burst_worst, UNDER_LOAD_MIN),
+    )
     return [
-        f"{key} cosine {value:.6f} is below {limits[key]}"
-        for key, value in figures.items()
-        if key in limits and value is not None and value < limits[key]
+        f"{key} cosine {value:.6f} is below {limit}"
+        for key, value, limit in checks
+        if value is not None and value < limit
     ]

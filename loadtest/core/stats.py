@@ -1,88 +1,105 @@
-"""Exact statistics over full-resolution records: percentiles, rates, per-group figures.
+"""Exact statistics over full-resolution records, and the one place a RunSummary is assembled.
 
 Percentiles are numpy's default (linear interpolation between order statistics) over every
 successful request's latency, never Locust's rounded buckets. Rates count successes only, over
-the test's wall-clock duration: a server that answers 429 instantly must not look fast.
+the load's wall-clock duration (METRICS in results.py): a server that answers 429 instantly
+must not look fast.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
+from loadtest.core.results import Figures, LatencyMs, RunSummary
+from loadtest.core.telemetry import Telemetry, gpu_summary, oom_events, process_summary
 from loadtest.core.types import ErrorKind, RequestRecord
 
 PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 _SAMPLES_PER_KIND = 3
 
 
-def latency_ms(latencies_s: Sequence[float] | np.ndarray) -> dict[str, float | None]:
+def latency_ms(latencies_s: Sequence[float] | np.ndarray) -> LatencyMs:
     """P50/P90/P99/P99.9, max and mean in milliseconds; None for each when there is no sample."""
     values = np.asarray(latencies_s, dtype=np.float64) * 1000.0
     if values.size == 0:
-        return {**dict.fromkeys(PERCENTILES), "max": None, "mean": None}
+        return LatencyMs(p50=None, p90=None, p99=None, p999=None, max=None, mean=None)
     points = np.percentile(values, list(PERCENTILES.values()))
-    out: dict[str, float | None] = {k: float(v) for k, v in zip(PERCENTILES, points, strict=True)}
-    out["max"] = float(values.max())
-    out["mean"] = float(values.mean())
-    return out
+    marks = {k: float(v) for k, v in zip(PERCENTILES, points, strict=True)}
+    return LatencyMs(**marks, max=float(values.max()), mean=float(values.mean()))
 
 
-def _rate(count: float, duration_s: float) -> float:
+def rate(count: float, duration_s: float) -> float:
+    """Per second of the load's duration: how QPS, inputs/s and tokens/s are all computed."""
     return count / duration_s if duration_s > 0 else 0.0
 
 
-def figures(records: Sequence[RequestRecord], duration_s: float) -> dict[str, Any]:
+def figures(records: Sequence[RequestRecord], duration_s: float) -> Figures:
     """Counts, error kinds, rates and latency of one group of records."""
     ok = [r for r in records if r.error is None]
     kinds = Counter(r.error for r in records if r.error is not None)
     token_counts = [r.prompt_tokens for r in ok if r.prompt_tokens is not None]
-    return {
-        "requests": len(records),
-        "ok": len(ok),
-        "errors": {kind.value: kinds.get(kind, 0) for kind in ErrorKind},
-        "error_rate": (len(records) - len(ok)) / len(records) if records else 0.0,
-        "qps": _rate(len(ok), duration_s),
-        "inputs_per_s": _rate(sum(r.inputs for r in ok), duration_s),
+    return Figures(
+        requests=len(records),
+        ok=len(ok),
+        errors={kind: kinds.get(kind, 0) for kind in ErrorKind},
+        error_rate=(len(records) - len(ok)) / len(records) if records else 0.0,
+        qps=rate(len(ok), duration_s),
+        inputs_per_s=rate(sum(r.inputs for r in ok), duration_s),
         # Servers that report no usage get null, not a made-up zero.
-        "tokens_per_s": _rate(sum(token_counts), duration_s) if token_counts else None,
-        "latency_ms": latency_ms([r.latency_s for r in ok]),
-    }
+        tokens_per_s=rate(sum(token_counts), duration_s) if token_counts else None,
+        latency_ms=latency_ms([r.latency_s for r in ok]),
+    )
 
 
 def _grouped(
     records: Sequence[RequestRecord], key: Callable[[RequestRecord], str], duration_s: float
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Figures]:
     groups: dict[str, list[RequestRecord]] = {}
     for r in records:
         groups.setdefault(key(r), []).append(r)
     return {name: figures(group, duration_s) for name, group in sorted(groups.items())}
 
 
-def error_samples(records: Sequence[RequestRecord]) -> dict[str, list[str]]:
+def error_samples(records: Sequence[RequestRecord]) -> dict[ErrorKind, list[str]]:
     """A few distinct messages per error kind, for people reading the summary."""
-    samples: dict[str, list[str]] = {}
+    samples: dict[ErrorKind, list[str]] = {}
     for r in records:
         if r.error is None or r.error_message is None:
             continue
-        seen = samples.setdefault(r.error.value, [])
+        seen = samples.setdefault(r.error, [])
         if len(seen) < _SAMPLES_PER_KIND and r.error_message not in seen:
             seen.append(r.error_message)
     return samples
 
 
 def summarize(
-    records: Sequence[RequestRecord], *, duration_s: float, meta: dict[str, Any]
-) -> dict[str, Any]:
-    """summary.json: `meta` (scenario, target, model, users, ...) then the figures."""
-    return {
-        **meta,
-        "duration_s": duration_s,
-        **figures(records, duration_s),
-        "error_samples": error_samples(records),
-        "by_category": _grouped(records, lambda r: r.category, duration_s),
-        "by_bucket": _grouped(records, lambda r: r.bucket, duration_s),
-    }
+    records: Sequence[RequestRecord],
+    telemetry: Telemetry,
+    *,
+    meta: dict[str, object],
+    duration_s: float,
+    load_start: float,
+) -> RunSummary:
+    """summary.json from a run's records and telemetry; `meta` says what ran (RunSummary's
+    scenario, target, model, ... fields)."""
+    return RunSummary.model_validate(
+        {
+            **meta,
+            **dict(figures(records, duration_s)),
+            "duration_s": duration_s,
+            "error_samples": error_samples(records),
+            "by_category": _grouped(records, lambda r: r.category, duration_s),
+            "by_bucket": _grouped(records, lambda r: r.bucket, duration_s),
+            "startup": telemetry.startup,
+            "gpu": gpu_summary(telemetry.gpu, load_start=load_start, server_pids=telemetry.pids),
+            "gpu_unavailable": None if telemetry.gpu else telemetry.gpu_unavailable,
+            "server_process": process_summary(telemetry.process, load_start=load_start),
+            "oom_threshold": telemetry.oom_threshold,
+            "oom_events": oom_events(
+                records, telemetry.gpu, telemetry.health, threshold=telemetry.oom_threshold
+            ),
+        }
+    )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import asdict
-from typing import Any
+from dataclasses import dataclass
 
+from loadtest.core.results import GpuDevice, GpuSummary, ProcessSummary, Startup
 from loadtest.core.types import (
     ErrorKind,
     GpuSample,
@@ -22,10 +22,22 @@ from loadtest.core.types import (
     RequestRecord,
 )
 
-DEFAULT_OOM_THRESHOLD = 0.95  # of total GPU memory
 CEILING_MIN_S = 1.0  # how long memory must stay at the threshold to count
 OOM_BURST_GAP_S = 1.0  # OOM replies closer than this together are one event
 _GIB = 1 << 30
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """What the sidecar and the bundled server's start-up left in a run directory."""
+
+    oom_threshold: float  # fraction of total GPU memory that counts as the ceiling
+    gpu: Sequence[GpuSample] = ()
+    process: Sequence[ProcessSample] = ()
+    health: Sequence[HealthProbe] = ()
+    startup: Startup | None = None
+    gpu_unavailable: str | None = "no GPU samples"
+    pids: Collection[int] = ()  # the server's processes, for its own share of GPU memory
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -34,7 +46,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _device_summary(
     samples: Sequence[GpuSample], load_start: float, server_pids: Collection[int]
-) -> dict[str, Any]:
+) -> GpuDevice:
     before = [s for s in samples if s.time < load_start]
     during = [s for s in samples if s.time >= load_start] or list(samples)
     util = [s.gpu_util_pct for s in during if s.gpu_util_pct is not None]
@@ -51,26 +63,26 @@ def _device_summary(
         if server_pids
         else None
     )
-    return {
-        "index": samples[0].index,
-        "name": samples[0].name,
-        "mem_total_bytes": total,
-        "idle_mem_used_bytes": (before[-1] if before else samples[0]).mem_used_bytes,
-        "peak_mem_used_bytes": peak,
-        "peak_mem_fraction": peak / total if total else None,
-        "mean_util_pct": _mean(util),
-        "peak_util_pct": max(util) if util else None,
-        "mean_power_w": _mean(power),
-        "peak_temp_c": max(temps) if temps else None,
-        "server_peak_mem_bytes": server_peak,
-        "process_peak_mem_bytes": {str(pid): used for pid, used in sorted(per_process.items())},
-        "samples": len(samples),
-    }
+    return GpuDevice(
+        index=samples[0].index,
+        name=samples[0].name,
+        mem_total_bytes=total,
+        idle_mem_used_bytes=(before[-1] if before else samples[0]).mem_used_bytes,
+        peak_mem_used_bytes=peak,
+        peak_mem_fraction=peak / total if total else None,
+        mean_util_pct=_mean(util),
+        peak_util_pct=max(util) if util else None,
+        mean_power_w=_mean(power),
+        peak_temp_c=max(temps) if temps else None,
+        server_peak_mem_bytes=server_peak,
+        process_peak_mem_bytes={str(pid): used for pid, used in sorted(per_process.items())},
+        samples=len(samples),
+    )
 
 
 def gpu_summary(
     samples: Sequence[GpuSample], *, load_start: float, server_pids: Collection[int] = ()
-) -> dict[str, Any] | None:
+) -> GpuSummary | None:
     """The device closest to running out, at the top level, and every device under `devices`."""
     if not samples:
         return None
@@ -78,32 +90,32 @@ def gpu_summary(
     for s in sorted(samples, key=lambda s: s.time):
         by_index[s.index].append(s)
     devices = [_device_summary(by_index[i], load_start, server_pids) for i in sorted(by_index)]
-    main = max(devices, key=lambda d: d["peak_mem_fraction"] or 0.0)
-    return {**main, "devices": devices}
+    main = max(devices, key=lambda d: d.peak_mem_fraction or 0.0)
+    return GpuSummary(**dict(main), devices=devices)
 
 
 def process_summary(
     samples: Sequence[ProcessSample], *, load_start: float
-) -> dict[str, Any] | None:
+) -> ProcessSummary | None:
     """The server process's memory and CPU: idle before the load, peak and mean during it."""
     if not samples:
         return None
     ordered = sorted(samples, key=lambda s: s.time)
     before = [s for s in ordered if s.time < load_start]
     during = [s for s in ordered if s.time >= load_start] or ordered
-    return {
-        "pid": ordered[0].pid,
-        "idle_rss_bytes": (before[-1] if before else ordered[0]).rss_bytes,
-        "peak_rss_bytes": max(s.rss_bytes for s in ordered),
-        "mean_cpu_pct": _mean([s.cpu_pct for s in during]),
-        "peak_cpu_pct": max(s.cpu_pct for s in during),
-        "samples": len(ordered),
-    }
+    return ProcessSummary(
+        pid=ordered[0].pid,
+        idle_rss_bytes=(before[-1] if before else ordered[0]).rss_bytes,
+        peak_rss_bytes=max(s.rss_bytes for s in ordered),
+        mean_cpu_pct=_mean([s.cpu_pct for s in during]),
+        peak_cpu_pct=max(s.cpu_pct for s in during),
+        samples=len(ordered),
+    )
 
 
 def memory_ceiling_events(
     samples: Sequence[GpuSample],
-    threshold: float = DEFAULT_OOM_THRESHOLD,
+    threshold: float,
     min_duration_s: float = CEILING_MIN_S,
 ) -> list[OomEvent]:
     """One event per stretch of `min_duration_s` or more with memory at `threshold` of total."""
@@ -199,8 +211,9 @@ def oom_events(
     records: Sequence[RequestRecord],
     gpu: Sequence[GpuSample] = (),
     health: Sequence[HealthProbe] = (),
-    threshold: float = DEFAULT_OOM_THRESHOLD,
-) -> list[dict[str, Any]]:
+    *,
+    threshold: float,
+) -> list[OomEvent]:
     """summary.json's `oom_events`, in time order."""
     found = reply_events(records, health) + memory_ceiling_events(gpu, threshold)
-    return [asdict(e) for e in sorted(found, key=lambda e: e.time)]
+    return sorted(found, key=lambda e: e.time)

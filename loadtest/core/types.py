@@ -3,12 +3,17 @@ in, one GPU or server-process sample, one health probe, one out-of-memory event.
 
 Units are in the names: seconds, bytes and counts here; ms and MiB appear only in reports.
 Every `time` / `start_time` is wall clock (Unix seconds), so all files of a run line up.
+A sample's JSON form (gpu.jsonl, process.jsonl, health.jsonl, and what `embload gpu-agent`
+serves) is the dataclass's own, through `to_json` / `from_json`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
 
 
 class ErrorKind(StrEnum):
@@ -113,3 +118,27 @@ class OomEvent:
     time: float
     kind: OomKind
     evidence: str  # what showed it, in words a person can check against the files
+
+
+Sample = TypeVar("Sample", "GpuSample", "ProcessSample", "HealthProbe")
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
+    if cls not in _ADAPTERS:  # built on first use: a few ms each, not at every import
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    return _ADAPTERS[cls]
+
+
+def to_json(sample: GpuSample | ProcessSample | HealthProbe) -> dict[str, Any]:
+    """A sample as a JSON-ready dict (GPU process ids become string keys)."""
+    row: dict[str, Any] = _adapter(type(sample)).dump_python(sample, mode="json")
+    return row
+
+
+def from_json(cls: type[Sample], row: object) -> Sample:
+    """A sample of `cls` from its JSON form; ValueError when the row is not one."""
+    sample: Sample = _adapter(cls).validate_python(row)
+    return sample

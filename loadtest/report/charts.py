@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from loadtest.core.series import LengthBins, Windows
-from loadtest.core.types import GpuSample, ProcessSample
+from loadtest.core.types import GpuSample, OomEvent, ProcessSample
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -126,7 +126,7 @@ def latency_by_length(bins: LengthBins) -> str:
 
 
 def gpu_over_time(
-    samples: Sequence[GpuSample], t0: float, events: Sequence[dict[str, Any]], step_s: float = 1.0
+    samples: Sequence[GpuSample], t0: float, events: Sequence[OomEvent], step_s: float = 1.0
 ) -> str:
     """Memory (MiB) per device and utilization, binned to `step_s`, OOM events as red lines."""
     fig, ax = _figure()
@@ -154,7 +154,7 @@ def gpu_over_time(
 
 
 def process_over_time(
-    samples: Sequence[ProcessSample], t0: float, events: Sequence[dict[str, Any]]
+    samples: Sequence[ProcessSample], t0: float, events: Sequence[OomEvent]
 ) -> str:
     fig, ax = _figure()
     t = np.array([s.time - t0 for s in samples])
@@ -189,12 +189,12 @@ def _log_x(ax: Axes) -> None:
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
-def _mark_events(ax: Axes, events: Sequence[dict[str, Any]], t0: float) -> None:
+def _mark_events(ax: Axes, events: Sequence[OomEvent], t0: float) -> None:
     for event in events:
-        ax.axvline(event["time"] - t0, color=_RED, linewidth=1, alpha=0.7)
+        ax.axvline(event.time - t0, color=_RED, linewidth=1, alpha=0.7)
         ax.annotate(
-            event["kind"],
-            (event["time"] - t0, 0),
+            event.kind.value,
+            (event.time - t0, 0),
             rotation=90,
             color=_RED,
             fontsize=7,

@@ -7,83 +7,57 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from loadtest.report.html import redact
-from loadtest.report.terminal import METRIC_NAMES, metric_value, mib, probe_rows
+from loadtest.core.results import Comparison, ProbeResult, Separation
+from loadtest.report.formats import compare_rows, probe_notes, probe_rows, redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _rows(entry: dict[str, Any]) -> list[dict[str, str]]:
-    rows = [
-        {
-            "metric": d["metric"],
-            "label": METRIC_NAMES[d["metric"]],
-            "a": metric_value(d["metric"], d["a"]),
-            "b": metric_value(d["metric"], d["b"]),
-            "ratio": "-" if d["ratio"] is None else f"{d['ratio']:.2f}",
-            "verdict": d["verdict"],
-        }
-        for d in entry["differences"]
-    ]
-    for metric, label, fmt in (
-        ("oom_events", "OOM events", str),
-        ("peak_gpu_mem_bytes", "peak GPU memory", mib),
-        ("startup_s", "start-up s", lambda v: f"{v:.1f}"),
-    ):
-        va, vb = entry["a"][metric], entry["b"][metric]
-        rows.append(
-            {
-                "metric": metric,
-                "label": label,
-                "a": "-" if va is None else fmt(va),
-                "b": "-" if vb is None else fmt(vb),
-                "ratio": "",
-                "verdict": "",
-            }
-        )
-    return rows
+def _separation_cells(sep: Separation | None) -> list[str]:
+    if sep is None:
+        return ["-", "-", "-"]
+    related = "-" if sep.related is None else f"{sep.related.mean:.3f} ± {sep.related.std:.3f}"
+    unrelated = f"{sep.unrelated.mean:.3f} ± {sep.unrelated.std:.3f}"
+    return [related, unrelated, "" if sep.auc is None else f"{sep.auc:.2f}"]
 
 
-def _probe(probes: dict[str, Any]) -> dict[str, Any] | None:
+def _probe(probes: dict[str, ProbeResult]) -> dict[str, Any] | None:
     if not probes:
         return None
-    notes = [
-        {"level": "warn", "text": f"{name}: {result['skipped']}"}
-        for name, result in probes.items()
-        if "skipped" in result
-    ] + [
-        {"level": "bad", "text": f"{name}: {flag}"}
-        for name, result in probes.items()
-        for flag in result.get("flags", [])
-    ]
-    rows = [{"label": label, "cells": cells} for label, cells in probe_rows(probes)]
+    rows = []
+    for row in probe_rows(probes):
+        cells = [c for sep in row.separation or [] for c in _separation_cells(sep)]
+        for value in row.cosine or []:
+            cells += ["-" if value is None else f"{value:.6f}", "", ""]
+        rows.append({"label": row.label, "cells": cells})
+    notes = [{"level": level, "text": text} for level, text in probe_notes(probes)]
     return {"names": list(probes), "rows": rows, "notes": notes}
 
 
-def write_compare_html(out: Path, result: dict[str, Any]) -> Path:
+def write_compare_html(out: Path, result: Comparison) -> Path:
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["j2", "html"])
     )
-    banners = []
-    for entry in result["scenarios"]:
-        for side in ("a", "b"):
-            if entry[side]["weights"] == "random":
-                name = result[side]
+    banners: dict[str, dict[str, str]] = {}
+    for entry in result.scenarios:
+        for name, side in ((result.a, entry.a), (result.b, entry.b)):
+            if side.weights == "random":
                 text = f"{name} ran with random weights: speed and memory figures only."
-                banners.append({"kind": "random-weights", "level": "warn", "text": text})
+                banners[text] = {"kind": "random-weights", "level": "warn", "text": text}
     scenarios = [
         {
-            **entry,
-            "rows": _rows(entry),
-            "a": {**entry["a"], "target": redact(entry["a"]["target"])},
-            "b": {**entry["b"], "target": redact(entry["b"]["target"])},
+            "scenario": entry.scenario,
+            "rows": compare_rows(entry),
+            "a": entry.a.model_copy(update={"target": redact(entry.a.target)}),
+            "b": entry.b.model_copy(update={"target": redact(entry.b.target)}),
         }
-        for entry in result["scenarios"]
+        for entry in result.scenarios
     ]
     page = env.get_template("compare.html.j2").render(
-        r={**result, "scenarios": scenarios},
-        banners=list({b["text"]: b for b in banners}.values()),
-        probe=_probe(result.get("probe") or {}),
+        r=result,
+        scenarios=scenarios,
+        banners=list(banners.values()),
+        probe=_probe(result.probe),
     )
     path = out / "compare.html"
     path.write_text(page, encoding="utf-8")

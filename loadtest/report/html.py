@@ -9,7 +9,6 @@ API key, and targets are shown with any user:password removed.
 from __future__ import annotations
 
 import contextlib
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from loadtest import __version__
 from loadtest.core import series
+from loadtest.core.results import Figures, RunSummary
 from loadtest.report import charts
-from loadtest.report.terminal import fmt_ms, mib
+from loadtest.report.formats import mib, number, redact
 from loadtest.store import (
     REPORT,
     read_gpu_samples,
@@ -31,49 +31,37 @@ from loadtest.store import (
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _rate(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:,.0f}"
-
-
-def redact(url: str) -> str:
-    """A URL without its user:password part."""
-    return re.sub(r"//[^/@]*@", "//", url)
-
-
 def _card(
     key: str, label: str, value: str, unit: str = "", note: str = "", bad: bool = False
 ) -> dict[str, Any]:
     return {"key": key, "label": label, "value": value, "unit": unit, "note": note, "bad": bad}
 
 
-def _cards(s: dict[str, Any]) -> list[dict[str, Any]]:
-    lat = s["latency_ms"]
-    gpu = s.get("gpu")
-    events = s.get("oom_events") or []
+def _cards(s: RunSummary) -> list[dict[str, Any]]:
+    lat = s.latency_ms
+    gpu = s.gpu
     cards = [
-        _card("p50", "P50", fmt_ms(lat["p50"]), "ms"),
-        _card("p90", "P90", fmt_ms(lat["p90"]), "ms"),
-        _card("p99", "P99", fmt_ms(lat["p99"]), "ms"),
-        _card("qps", "QPS", _rate(s["qps"]), "req/s"),
-        _card("inputs", "Inputs/s", _rate(s["inputs_per_s"]), "texts/s"),
-        _card("tokens", "Tokens/s", _rate(s["tokens_per_s"])),
+        _card("p50", "P50", number(lat.p50), "ms"),
+        _card("p90", "P90", number(lat.p90), "ms"),
+        _card("p99", "P99", number(lat.p99), "ms"),
+        _card("qps", "QPS", number(s.qps), "req/s"),
+        _card("inputs", "Inputs/s", number(s.inputs_per_s), "texts/s"),
+        _card("tokens", "Tokens/s", number(s.tokens_per_s)),
         _card(
             "errors",
             "Error rate",
-            f"{s['error_rate']:.2%}",
-            note=f"{s['requests'] - s['ok']:,} of {s['requests']:,}",
-            bad=s["error_rate"] > 0,
+            f"{s.error_rate:.2%}",
+            note=f"{s.requests - s.ok:,} of {s.requests:,}",
+            bad=s.error_rate > 0,
         ),
-        _card("oom", "OOM events", str(len(events)), bad=bool(events)),
+        _card("oom", "OOM events", str(len(s.oom_events)), bad=bool(s.oom_events)),
     ]
     if gpu:
-        of_total = f"{gpu['peak_mem_fraction']:.0%} of {mib(gpu['mem_total_bytes'])}"
-        peak = mib(gpu["peak_mem_used_bytes"])
-        cards.append(_card("gpu", "Peak GPU memory", peak, note=f"{of_total} · {gpu['name']}"))
+        of_total = f"{gpu.peak_mem_fraction or 0:.0%} of {mib(gpu.mem_total_bytes)}"
+        peak = mib(gpu.peak_mem_used_bytes)
+        cards.append(_card("gpu", "Peak GPU memory", peak, note=f"{of_total} · {gpu.name}"))
     else:
-        reason = s.get("gpu_unavailable") or "not sampled"
+        reason = s.gpu_unavailable or "not sampled"
         cards.append(_card("gpu", "Peak GPU memory", "-", note=f"no GPU telemetry: {reason}"))
     return cards
 
@@ -82,100 +70,104 @@ def _banner(kind: str, level: str, text: str) -> dict[str, str]:
     return {"kind": kind, "level": level, "text": text}
 
 
-def _banners(s: dict[str, Any]) -> list[dict[str, str]]:
+def _banners(s: RunSummary) -> list[dict[str, str]]:
     banners = []
-    failed = s["requests"] - s["ok"]
+    failed = s.requests - s.ok
     if failed:
-        by_kind = ", ".join(f"{k} {v:,}" for k, v in s["errors"].items() if v)
+        by_kind = ", ".join(f"{k.value} {v:,}" for k, v in s.errors.items() if v)
         banners.append(_banner("errors", "bad", f"{failed:,} requests failed: {by_kind}"))
-    events = s.get("oom_events") or []
-    if events:
-        kinds = ", ".join(sorted({e["kind"] for e in events}))
-        text = f"{len(events)} out-of-memory or crash events: {kinds}"
+    if s.oom_events:
+        kinds = ", ".join(sorted({e.kind.value for e in s.oom_events}))
+        text = f"{len(s.oom_events)} out-of-memory or crash events: {kinds}"
         banners.append(_banner("oom", "bad", text))
-    card = s.get("server_model") or {}
-    if card.get("weights") == "random":
+    if s.server_model is not None and s.server_model.weights == "random":
         text = "The server ran with random weights: speed and memory figures only."
         banners.append(_banner("random-weights", "warn", text))
-    if not s["requests"]:
+    if not s.requests:
         banners.append(_banner("empty", "warn", "No request was recorded."))
     return banners
 
 
-def _row(label: str, fig: dict[str, Any], total: bool = False) -> dict[str, Any]:
-    lat = fig["latency_ms"]
+def _row(label: str, fig: Figures, total: bool = False) -> dict[str, Any]:
+    lat = fig.latency_ms
     return {
         "label": label,
         "total": total,
-        "requests": f"{fig['requests']:,}",
-        "ok": f"{fig['ok']:,}",
-        **{k: fmt_ms(lat[k]) for k in ("p50", "p90", "p99", "p999", "max", "mean")},
-        "qps": _rate(fig["qps"]),
-        "tokens": _rate(fig["tokens_per_s"]),
+        "requests": f"{fig.requests:,}",
+        "ok": f"{fig.ok:,}",
+        **{k: number(getattr(lat, k)) for k in ("p50", "p90", "p99", "p999", "max", "mean")},
+        "qps": number(fig.qps),
+        "tokens": number(fig.tokens_per_s),
     }
 
 
-def _percentile_groups(s: dict[str, Any]) -> list[dict[str, Any]]:
+def _percentile_groups(s: RunSummary) -> list[dict[str, Any]]:
     groups = [{"rows": [_row("all", s, total=True)]}]
-    groups.append({"rows": [_row(k, v) for k, v in s["by_category"].items()]})
-    groups.append({"rows": [_row(f"length {k}", v) for k, v in s["by_bucket"].items()]})
+    groups.append({"rows": [_row(k, v) for k, v in s.by_category.items()]})
+    groups.append({"rows": [_row(f"length {k}", v) for k, v in s.by_bucket.items()]})
     return groups
 
 
-def _errors(s: dict[str, Any]) -> list[dict[str, Any]]:
-    samples = s.get("error_samples") or {}
+def _errors(s: RunSummary) -> list[dict[str, Any]]:
     return [
         {
-            "kind": kind,
+            "kind": kind.value,
             "count": f"{count:,}",
-            "share": f"{count / s['requests']:.2%}",
-            "samples": samples.get(kind, [])[:3],
+            "share": f"{count / s.requests:.2%}",
+            "samples": s.error_samples.get(kind, [])[:3],
         }
-        for kind, count in s["errors"].items()
+        for kind, count in s.errors.items()
         if count
     ]
 
 
-def _config(s: dict[str, Any], run_dir: Path) -> list[tuple[str, str]]:
-    env = s.get("environment") or {}
-    card = s.get("server_model") or {}
-    startup = s.get("startup") or {}
-    gpu = s.get("gpu") or {}
-    model = str(s["model"])
-    if card.get("weights"):
-        model += f" (weights: {card['weights']}, device: {card.get('device')})"
-    users = f"{s['users']} users, {s['inputs_per_request']} inputs per request"
-    rows = [
-        ("run directory", str(run_dir.resolve())),
-        ("scenario", f"{s['scenario']}, {users}"),
-        ("target", redact(s["target"])),
-        ("model", model),
-        ("encoding_format", str(s.get("encoding_format"))),
-        ("dimensions", str(s.get("dimensions") or "the model's own")),
-        ("corpus, seed", f"{s.get('corpus')}, seed {s.get('seed')}"),
-        ("started", str(s.get("started_at"))),
-        ("GPU", gpu.get("name") or f"none sampled ({s.get('gpu_unavailable') or 'no telemetry'})"),
-    ]
-    if startup:
-        loaded = startup.get("model_loaded_s")
-        idle = f"idle RSS {mib(startup.get('idle_rss_bytes'))}"
-        if startup.get("idle_gpu_mem_bytes") is not None:
-            idle += f", GPU {mib(startup['idle_gpu_mem_bytes'])}"
-        rows.append(("server command", str(startup.get("command"))))
+def _server_rows(s: RunSummary) -> list[tuple[str, str]]:
+    rows = []
+    card = s.server_model
+    if card is not None and card.truncate is not None and card.max_input_tokens:
+        verb = "cut to" if card.truncate else "refused (400) past"
+        rows.append(("server input limit", f"inputs {verb} {card.max_input_tokens:,} tokens"))
+    startup = s.startup
+    if startup is not None:
+        loaded = "-" if startup.model_loaded_s is None else f"{startup.model_loaded_s:.1f}"
+        idle = f"idle RSS {mib(startup.idle_rss_bytes)}"
+        if startup.idle_gpu_mem_bytes is not None:
+            idle += f", GPU {mib(startup.idle_gpu_mem_bytes)}"
+        rows.append(("server command", startup.command))
         rows.append(
             (
                 "server start-up",
-                f"model loaded {'-' if loaded is None else f'{loaded:.1f}'} s, /health ready "
-                f"{startup['ready_s']:.1f} s after launch; {idle}",
+                f"model loaded {loaded} s, /health ready {startup.ready_s:.1f} s after launch; "
+                f"{idle}",
             )
         )
-    if env:
-        packages = ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items() if v)
-        rows.append(("load generator", f"{env.get('host')}, {env.get('cpus')} CPUs"))
-        rows.append(("platform", str(env.get("platform"))))
-        rows.append(("Python", str(env.get("python"))))
-        rows.append(("packages", f"embload {env.get('embload')}, {packages}"))
     return rows
+
+
+def _config(s: RunSummary, run_dir: Path) -> list[tuple[str, str]]:
+    env, card = s.environment, s.server_model
+    model = str(s.model)
+    if card is not None and card.weights:
+        model += f" (weights: {card.weights}, device: {card.device})"
+    users = f"{s.users} users, {s.inputs_per_request} inputs per request"
+    gpu = s.gpu.name if s.gpu else f"none sampled ({s.gpu_unavailable or 'no telemetry'})"
+    packages = ", ".join(f"{k} {v}" for k, v in env.packages.items() if v)
+    return [
+        ("run directory", str(run_dir.resolve())),
+        ("scenario", f"{s.scenario}, {users}"),
+        ("target", redact(s.target)),
+        ("model", model),
+        ("encoding_format", s.encoding_format),
+        ("dimensions", str(s.dimensions or "the model's own")),
+        ("corpus, seed", f"{s.corpus}, seed {s.seed}"),
+        ("started", s.started_at),
+        ("GPU", gpu),
+        *_server_rows(s),
+        ("load generator", f"{env.host}, {env.cpus} CPUs"),
+        ("platform", env.platform),
+        ("Python", env.python),
+        ("packages", f"embload {env.embload}, {packages}"),
+    ]
 
 
 def _chart(key: str, title: str, svg: str, caption: str) -> dict[str, str]:
@@ -186,9 +178,9 @@ _EVENTS_RED = "red: OOM or crash events"
 
 
 def _charts(
-    s: dict[str, Any], run_dir: Path, cols: series.RecordColumns, t0: float
+    s: RunSummary, run_dir: Path, cols: series.RecordColumns, t0: float
 ) -> list[dict[str, str]]:
-    events = s.get("oom_events") or []
+    events = s.oom_events
     out = []
     if len(cols):
         w = series.windows(cols, t0)
@@ -212,7 +204,7 @@ def _charts(
     ok_latency = cols.latency_s[cols.ok]
     if ok_latency.size:
         lat_ms, frac = series.latency_cdf(ok_latency)
-        marks = {k.upper(): v for k, v in s["latency_ms"].items() if k in ("p50", "p99") and v}
+        marks = {k.upper(): v for k in ("p50", "p99") if (v := getattr(s.latency_ms, k))}
         out.append(
             _chart(
                 "latency-cdf",
@@ -255,17 +247,15 @@ def _charts(
 def render_report(run_dir: Path) -> str:
     s = read_summary(run_dir)
     cols = read_record_columns(run_dir)
-    # Runs written before started_at_unix existed: the first request is the start.
-    first = float(cols.start_time.min()) if len(cols) else 0.0
-    t0 = float(s.get("started_at_unix") or first)
+    t0 = s.started_at_unix
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["j2", "html"])
     )
-    started = s.get("started_at") or ""
+    started = s.started_at
     with contextlib.suppress(ValueError):
         started = datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
     return env.get_template("report.html.j2").render(
-        s={**s, "target": redact(s["target"])},
+        s=s.model_copy(update={"target": redact(s.target)}),
         started=started,
         banners=_banners(s),
         cards=_cards(s),
@@ -273,8 +263,8 @@ def render_report(run_dir: Path) -> str:
         charts=_charts(s, run_dir, cols, t0),
         errors=_errors(s),
         oom_events=[
-            {"at": f"{e['time'] - t0:.1f}", "kind": e["kind"], "evidence": e["evidence"]}
-            for e in s.get("oom_events") or []
+            {"at": f"{e.time - t0:.1f}", "kind": e.kind.value, "evidence": e.evidence}
+            for e in s.oom_events
         ],
         config=_config(s, run_dir),
         version=__version__,

@@ -13,8 +13,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -26,28 +24,10 @@ from starlette.exceptions import HTTPException
 
 from loadtest.server.batcher import Batcher, OutOfMemory, QueueFull
 from loadtest.server.model import Encoder
-from loadtest.server.presets import format_query
+from loadtest.server.presets import PRESETS, format_query
+from loadtest.settings import ServeSettings
 
 MAX_INPUTS = 2048
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    model: str = "minilm"
-    host: str = "127.0.0.1"
-    port: int = 30000
-    device: str | None = None
-    model_path: Path | None = None
-    random_weights: bool = False
-    dtype: str | None = None  # bf16 | fp16 | fp32; default bf16 on CUDA, fp32 on CPU
-    max_input_tokens: int | None = None  # default: the model's own limit
-    instruction: str | None = None  # default task for queries (qwen)
-    truncate: bool = False
-    max_batch_size: int = 64
-    max_batch_tokens: int = 16384
-    gather_ms: float = 2.0
-    max_queue: int = 4096
-    max_body_bytes: int = 8 * 1024 * 1024
 
 
 class EmbeddingRequest(BaseModel):
@@ -96,7 +76,7 @@ def _error_response(err: ApiError) -> Response:
 class _State:
     """The loaded model and its batcher, once ready; the load error, if loading failed."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServeSettings) -> None:
         self.config = config
         self.encoder: Encoder | None = None
         self.batcher: Batcher | None = None
@@ -208,8 +188,10 @@ def _vectors(matrix: np.ndarray, dimensions: int | None, least: int = 1) -> np.n
     return out
 
 
-def create_app(config: ServerConfig) -> FastAPI:
+def create_app(config: ServeSettings) -> FastAPI:
     state = _State(config)
+    # Unset, the preset decides: minilm cuts like sentence-transformers, qwen and bge refuse.
+    truncate = PRESETS[config.model].truncates if config.truncate is None else config.truncate
     app = FastAPI(title="embload reference server", docs_url=None, redoc_url=None)
     app.state.embload = state
     threading.Thread(target=state.load, name="embload-load", daemon=True).start()
@@ -264,6 +246,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             "device": info.device,
             "dtype": info.dtype,
             "preset": info.preset.name,
+            "truncate": truncate,
         }
         return _json({"object": "list", "data": [card]})
 
@@ -282,9 +265,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         texts = _with_instruction(_texts(req), req, encoder, config.instruction)
         loop = asyncio.get_running_loop()
         with state.batcher.arriving():
-            ids = await loop.run_in_executor(
-                state.tokenizers, encoder.tokenize, texts, config.truncate
-            )
+            ids = await loop.run_in_executor(state.tokenizers, encoder.tokenize, texts, truncate)
             limit = encoder.info.max_tokens
             for one in ids:
                 if len(one) > limit:
@@ -333,7 +314,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def serve(config: ServerConfig) -> None:
+def serve(config: ServeSettings) -> None:
     """Run until interrupted. uvicorn's access log is off: it costs the server CPU under load."""
     import uvicorn
 

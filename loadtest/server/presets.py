@@ -38,6 +38,9 @@ class Preset:
     max_tokens: int
     min_dimensions: int  # `dimensions` below this is refused (MRL floor)
     instruction: bool  # queries may carry a task instruction
+    # Past max_tokens: cut (minilm, as sentence-transformers does with its max_seq_length), or
+    # refuse with a 400 (qwen and bge, as sglang, vLLM and TEI do by default).
+    truncates: bool = False
 
 
 PRESETS = {
@@ -50,6 +53,7 @@ PRESETS = {
         256,
         1,
         False,
+        truncates=True,
     ),
     "qwen": Preset(
         "qwen",

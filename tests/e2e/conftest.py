@@ -60,9 +60,9 @@ def bundled_server(log: Path, *args: str) -> Iterator[tuple[subprocess.Popen[byt
 
 @pytest.fixture(scope="session")
 def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The bundled server (minilm, CPU, --truncate) on a free loopback port; its base URL."""
+    """The bundled server (minilm, CPU, its defaults) on a free loopback port; its base URL."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with bundled_server(log, "--truncate", "--max-body-bytes", str(1 << 20)) as (_, url):
+    with bundled_server(log, "--max-body-bytes", str(1 << 20)) as (_, url):
         yield url
 
 

@@ -1,9 +1,10 @@
 """`embload compare` end to end: two bundled servers (minilm with dynamic batching on and off),
-started in turn, and the comparison of two saved runs with --fail-on-regression."""
+started in turn, and comparisons of saved runs where the right verdict is known."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.e2e.conftest import free_port
+from tests.unit.report.synthetic import write_run
 
 EMBLOAD = [sys.executable, "-m", "loadtest.cli"]
 
@@ -25,11 +27,11 @@ def compared(
         f"""
 [targets.batched]
 url = "http://127.0.0.1:{free_port()}/v1"
-serve = ["--model", "minilm", "--truncate"]
+serve = {{ model = "minilm" }}
 
 [targets.unbatched]
 url = "http://127.0.0.1:{free_port()}/v1"
-serve = ["--model", "minilm", "--truncate", "--max-batch-size", "1"]
+serve = {{ model = "minilm", max_batch_size = 1 }}
 """
     )
     proc = subprocess.run(
@@ -46,12 +48,12 @@ serve = ["--model", "minilm", "--truncate", "--max-batch-size", "1"]
     return base / "cmp", proc
 
 
-def test_compare_json_html_and_verdicts_agree_with_each_run(
+def test_compare_json_and_html_agree_with_each_run(
     compared: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     out, proc = compared
     result = json.loads((out / "compare.json").read_text())
-    assert (result["a"], result["b"]) == ("batched", "unbatched")
+    assert (result["a"], result["b"], result["schema_version"]) == ("batched", "unbatched", 1)
     assert [e["scenario"] for e in result["scenarios"]] == ["single", "peak"]
     html = (out / "compare.html").read_text()
     for entry in result["scenarios"]:
@@ -61,16 +63,20 @@ def test_compare_json_html_and_verdicts_agree_with_each_run(
             assert [Path(d).name for d in entry[side]["run_dirs"]] == [d.name for d in run_dirs]
             summaries = [json.loads((d / "summary.json").read_text()) for d in run_dirs]
             rows = [json.loads(line) for d in run_dirs for line in (d / "records.jsonl").open()]
-            assert entry[side]["requests"] == sum(s["requests"] for s in summaries) == len(rows)
+            fig = entry[side]
+            assert fig["requests"] == sum(s["requests"] for s in summaries) == len(rows)
             ok_ms = [r["latency_s"] * 1000 for r in rows if r["error"] is None]
-            assert entry[side]["latency_ms"]["p50"] == pytest.approx(
-                float(np.percentile(ok_ms, 50))
-            )
-            assert entry[side]["startup_s"] == summaries[0]["startup"]["ready_s"]
+            assert fig["latency_ms"]["p50"] == pytest.approx(float(np.percentile(ok_ms, 50)))
+            # QPS is what it is in a run's summary: successes over the load's duration, pooled
+            duration_s = sum(s["duration_s"] for s in summaries)
+            assert fig["duration_s"] == pytest.approx(duration_s)
+            assert fig["qps"] == pytest.approx(len(ok_ms) / duration_s)
+            assert fig["startup_s"] == summaries[0]["startup"]["ready_s"]
             assert all((d / "report.html").exists() for d in run_dirs)
             assert all((d / "vectors.jsonl").exists() for d in run_dirs)  # kept for the probe
+            assert summaries[0]["server_model"]["truncate"] is True  # minilm's default
         metrics = {d["metric"]: d for d in entry["differences"]}
-        assert set(metrics) == {
+        assert list(metrics) == [
             "p50",
             "p90",
             "p99",
@@ -78,14 +84,15 @@ def test_compare_json_html_and_verdicts_agree_with_each_run(
             "inputs_per_s",
             "tokens_per_s",
             "error_rate",
-        }
-        p50 = metrics["p50"]
+        ]
+        p50, qps = metrics["p50"], metrics["qps"]
         assert p50["a"] == pytest.approx(entry["a"]["latency_ms"]["p50"])
         assert p50["ratio"] == pytest.approx(p50["b"] / p50["a"])
-        if p50["verdict"] != "no significant difference":
-            assert p50["low"] * p50["high"] > 0  # the interval excludes zero
-            winner = "unbatched" if p50["high"] < 0 else "batched"
-            assert p50["verdict"].startswith(f"{winner} faster by")
+        assert (qps["a"], qps["b"]) == (
+            pytest.approx(entry["a"]["qps"]),
+            pytest.approx(entry["b"]["qps"]),
+        )
+        assert p50["low"] <= p50["ratio"] - 1 <= p50["high"]  # the interval holds the estimate
         assert f'data-scenario="{entry["scenario"]}"' in html and p50["verdict"] in html
     assert "single: batched vs unbatched" in proc.stdout and "verdict" in proc.stdout
     # The probe ran on each target while its server was up; batching must not move a vector.
@@ -96,71 +103,50 @@ def test_compare_json_html_and_verdicts_agree_with_each_run(
         assert consistency["under_load_worst"] >= 0.999 and consistency["burst_worst"] >= 0.999
     assert "quality probe" in proc.stdout and "code_doc" in html
     assert "starting batched" in proc.stdout and "starting unbatched" in proc.stdout
+    # each server was started with its own serve table, on its url's port
+    for name, extra in (("batched", ""), ("unbatched", " --max-batch-size 1")):
+        startup = json.loads((out / f"peak-{name}-2" / "summary.json").read_text())["startup"]
+        assert re.fullmatch(rf"embload serve --port \d+{extra}", startup["command"]), startup
 
 
-def test_compare_two_saved_runs_and_fail_on_regression(
-    compared: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("saved")
+    write_run(base / "fast", 6000, seed=1)
+    write_run(base / "slow", 6000, seed=2, slower=2.0)  # every latency doubled
+    return base / "fast", base / "slow"
+
+
+def compare(a: Path, b: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [*EMBLOAD, "compare", str(a), str(b), "--out", str(out), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_a_run_against_itself_is_no_difference_and_no_regression(
+    saved: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    out, _ = compared
-    a, b = out / "peak-batched-1", out / "peak-unbatched-1"
-    same = subprocess.run(
-        [
-            *EMBLOAD,
-            "compare",
-            str(a),
-            str(a),
-            "--fail-on-regression",
-            "10%",
-            "--out",
-            str(tmp_path / "x"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert same.returncode == 0, same.stderr  # a run against itself never regresses
-    verdicts = [
-        d["verdict"]
-        for d in json.loads((tmp_path / "x" / "compare.json").read_text())["scenarios"][0][
-            "differences"
-        ]
-    ]
-    # Rates need several whole seconds a side; these short halves may have too few.
-    allowed = ("no significant difference", "no errors on either side", "not enough windows")
-    assert all(v in allowed for v in verdicts), verdicts
-    both = subprocess.run(
-        [
-            *EMBLOAD,
-            "compare",
-            str(a),
-            str(b),
-            "--fail-on-regression",
-            "0%",
-            "--out",
-            str(tmp_path / "y"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    result = json.loads((tmp_path / "y" / "compare.json").read_text())
-    worse = [
-        d
-        for d in result["scenarios"][0]["differences"]
-        if d["low"] is not None
-        and (
-            d["low"] > 0
-            if d["metric"].startswith("p") or d["metric"] == "error_rate"
-            else d["high"] < 0
-        )
-    ]
-    assert both.returncode == (1 if worse else 0), both.stderr
-    if worse:
-        assert (
-            both.stderr.strip()
-            .splitlines()[-1]
-            .startswith("error: peak-unbatched-1 regressed beyond 0%")
-        )
+    fast, _ = saved
+    proc = compare(fast, fast, tmp_path / "same", "--fail-on-regression", "0%")
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = json.loads((tmp_path / "same" / "compare.json").read_text())["scenarios"]
+    assert {d["verdict"] for d in entry["differences"]} == {"no significant difference"}
+
+
+def test_a_slower_run_is_a_regression_past_the_threshold(
+    saved: tuple[Path, Path], tmp_path: Path
+) -> None:
+    fast, slow = saved
+    proc = compare(fast, slow, tmp_path / "worse", "--fail-on-regression", "10%")
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: slow regressed beyond 10%: peak p50: fast faster by 5")
+    assert "; peak p90: fast faster by" in last and "; peak p99: fast faster by" in last
+    (entry,) = json.loads((tmp_path / "worse" / "compare.json").read_text())["scenarios"]
+    p50 = next(d for d in entry["differences"] if d["metric"] == "p50")
+    assert p50["ratio"] == pytest.approx(2.0, rel=0.05) and p50["low"] > 0.8
+    # the other way round, B is the faster one: no regression at any threshold
+    better = compare(slow, fast, tmp_path / "better", "--fail-on-regression", "0%")
+    assert better.returncode == 0, better.stderr
 
 
 def test_unknown_target_is_one_line(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadtest.client import parse_target
+from loadtest.client import EmbeddingsClient, parse_target
+from loadtest.data import probe_pairs
 from loadtest.probe import probe
 from tests.e2e.conftest import bundled_server
 
@@ -32,16 +33,23 @@ def test_qwen_with_random_weights_says_so(tmp_path: Path) -> None:
         )
         document = httpx.post(url + "/embeddings", json={"input": "检索增强生成。"}, timeout=60)
         too_small = httpx.post(url + "/embeddings", json={"input": "x", "dimensions": 16})
-        probed = probe(parse_target(url))
+        # Over the 8192-token context: refused before any compute, as sglang and vLLM do.
+        too_long = httpx.post(url + "/embeddings", json={"input": "向量 " * 9000}, timeout=120)
+        with EmbeddingsClient(parse_target(url)) as client:
+            probed = probe(client, None, probe_pairs())
     assert health["status"] == "healthy" and health["weights"] == "random"
     assert card["id"] == "Qwen3-Embedding-0.6B" and card["weights"] == "random"
     assert (card["dimensions"], card["max_input_tokens"], card["preset"]) == (1024, 8192, "qwen")
+    assert card["truncate"] is False  # qwen keeps its limit: a clear 400 past it
+    assert too_long.status_code == 400
+    assert "exceeds the maximum of 8192" in too_long.json()["error"]["message"]
     assert query.status_code == 200 and len(query.json()["data"][0]["embedding"]) == 32
     # "Instruct: Retrieve passages\nQuery:" adds tokens: the query costs more than its text alone.
     assert query.json()["usage"]["prompt_tokens"] > 8
     assert document.status_code == 200 and len(document.json()["data"][0]["embedding"]) == 1024
     assert too_small.status_code == 400 and "between 32 and 1024" in too_small.text
-    assert "random weights" in probed["skipped"] and "separation" not in probed
+    assert probed.skipped is not None and "random weights" in probed.skipped
+    assert probed.separation == {} and probed.consistency is None
 
 
 def test_no_weights_is_one_line_and_exit_2(tmp_path: Path) -> None:

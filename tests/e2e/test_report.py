@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from loadtest.report.terminal import fmt_ms
+from loadtest.report.formats import number
+from tests.conftest import no_gpu_reason
 from tests.e2e.conftest import bundled_server
 
 SECRET = "sk-embload-test-7f3a9c51"
@@ -33,7 +34,7 @@ CHARTS = {
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("report")
-    with bundled_server(base / "server.log", "--truncate") as (server, url):
+    with bundled_server(base / "server.log") as (server, url):
         proc = subprocess.run(
             [
                 *[*EMBLOAD, "run", "--target", url, "--scenario", "peak", "--users", "8"],
@@ -70,20 +71,24 @@ def test_figures_match_the_summary(run_dir: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     page = figures((run_dir / "report.html").read_text())
     lat = summary["latency_ms"]
-    assert page["card:p50"] == f"{fmt_ms(lat['p50'])} ms"
-    assert page["card:p99"] == f"{fmt_ms(lat['p99'])} ms"
+    assert page["card:p50"] == f"{number(lat['p50'])} ms"
+    assert page["card:p99"] == f"{number(lat['p99'])} ms"
     assert page["card:errors"] == f"{summary['error_rate']:.2%}"
     assert page["card:oom"] == str(len(summary["oom_events"]))
     all_row = page["row:all"].split()
     assert all_row[:2] == [f"{summary['requests']:,}", f"{summary['ok']:,}"]
-    assert all_row[2:8] == [fmt_ms(lat[k]) for k in ("p50", "p90", "p99", "p999", "max", "mean")]
+    assert all_row[2:8] == [number(lat[k]) for k in ("p50", "p90", "p99", "p999", "max", "mean")]
     for category, fig in summary["by_category"].items():
-        assert page[f"row:{category}"].split()[2] == fmt_ms(fig["latency_ms"]["p50"])
+        assert page[f"row:{category}"].split()[2] == number(fig["latency_ms"]["p50"])
     assert set(summary["by_bucket"]) == {
         k.removeprefix("row:length ") for k in page if "length" in k
     }
-    if summary["gpu"] is None:
-        assert "no GPU telemetry" in (run_dir / "report.html").read_text()
+    gpu_card = page["card:gpu"]
+    if no_gpu_reason() is None:  # this machine has a GPU: the card shows its peak
+        assert gpu_card == f"{summary['gpu']['peak_mem_used_bytes'] / (1 << 20):,.0f} MiB"
+    else:
+        assert summary["gpu"] is None and gpu_card == "-"
+        assert f"no GPU telemetry: {no_gpu_reason()}" in (run_dir / "report.html").read_text()
 
 
 def test_self_contained_and_no_secret_anywhere(run_dir: Path) -> None:

@@ -97,11 +97,19 @@ def test_bad_input_gets_a_clear_openai_error(
     assert needle in err["message"]
 
 
-def test_too_long_input_without_truncate(tmp_path: Path) -> None:
-    # The fixture server truncates; this one is started without --truncate.
-    with bundled_server(tmp_path / "log") as (_, url):
+def test_minilm_cuts_to_its_window_by_default_and_says_so(reference_server: str) -> None:
+    # As sentence-transformers does with its max_seq_length: 300 words become 256 tokens.
+    resp = post(reference_server, {"input": "word " * 300})
+    assert resp.status_code == 200 and resp.json()["usage"]["prompt_tokens"] == 256
+    (card,) = httpx.get(reference_server + "/models").json()["data"]
+    assert (card["truncate"], card["max_input_tokens"]) == (True, 256)
+
+
+def test_too_long_input_with_no_truncate(tmp_path: Path) -> None:
+    with bundled_server(tmp_path / "log", "--no-truncate") as (_, url):
         resp = post(url, {"input": "word " * 300})
-    assert resp.status_code == 400
+        (card,) = httpx.get(url + "/models").json()["data"]
+    assert resp.status_code == 400 and card["truncate"] is False
     assert resp.json()["error"]["message"] == "Input length 302 tokens exceeds the maximum of 256"
 
 

@@ -1,16 +1,25 @@
-"""The CLI stays light: `embload --help` imports no torch, locust, server or numpy."""
+"""The CLI stays light, its errors are one line, its options are settings.py's."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+
+import pytest
+
+from loadtest.options import env_var, options
+from loadtest.settings import CompareSettings, RunSettings, ServeSettings
+
+EMBLOAD = [sys.executable, "-m", "loadtest.cli"]
 
 
 def test_cli_import_pulls_in_nothing_heavy() -> None:
     code = (
         "import sys, loadtest.cli\n"
         "heavy = {'torch', 'transformers', 'locust', 'gevent', 'fastapi', 'numpy', "
-        "'loadtest.server.app', 'loadtest.runner'}\n"
+        "'matplotlib', 'loadtest.server.app', 'loadtest.runner'}\n"
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -19,20 +28,49 @@ def test_cli_import_pulls_in_nothing_heavy() -> None:
 
 def test_unknown_scenario_is_one_line_and_exit_2() -> None:
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "loadtest.cli",
-            "run",
-            "--target",
-            "http://127.0.0.1:1/v1",
-            "--scenario",
-            "huge",
-        ],
+        [*EMBLOAD, "run", "--target", "http://127.0.0.1:1/v1", "--scenario", "huge"],
         capture_output=True,
         text=True,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: unknown scenario 'huge'; pick one of single, medium, peak or all"
+        "error: unknown scenario 'huge'; pick from single, medium, peak or all"
     ]
+
+
+def test_a_bad_setting_is_one_line_naming_its_layer() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMBLOAD_")}
+    proc = subprocess.run(
+        [*EMBLOAD, "run", "--target", "http://127.0.0.1:1/v1"],
+        capture_output=True,
+        text=True,
+        env={**env, "EMBLOAD_TIMEOUT": "-1"},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: EMBLOAD_TIMEOUT: Input should be greater than 0"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "cls"),
+    [("run", RunSettings), ("compare", CompareSettings), ("serve", ServeSettings)],
+)
+def test_every_option_is_a_flag_with_its_variable_in_the_help(command: str, cls: type) -> None:
+    out = subprocess.run(
+        [*EMBLOAD, command, "--help"], capture_output=True, text=True, check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout  # fmt: skip
+    for spec in options(cls):
+        assert spec.flag in out and env_var(cls, spec) in out, spec.name
+
+
+@pytest.mark.parametrize("document", ["summary", "compare"])
+def test_schema_prints_json_schema(document: str) -> None:
+    out = subprocess.run(
+        [*EMBLOAD, "schema", document], capture_output=True, text=True, check=True
+    ).stdout
+    schema = json.loads(out)
+    assert schema["type"] == "object" and "schema_version" in schema["properties"]
+    bad = subprocess.run([*EMBLOAD, "schema", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "pick summary or compare" in bad.stderr

@@ -1,16 +1,33 @@
-"""Reply validation on every kind of bad reply, and target parsing."""
+"""Reply validation on every kind of bad reply, target parsing, the vector codec, and the
+off-load-path client against a real loopback server."""
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
-from loadtest.client import _read_fast, check_reply, encode_request, parse_target
+from loadtest.client import (
+    EmbeddingFailed,
+    EmbeddingsClient,
+    TargetUnreachable,
+    _read_fast,
+    check_reply,
+    decode_vector,
+    encode_request,
+    encode_vector,
+    parse_target,
+    request_headers,
+)
 from loadtest.core.types import ErrorKind
-from loadtest.core.wire import check_embedding_reply
+from loadtest.core.wire import NotFloat32, check_embedding_reply
 
 
 def reply(vectors: list[list[float]], tokens: int = 7) -> bytes:
@@ -176,7 +193,8 @@ GOOD_REPLIES = [
 @pytest.mark.parametrize("body", GOOD_REPLIES)
 def test_fast_path_agrees_with_the_standard_parser(body: bytes) -> None:
     n = len(json.loads(body)["data"])
-    assert check_reply(200, body, n, None) == check_embedding_reply(json.loads(body), n, None)
+    standard = check_embedding_reply(json.loads(body), n, None, decode_vector)
+    assert check_reply(200, body, n, None) == standard
     assert check_reply(200, body, n, None).error is None
 
 
@@ -225,3 +243,99 @@ def test_request_body_is_openai_shaped() -> None:
         "dimensions": 256,
     }
     assert "model" not in json.loads(encode_request(["a"], None))
+
+
+def test_vector_codec_round_trips_float32_and_refuses_what_is_not() -> None:
+    vector = np.array([0.25, -1.5, 3.0], dtype="<f4")
+    assert np.array_equal(decode_vector(encode_vector(vector)), vector)
+    with pytest.raises(NotFloat32, match="5 bytes"):
+        decode_vector("AAAAAAA=")
+    with pytest.raises(ValueError):
+        decode_vector("not base64!")
+
+
+def test_request_headers_in_one_place() -> None:
+    assert request_headers(None) == {"Content-Type": "application/json"}
+    assert request_headers("k", {"X-Tenant": "t"}) == {
+        "X-Tenant": "t",
+        "Content-Type": "application/json",
+        "Authorization": "Bearer k",
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[str, str | None]]] = []  # (path, Authorization) of each request
+    nan: ClassVar[bool] = False
+
+    def log_message(self, *args: object) -> None:
+        """Silent."""
+
+    def _send(self, status: int, doc: object) -> None:
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("Authorization")))
+        if self.path == "/v1/models":
+            self._send(200, {"data": [{"id": "first", "truncate": True}, {"id": "second"}]})
+        else:
+            self._send(200 if self.path == "/health" else 404, {"status": "ok", "at": 1.5})
+
+    def do_POST(self) -> None:
+        self.seen.append((self.path, self.headers.get("Authorization")))
+        texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
+        # each vector encodes its text's length, so the order of replies can be checked
+        rows = [[float("nan") if self.nan else float(len(t)), 1.0] for t in texts]
+        data = [{"index": i, "embedding": encode_vector(np.array(r))} for i, r in enumerate(rows)]
+        self._send(200, {"data": data, "usage": {"prompt_tokens": len(texts)}})
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    _Handler.seen, _Handler.nan = [], False
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_client_lists_models_embeds_in_order_and_checks_health(server: str) -> None:
+    with EmbeddingsClient(parse_target(server), api_key="sk-test") as client:
+        assert [c.id for c in client.models()] == ["first", "second"]
+        card = client.model_card(None)
+        assert card is not None and card.id == "first" and card.truncate is True
+        assert client.model_card("second") is not None and client.model_card("nope") is None
+        vectors = client.embed(["a", "bbb"], "first")
+        assert [v[0] for v in vectors] == [1.0, 3.0]
+        burst = client.embed_each(["x" * n for n in range(1, 40)], "first", concurrency=8)
+        assert [int(v[0]) for v in burst] == list(range(1, 40))  # input order kept
+        health = client.health()
+        assert health.up and health.detail == "HTTP 200" and health.doc["at"] == 1.5
+        assert client.health("/nope").detail == "HTTP 404"
+    assert all(auth == "Bearer sk-test" for _, auth in _Handler.seen)
+
+
+def test_client_refuses_a_reply_the_load_path_would_refuse(server: str) -> None:
+    _Handler.nan = True
+    with EmbeddingsClient(parse_target(server)) as client, pytest.raises(EmbeddingFailed) as err:
+        client.embed(["a"], None)
+    assert err.value.kind is ErrorKind.INVALID_VECTOR
+
+
+def test_nothing_listening_is_target_unreachable() -> None:
+    with socket.socket() as s:  # a loopback port that nothing listens on once released
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with EmbeddingsClient(parse_target(f"http://127.0.0.1:{port}")) as client:
+        with pytest.raises(TargetUnreachable, match="nothing is answering"):
+            client.models()
+        assert not client.health().up

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from loadtest.gpu import GpuAgent, GpuUnavailable, NvmlReader, selected_devices
-from loadtest.monitor import _AgentSource
+from loadtest.gpu import AgentReader, GpuAgent, GpuUnavailable, NvmlReader, selected_devices
 
 GIB = 1 << 30
 
@@ -132,7 +131,7 @@ def test_agent_serves_readings_to_the_collector() -> None:
     agent = GpuAgent(NvmlReader(None, nvml=nvml), "127.0.0.1", 0, interval_s=0.02)
     agent.start()
     try:
-        source = _AgentSource(f"http://127.0.0.1:{agent.port}")
+        source = AgentReader(f"http://127.0.0.1:{agent.port}")
         assert source.names == ["NVIDIA H100 80GB HBM3"] * 2
         deadline = time.monotonic() + 5
         got: list[Any] = []
@@ -152,7 +151,7 @@ def test_agent_serves_readings_to_the_collector() -> None:
 
 def test_collector_without_an_agent_is_one_reason() -> None:
     with pytest.raises(GpuUnavailable, match=r"no gpu-agent answers at http://127\.0\.0\.1:9"):
-        _AgentSource("http://127.0.0.1:9")
+        AgentReader("http://127.0.0.1:9")
 
 
 @pytest.mark.gpu

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -9,22 +10,31 @@ from pathlib import Path
 
 from loadtest.gpu import GpuAgent, NvmlReader
 from loadtest.monitor import MonitorConfig, start_monitor
-from loadtest.store import read_gpu_samples, read_health, read_process_samples, read_telemetry
+from loadtest.store import TELEMETRY, read_gpu_samples, read_health, read_process_samples
 from tests.e2e.conftest import free_port
 from tests.unit.test_gpu import FakeNvml
+
+
+def config(run_dir: Path, **changes: object) -> MonitorConfig:
+    """A sidecar that samples nothing unless told: no GPU, no process, no health route."""
+    base = {
+        "run_dir": run_dir,
+        "interval_s": 0.05,
+        "gpu_index": "-1",  # hides every GPU, as on a machine without one
+        "gpu_agent": None,
+        "server_pid": None,
+        "host": None,
+        "health_path": "",
+    }
+    return MonitorConfig.model_validate({**base, **changes})
 
 
 def test_process_and_health_without_a_gpu(tmp_path: Path) -> None:
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
+        nothing_listens = f"http://127.0.0.1:{free_port()}"
         monitor = start_monitor(
-            MonitorConfig(
-                run_dir=tmp_path,
-                interval_s=0.05,
-                gpu_index="-1",  # hides every GPU, as on a machine without one
-                server_pid=sleeper.pid,
-                health_url=f"http://127.0.0.1:{free_port()}/health",  # nothing listens
-            )
+            config(tmp_path, server_pid=sleeper.pid, host=nothing_listens, health_path="/health")
         )
         time.sleep(1.2)
         monitor.stop()
@@ -33,7 +43,7 @@ def test_process_and_health_without_a_gpu(tmp_path: Path) -> None:
         sleeper.wait()
     assert monitor.status["gpu"] is None
     assert "selects no device" in monitor.status["gpu_unavailable"]
-    assert read_telemetry(tmp_path)["server_pid"] == sleeper.pid
+    assert json.loads((tmp_path / TELEMETRY).read_text())["server_pid"] == sleeper.pid
     procs = read_process_samples(tmp_path)
     assert len(procs) >= 5 and all(p.pid == sleeper.pid and p.rss_bytes > 0 for p in procs)
     assert [p.time for p in procs] == sorted(p.time for p in procs)
@@ -47,9 +57,8 @@ def test_gpu_samples_from_an_agent(tmp_path: Path) -> None:
     agent.start()
     try:
         time.sleep(0.2)  # readings from before the test: the idle baseline
-        monitor = start_monitor(
-            MonitorConfig(run_dir=tmp_path, gpu_agent=f"http://127.0.0.1:{agent.port}")
-        )
+        agent_url = f"http://127.0.0.1:{agent.port}"
+        monitor = start_monitor(config(tmp_path, gpu_index=None, gpu_agent=agent_url))
         time.sleep(1.2)
         monitor.stop()
     finally:
@@ -66,7 +75,7 @@ def test_gpu_samples_from_an_agent(tmp_path: Path) -> None:
 
 
 def test_a_sidecar_whose_parent_vanishes_exits(tmp_path: Path) -> None:
-    monitor = start_monitor(MonitorConfig(run_dir=tmp_path, gpu_index="-1"))
+    monitor = start_monitor(config(tmp_path))
     proc = monitor._proc
     assert proc.stdin is not None
     proc.stdin.close()  # what the OS does when the load generator dies

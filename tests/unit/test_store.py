@@ -1,21 +1,32 @@
-"""Run directory I/O: records round-trip, torn last lines, unique run names."""
+"""Run directory I/O: records round-trip, torn last lines, unique run names, typed summaries."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from loadtest.core.results import RunSummary
+from loadtest.core.stats import summarize
+from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import RECORD_FIELDS, ErrorKind, RequestRecord
+from loadtest.data import read_corpus
 from loadtest.store import (
+    SUMMARY,
+    VECTORS,
+    JsonlWriter,
+    NotARun,
     RecordWriter,
     new_run_dir,
-    read_corpus,
     read_records,
     read_summary,
-    write_summary,
+    read_vectors,
+    vector_row,
+    write_json,
 )
+from tests.unit.core.test_stats import META
 
 
 def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
@@ -37,8 +48,8 @@ def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
         ),
     ]
     writer = RecordWriter(tmp_path)
-    writer.write([tuple(getattr(r, f) for f in RECORD_FIELDS) for r in records])
-    writer.write([])
+    writer.write_rows([tuple(getattr(r, f) for f in RECORD_FIELDS) for r in records])
+    writer.write_rows([])
     writer.close()
     assert writer.count == 2
     with (tmp_path / "records.jsonl").open("ab") as f:
@@ -54,9 +65,30 @@ def test_run_dirs_never_collide(tmp_path: Path) -> None:
 
 
 def test_summary_round_trip(tmp_path: Path) -> None:
-    write_summary(tmp_path, {"scenario": "single", "latency_ms": {"p50": 1.25}})
-    assert read_summary(tmp_path)["latency_ms"]["p50"] == 1.25
+    record = RequestRecord(100.0, 0.00125, 200, None, None, 1, 10, 12, "zh", "short", 0, "local")
+    summary = summarize([record], Telemetry(0.95), meta=META, duration_s=1.0, load_start=100.0)
+    write_json(tmp_path / SUMMARY, summary)
+    again = read_summary(tmp_path)
+    assert isinstance(again, RunSummary) and again == summary
+    assert again.latency_ms.p50 == pytest.approx(1.25)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_directory_that_is_no_run_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(NotARun, match=r"has no summary\.json"):
+        read_summary(tmp_path)
+    (tmp_path / SUMMARY).write_text('{"scenario": "single"}')  # a summary of no version of ours
+    with pytest.raises(NotARun, match="not an embload RunSummary of this version"):
+        read_summary(tmp_path)
+
+
+def test_vectors_round_trip_as_float32(tmp_path: Path) -> None:
+    vector = np.array([0.1, -0.2, 0.3])
+    writer = JsonlWriter(tmp_path / VECTORS)
+    writer.write([vector_row("一段文字", vector)])
+    writer.close()
+    ((text, back),) = read_vectors(tmp_path)
+    assert text == "一段文字" and np.allclose(back, vector, atol=1e-7)
 
 
 def test_corpus_files(tmp_path: Path) -> None:

@@ -5,17 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadtest.core.compare import Side, compare_sides, verdict
+from loadtest.core.compare import SideData, compare_sides, regressions, verdict
+from loadtest.core.results import Difference, ScenarioComparison, Side
 
 
-def side(rng: np.random.Generator, n: int, scale: float = 1.0, rate: float = 50.0) -> Side:
-    latency = rng.lognormal(np.log(0.05), 0.4, n) * scale
+def side(rng: np.random.Generator, scale: float = 1.0, rate: float = 50.0) -> SideData:
+    """60 s of a server answering `rate` requests a second (the windows decide the count, so QPS
+    and its windows describe the same requests), 30 tokens each."""
     windows = rng.poisson(rate, 60).astype(float)
-    failed = int(rng.binomial(n, 0.01))
-    return Side(latency, windows, windows, windows * 30, failed, n)
+    ok = int(windows.sum())
+    latency = rng.lognormal(np.log(0.05), 0.4, ok) * scale
+    failed = int(rng.binomial(ok, 0.01))
+    return SideData(
+        latency, windows, windows, windows * 30, failed, ok + failed, 60.0, ok, 30.0 * ok
+    )
 
 
-def by_metric(a: Side, b: Side, seed: int) -> dict[str, str]:
+def by_metric(a: SideData, b: SideData, seed: int) -> dict[str, str]:
     return {d.metric: d.verdict for d in compare_sides(a, b, ("A", "B"), seed)}
 
 
@@ -24,7 +30,7 @@ def test_equal_distributions_are_no_significant_difference_in_at_least_90pct_of_
     seeds = range(40)
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        verdicts = by_metric(side(rng, 3000), side(rng, 3000), seed)
+        verdicts = by_metric(side(rng), side(rng), seed)
         for metric in hits:
             hits[metric] += verdicts[metric] == "no significant difference"
     assert all(count >= 0.9 * len(seeds) for count in hits.values()), hits
@@ -48,7 +54,7 @@ def test_a_20pct_shift_is_detected_and_its_size_covered() -> None:
     seeds = range(20)
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        verdicts = by_metric(side(rng, 3000), side(rng, 3000, scale=1.2, rate=40.0), seed)
+        verdicts = by_metric(side(rng), side(rng, scale=1.2, rate=40.0), seed)
         for metric, want in truth.items():
             winner, _, low, high = parse(verdicts[metric])
             assert winner == "A", verdicts[metric]
@@ -57,7 +63,7 @@ def test_a_20pct_shift_is_detected_and_its_size_covered() -> None:
     # (percentile bootstraps of quantiles run a little narrow: 90% measured over 60 seeds).
     assert all(count >= 0.8 * len(seeds) for count in covered.values()), covered
     rng = np.random.default_rng(99)
-    assert parse(by_metric(side(rng, 3000, scale=1.2), side(rng, 3000), 99)["p50"])[0] == "B"
+    assert parse(by_metric(side(rng, scale=1.2), side(rng), 99)["p50"])[0] == "B"
 
 
 @pytest.mark.parametrize(
@@ -75,8 +81,75 @@ def test_verdict_wording(metric: str, ratio: float, low: float, high: float, tex
     assert verdict(metric, ratio, low, high, ("A", "B")) == text
 
 
+def test_point_values_are_the_summary_definitions() -> None:
+    # QPS is successes over the load's duration (METRICS), not the mean of whole windows:
+    # a last partial second counts in the point value, only whole windows in the interval.
+    rng = np.random.default_rng(3)
+    a = side(rng)
+    b = SideData(
+        a.latency_s,
+        a.ok_per_window,
+        a.inputs_per_window,
+        a.tokens_per_window,
+        a.failed,
+        a.requests,
+        60.5,
+        a.ok_inputs,
+        a.ok_tokens,
+    )
+    qps = next(d for d in compare_sides(a, b, ("A", "B"), 0) if d.metric == "qps")
+    assert qps.a == pytest.approx(a.latency_s.size / 60.0)
+    assert qps.b == pytest.approx(a.latency_s.size / 60.5)
+    p50 = next(d for d in compare_sides(a, b, ("A", "B"), 0) if d.metric == "p50")
+    assert p50.a == pytest.approx(float(np.percentile(a.latency_s, 50)) * 1000)
+
+
+def _entry(*diffs: Difference) -> ScenarioComparison:
+    rng = np.random.default_rng(0)
+    data = side(rng)
+    fig = Side.model_validate(
+        {
+            "requests": data.requests,
+            "ok": data.latency_s.size,
+            "errors": {},
+            "error_rate": 0.0,
+            "qps": 1.0,
+            "inputs_per_s": 1.0,
+            "tokens_per_s": None,
+            "latency_ms": {k: 1.0 for k in ("p50", "p90", "p99", "p999", "max", "mean")},
+            "run_dirs": [],
+            "target": "t",
+            "model": None,
+            "weights": None,
+            "duration_s": 60.0,
+            "oom_events": 0,
+            "peak_gpu_mem_bytes": None,
+            "startup_s": None,
+        }
+    )
+    return ScenarioComparison(scenario="peak", a=fig, b=fig, differences=list(diffs))
+
+
+def test_regression_gate_flags_only_what_is_significantly_worse_than_the_threshold() -> None:
+    rng = np.random.default_rng(5)
+    a, slower = side(rng), side(rng, scale=2.0)
+    entry = _entry(*compare_sides(a, slower, ("A", "B"), 5))
+    found = regressions([entry], 0.10)
+    assert any(f.startswith("peak p50: A faster by") for f in found), found
+    assert not any("qps" in f for f in found)  # same rate: no regression there
+    same = _entry(*compare_sides(a, a, ("A", "B"), 5))
+    assert regressions([same], 0.0) == []
+    # Worse, but by less than the threshold: B/A - 1 in [5%, 8%] is not past 10%.
+    mild = Difference(metric="p99", a=10.0, b=10.6, ratio=1.06, low=0.05, high=0.08, verdict="v")
+    assert regressions([_entry(mild)], 0.10) == []
+    assert regressions([_entry(mild)], 0.04) == ["peak p99: v"]
+    # Rates: lower is worse.
+    fewer = Difference(metric="qps", a=10.0, b=8.0, ratio=0.8, low=-0.25, high=-0.15, verdict="q")
+    assert regressions([_entry(fewer)], 0.10) == ["peak qps: q"]
+
+
 def test_too_little_data_says_so() -> None:
-    empty = Side(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), 0, 0)
+    empty = SideData(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), 0, 0, 0.0, 0, 0.0)
     verdicts = {d.metric: d.verdict for d in compare_sides(empty, empty, ("A", "B"), 0)}
     assert verdicts["p50"] == "not enough requests" and verdicts["qps"] == "not enough windows"
     assert verdicts["error_rate"] == "no errors on either side"

@@ -1,27 +1,32 @@
-"""Exact statistics, held against numpy on known data."""
+"""Exact statistics on data whose answers are worked out by hand, and the typed summary."""
 
 from __future__ import annotations
 
-import numpy as np
+import json
+
+import jsonschema
 import pytest
 
-from loadtest.core.stats import latency_ms, summarize
-from loadtest.core.types import ErrorKind, RequestRecord
+from loadtest.core.results import RunSummary
+from loadtest.core.stats import latency_ms, rate, summarize
+from loadtest.core.telemetry import Telemetry
+from loadtest.core.types import ErrorKind, OomKind, RequestRecord
 
 
 def rec(
     latency_s: float,
     error: ErrorKind | None = None,
     category: str = "zh",
-    tokens: int = 10,
+    tokens: int | None = 10,
     inputs: int = 1,
+    start: float = 100.0,
 ) -> RequestRecord:
     return RequestRecord(
-        0.0,
+        start,
         latency_s,
         200 if error is None else 500,
         error,
-        None if error is None else "boom",
+        None if error is None else f"boom {error.value}",
         inputs,
         20,
         tokens,
@@ -32,26 +37,63 @@ def rec(
     )
 
 
-def test_percentiles_match_numpy_on_skewed_data() -> None:
-    rng = np.random.default_rng(7)
-    latencies = rng.lognormal(mean=-4.5, sigma=0.6, size=10_001)  # ~11 ms, long right tail
-    got = latency_ms(latencies)
-    ms = latencies * 1000
-    for key, q in (("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)):
-        assert got[key] == pytest.approx(np.percentile(ms, q), rel=1e-12)
-    assert got["max"] == pytest.approx(ms.max())
-    assert got["mean"] == pytest.approx(ms.mean())
+def test_percentiles_by_hand() -> None:
+    # 1..10 ms. Linear interpolation: rank = q/100 * (n - 1) over the sorted values, so
+    # P50 at rank 4.5 is 5.5 ms, P90 at 8.1 is 9.1, P99 at 8.91 is 9.91, P99.9 at 8.991 9.991.
+    got = latency_ms([i / 1000 for i in range(10, 0, -1)])  # order must not matter
+    assert got.p50 == pytest.approx(5.5)
+    assert got.p90 == pytest.approx(9.1)
+    assert got.p99 == pytest.approx(9.91)
+    assert got.p999 == pytest.approx(9.991)
+    assert (got.max, got.mean) == (pytest.approx(10.0), pytest.approx(5.5))
+
+
+def test_one_slow_request_moves_p99_not_p50() -> None:
+    # 99 requests of 10 ms and one of 2 s: P50 stays 10, P99 sits at rank 98.01, a hundredth
+    # of the way from 10 to 2000 ms, and the mean shows the tail.
+    got = latency_ms([0.010] * 99 + [2.0])
+    assert got.p50 == pytest.approx(10.0)
+    assert got.p99 == pytest.approx(10 + 0.01 * 1990)
+    assert got.mean == pytest.approx((99 * 10 + 2000) / 100)
 
 
 def test_sub_millisecond_latencies_keep_their_resolution() -> None:
     # Locust would report all of these as 0 or 1 ms; the records keep microseconds.
     got = latency_ms([0.000_250, 0.000_500, 0.000_750])
-    assert got["p50"] == pytest.approx(0.5)
-    assert got["max"] == pytest.approx(0.75)
+    assert got.p50 == pytest.approx(0.5)
+    assert got.max == pytest.approx(0.75)
 
 
 def test_no_samples_gives_nulls_not_zeros() -> None:
-    assert set(latency_ms([]).values()) == {None}
+    assert set(latency_ms([]).model_dump().values()) == {None}
+    assert rate(10, 0.0) == 0.0
+
+
+META = {
+    "scenario": "peak",
+    "target": "http://127.0.0.1:1/v1",
+    "model": "m",
+    "users": 2,
+    "inputs_per_request": 1,
+    "encoding_format": "base64",
+    "dimensions": None,
+    "seed": 0,
+    "corpus": "builtin",
+    "instruction": None,
+    "extra_headers": [],
+    "started_at": "2026-11-23T10:00:00+00:00",
+    "started_at_unix": 100.0,
+    "embload_version": "0.1.0",
+    "server_model": None,
+    "environment": {
+        "python": "3.11",
+        "platform": "linux",
+        "host": "h",
+        "cpus": 2,
+        "embload": "0.1.0",
+        "packages": {"locust": "2.47.0"},
+    },
+}
 
 
 def test_summary_counts_rates_and_groups() -> None:
@@ -61,21 +103,48 @@ def test_summary_counts_rates_and_groups() -> None:
         rec(0.500, ErrorKind.OOM),
         rec(0.001, ErrorKind.RATE_LIMITED, category="en"),
     ]
-    s = summarize(records, duration_s=2.0, meta={"scenario": "peak"})
-    assert s["scenario"] == "peak"
-    assert (s["requests"], s["ok"]) == (4, 2)
-    assert s["errors"]["oom"] == 1 and s["errors"]["rate_limited"] == 1
-    assert s["errors"]["http_5xx"] == 0  # every kind listed, OOM not double counted
-    assert s["qps"] == pytest.approx(1.0)  # successes only
-    assert s["inputs_per_s"] == pytest.approx(1.5)
-    assert s["tokens_per_s"] == pytest.approx(10.0)
+    s = summarize(
+        records, Telemetry(oom_threshold=0.95), meta=META, duration_s=2.0, load_start=100.0
+    )
+    assert s.scenario == "peak" and s.schema_version == 1
+    assert (s.requests, s.ok, s.error_rate) == (4, 2, 0.5)
+    assert s.errors[ErrorKind.OOM] == 1 and s.errors[ErrorKind.RATE_LIMITED] == 1
+    assert s.errors[ErrorKind.HTTP_5XX] == 0  # every kind listed, OOM not double counted
+    assert s.qps == pytest.approx(1.0)  # successes only: 2 over 2 s
+    assert s.inputs_per_s == pytest.approx(1.5)  # 1 + 2 texts over 2 s
+    assert s.tokens_per_s == pytest.approx(10.0)  # 12 + 8 tokens over 2 s
     # errors never enter the latency figures: the 500 ms OOM reply is not the max
-    assert s["latency_ms"]["max"] == pytest.approx(20.0)
-    assert s["by_category"]["en"]["requests"] == 2
-    assert s["by_category"]["zh"]["latency_ms"]["p50"] == pytest.approx(10.0)
-    assert s["error_samples"] == {"oom": ["boom"], "rate_limited": ["boom"]}
+    assert s.latency_ms.max == pytest.approx(20.0)
+    assert s.by_category["en"].requests == 2 and s.by_category["en"].qps == pytest.approx(0.5)
+    assert s.by_category["zh"].latency_ms.p50 == pytest.approx(10.0)
+    assert s.error_samples == {
+        ErrorKind.OOM: ["boom oom"],
+        ErrorKind.RATE_LIMITED: ["boom rate_limited"],
+    }
+    (event,) = s.oom_events  # the OOM reply is an event of its own
+    assert event.kind is OomKind.OOM_RESPONSE and event.time == pytest.approx(100.5)
+    assert s.gpu is None and s.gpu_unavailable == "no GPU samples"
 
 
 def test_tokens_per_s_is_null_when_the_server_reports_no_usage() -> None:
-    records = [RequestRecord(0.0, 0.01, 200, None, None, 1, 5, None, "en", "short", 0, "local")]
-    assert summarize(records, duration_s=1.0, meta={})["tokens_per_s"] is None
+    summary = summarize(
+        [rec(0.01, tokens=None)],
+        Telemetry(oom_threshold=0.95),
+        meta=META,
+        duration_s=1.0,
+        load_start=100.0,
+    )
+    assert summary.tokens_per_s is None
+
+
+def test_summary_round_trips_through_its_json_and_schema() -> None:
+    records = [rec(0.01), rec(0.2, ErrorKind.TIMEOUT), rec(0.03, category="code")]
+    s = summarize(records, Telemetry(oom_threshold=0.9), meta=META, duration_s=3, load_start=100)
+    text = s.model_dump_json()
+    assert RunSummary.model_validate_json(text) == s
+    doc = json.loads(text)
+    jsonschema.validate(doc, RunSummary.model_json_schema())
+    assert doc["errors"]["timeout"] == 1 and doc["latency_ms"]["p50"] == pytest.approx(20.0)
+    doc["latency_ms"]["p50"] = "fast"  # the schema is a real check, not a formality
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, RunSummary.model_json_schema())

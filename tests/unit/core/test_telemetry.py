@@ -49,27 +49,27 @@ def test_gpu_summary_idle_peak_util_and_the_servers_share() -> None:
     ]
     s = gpu_summary(samples, load_start=1.0, server_pids=[42])
     assert s is not None
-    assert s["idle_mem_used_bytes"] == int(1.5 * GIB)
-    assert s["peak_mem_used_bytes"] == 30 * GIB
-    assert s["peak_mem_fraction"] == pytest.approx(30 / 80)
-    assert s["mean_util_pct"] == pytest.approx(90.0)  # over the load only
-    assert s["peak_util_pct"] == 100.0
-    assert s["server_peak_mem_bytes"] == 28 * GIB
-    assert s["process_peak_mem_bytes"] == {"7": GIB, "42": 28 * GIB}
-    assert len(s["devices"]) == 1 and s["samples"] == 5
+    assert s.idle_mem_used_bytes == int(1.5 * GIB)
+    assert s.peak_mem_used_bytes == 30 * GIB
+    assert s.peak_mem_fraction == pytest.approx(30 / 80)
+    assert s.mean_util_pct == pytest.approx(90.0)  # over the load only
+    assert s.peak_util_pct == 100.0
+    assert s.server_peak_mem_bytes == 28 * GIB
+    assert s.process_peak_mem_bytes == {"7": GIB, "42": 28 * GIB}
+    assert len(s.devices) == 1 and s.samples == 5
 
 
 def test_the_device_closest_to_running_out_leads() -> None:
     samples = [gpu(0.0, 10.0, index=0), gpu(0.0, 70.0, index=1), gpu(1.0, 12.0, index=0)]
     s = gpu_summary(samples, load_start=0.5)
-    assert s is not None and s["index"] == 1 and [d["index"] for d in s["devices"]] == [0, 1]
-    assert s["server_peak_mem_bytes"] is None  # no server PID known
+    assert s is not None and s.index == 1 and [d.index for d in s.devices] == [0, 1]
+    assert s.server_peak_mem_bytes is None  # no server PID known
     assert gpu_summary([], load_start=0.0) is None
 
 
 def test_unsupported_readings_stay_none() -> None:
     s = gpu_summary([gpu(1.0, 5.0, util=None)], load_start=0.0)
-    assert s is not None and s["mean_util_pct"] is None and s["peak_util_pct"] is None
+    assert s is not None and s.mean_util_pct is None and s.peak_util_pct is None
 
 
 def test_process_summary() -> None:
@@ -78,7 +78,7 @@ def test_process_summary() -> None:
         for t, rss, cpu in [(0, 100, 0.0), (1, 300, 150.0), (2, 200, 50.0)]
     ]
     s = process_summary(samples, load_start=0.5)
-    assert s == {
+    assert s is not None and s.model_dump() == {
         "pid": 9,
         "idle_rss_bytes": 100,
         "peak_rss_bytes": 300,
@@ -93,7 +93,7 @@ def test_memory_ceiling_needs_a_full_second() -> None:
     ticks = [i / 10 for i in range(40)]
     # 96% from 1.0 s to 2.2 s (12 samples, 1.1 s), a 0.5 s blip at 3.0 s
     used = [77.0 if 1.0 <= t <= 2.1 or 3.0 <= t <= 3.5 else 40.0 for t in ticks]
-    events = memory_ceiling_events([gpu(t, u) for t, u in zip(ticks, used, strict=True)])
+    events = memory_ceiling_events([gpu(t, u) for t, u in zip(ticks, used, strict=True)], 0.95)
     assert len(events) == 1
     assert events[0].kind is OomKind.MEMORY_CEILING and events[0].time == pytest.approx(1.0)
     assert "96.2%" in events[0].evidence and "GPU 0" in events[0].evidence
@@ -158,9 +158,8 @@ def test_oom_replies_group_into_bursts() -> None:
     assert events[1].evidence == f"{msg} (1 reply)"
 
 
-def test_oom_events_are_plain_dicts_in_time_order() -> None:
+def test_oom_events_in_time_order() -> None:
     records = [rec(0.5, 200, None), rec(3.0, 503, ErrorKind.OOM, msg="oom")]
     samples = [gpu(t / 10, 79.0) for t in range(10, 25)]
-    events = oom_events(records, samples)
-    assert [e["kind"] for e in events] == ["memory_ceiling", "oom_response"]
-    assert set(events[0]) == {"time", "kind", "evidence"}
+    events = oom_events(records, samples, threshold=0.95)
+    assert [e.kind for e in events] == ["memory_ceiling", "oom_response"]

@@ -7,41 +7,38 @@ with a GPU that climbs to 96% of its memory, a burst of OOM replies, and a crash
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from loadtest.core.payloads import bucket_for
+from loadtest.core.results import RunSummary
 from loadtest.core.types import ErrorKind, GpuSample
-from loadtest.store import (
-    GPU,
-    TELEMETRY,
-    JsonlWriter,
-    RecordWriter,
-    gpu_sample_to_json,
-    summarize_run_dir,
-    write_json,
-    write_summary,
-)
+from loadtest.recorder import load_environment, write_summary
+from loadtest.store import GPU, TELEMETRY, JsonlWriter, RecordWriter, write_json, write_samples
 
 T0 = 1_800_000_000.0
 DURATION_S = 60.0
 GIB = 1 << 30
+MESSAGES = {
+    ErrorKind.OOM: "HTTP 503: out of memory: CUDA out of memory",
+    ErrorKind.CONNECTION: "ConnectionRefusedError: [Errno 111] Connection refused",
+}
 
 
 def write_run(
-    run_dir: Path, n: int, *, seed: int = 0, random_weights: bool = True
-) -> dict[str, Any]:
+    run_dir: Path, n: int, *, seed: int = 0, random_weights: bool = True, slower: float = 1.0
+) -> RunSummary:
+    """`n` requests over 60 s; `slower` multiplies every latency (a server that is worse)."""
     rng = np.random.default_rng(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = T0 + np.sort(rng.uniform(0, DURATION_S, n))
-    latency = rng.lognormal(np.log(0.05), 0.5, n)
+    latency = rng.lognormal(np.log(0.05), 0.5, n) * slower
     chars = rng.integers(5, 1100, n)
     kinds: list[ErrorKind | None] = [None] * n
     oom = (start > T0 + 30) & (start < T0 + 31) & (rng.uniform(size=n) < 0.5)
-    crash = start > T0 + 55
     for i in np.flatnonzero(oom):
         kinds[i] = ErrorKind.OOM
-    for i in np.flatnonzero(crash):
+    for i in np.flatnonzero(start > T0 + 55):
         kinds[i] = ErrorKind.CONNECTION
     categories = np.array(["zh", "en", "code", "mixed"])[rng.integers(0, 4, n)]
     writer = RecordWriter(run_dir)
@@ -49,50 +46,28 @@ def write_run(
     for i in range(n):
         kind = kinds[i]
         status = 0 if kind is ErrorKind.CONNECTION else 503 if kind is ErrorKind.OOM else 200
-        message = (
-            {
-                ErrorKind.OOM: "HTTP 503: out of memory: CUDA out of memory",
-                ErrorKind.CONNECTION: "ConnectionRefusedError: [Errno 111] Connection refused",
-            }.get(kind)
-            if kind
-            else None
+        tokens = None if kind else int(chars[i] // 3)
+        bucket = bucket_for(int(chars[i]))
+        row = (
+            float(start[i]),
+            float(latency[i]),
+            status,
+            kind,
+            MESSAGES.get(kind) if kind else None,
         )
-        bucket = "short" if chars[i] <= 32 else "medium" if chars[i] <= 256 else "long"
-        rows.append(
-            (
-                float(start[i]),
-                float(latency[i]),
-                status,
-                kind,
-                message,
-                1,
-                int(chars[i]),
-                None if kind else int(chars[i] // 3),
-                str(categories[i]),
-                bucket,
-                i % 64,
-                "local",
-            )
-        )
-    writer.write(rows)
+        rows.append((*row, 1, int(chars[i]), tokens, str(categories[i]), bucket, i % 64, "local"))
+    writer.write_rows(rows)
     writer.close()
     gpu = JsonlWriter(run_dir / GPU)
     for t in np.arange(-1.0, DURATION_S, 0.1):
         used = 10 + 60 * min(max(t, 0) / 28, 1) + (7 if 28 <= t <= 31 else 0)  # GiB, 96% at 28-31 s
+        util = 0.0 if t < 0 else 95.0
+        name = "NVIDIA H100 80GB HBM3"
         sample = GpuSample(
-            T0 + float(t),
-            0,
-            "NVIDIA H100 80GB HBM3",
-            int(used * GIB),
-            80 * GIB,
-            0.0 if t < 0 else 95.0,
-            40.0,
-            600.0,
-            60.0,
-            1980.0,
+            T0 + float(t), 0, name, int(used * GIB), 80 * GIB, util, 40.0, 600.0, 60.0, 1980.0,
             {4242: int((used - 1) * GIB)},
-        )
-        gpu.write([gpu_sample_to_json(sample)])
+        )  # fmt: skip
+        write_samples(gpu, [sample])
     gpu.close()
     write_json(run_dir / TELEMETRY, {"gpu": "nvml", "devices": ["NVIDIA H100 80GB HBM3"]})
     meta = {
@@ -105,21 +80,24 @@ def write_run(
         "dimensions": None,
         "seed": seed,
         "corpus": "builtin",
+        "instruction": None,
+        "extra_headers": ["X-Tenant"],
         "started_at": "2027-01-15T08:00:00+00:00",
         "started_at_unix": T0,
         "embload_version": "test",
         "server_model": {
             "id": "Qwen3-Embedding-0.6B",
             "weights": "random" if random_weights else "pretrained",
+            "max_input_tokens": 8192,
+            "truncate": False,
         },
+        "environment": load_environment(),
     }
-    summary = summarize_run_dir(
+    return write_summary(
         run_dir,
         meta=meta,
         duration_s=DURATION_S,
         load_start=T0,
-        server_pid=4242,
+        server_pids=[4242],
         oom_threshold=0.95,
     )
-    write_summary(run_dir, summary)
-    return summary

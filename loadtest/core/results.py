@@ -1,0 +1,281 @@
+"""What a run and a comparison produce, as typed models: summary.json and compare.json are their
+JSON, and `embload schema summary|compare` prints their JSON Schema for users' dashboards.
+
+Each metric is defined once, in METRICS, and every figure of that name means exactly that:
+in a run's summary, per category, per length bucket, and on each side of a comparison. Units
+are in the names: seconds and bytes, with `latency_ms` the one block in milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from loadtest.core.types import ErrorKind, OomEvent
+
+SCHEMA_VERSION: Literal[1] = 1  # raised when a field changes meaning or goes away
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    key: str
+    label: str  # as tables and charts name it
+    unit: str
+    lower_is_better: bool
+    definition: str
+
+
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("p50", "P50", "ms", True, "median latency of the successful requests"),
+        Metric("p90", "P90", "ms", True, "90th percentile latency of the successful requests"),
+        Metric("p99", "P99", "ms", True, "99th percentile latency of the successful requests"),
+        Metric(
+            "qps",
+            "QPS",
+            "req/s",
+            False,
+            "successful requests per second of the load's wall-clock duration",
+        ),
+        Metric(
+            "inputs_per_s",
+            "inputs/s",
+            "texts/s",
+            False,
+            "texts embedded by successful requests, per second of the load's duration",
+        ),
+        Metric(
+            "tokens_per_s",
+            "tokens/s",
+            "tokens/s",
+            False,
+            "usage.prompt_tokens of successful requests, per second of the load's duration; "
+            "null when the server reports no usage",
+        ),
+        Metric("error_rate", "error rate", "", True, "failed requests over all requests recorded"),
+    )
+}
+LATENCY_DEFINITION = (
+    "milliseconds from sending a request to reading its whole reply, over successful requests; "
+    "percentiles are numpy's linear interpolation, never Locust's rounded buckets"
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _doc(key: str) -> str:
+    return METRICS[key].definition
+
+
+class LatencyMs(_Model):
+    p50: float | None = Field(description=_doc("p50"))
+    p90: float | None = Field(description=_doc("p90"))
+    p99: float | None = Field(description=_doc("p99"))
+    p999: float | None = Field(description="99.9th percentile latency of the successful requests")
+    max: float | None
+    mean: float | None
+
+
+class Figures(_Model):
+    """One group of requests: a whole run, one category or bucket, or one side of a compare."""
+
+    requests: int = Field(description="requests recorded, successful or not")
+    ok: int = Field(description="successful requests: a 2xx with one finite vector per input")
+    errors: dict[ErrorKind, int] = Field(description="failed requests by kind")
+    error_rate: float = Field(description=_doc("error_rate"))
+    qps: float = Field(description=_doc("qps"))
+    inputs_per_s: float = Field(description=_doc("inputs_per_s"))
+    tokens_per_s: float | None = Field(description=_doc("tokens_per_s"))
+    latency_ms: LatencyMs = Field(description=LATENCY_DEFINITION)
+
+    def value(self, metric: str) -> float | None:
+        """A metric of METRICS by its key."""
+        if metric in ("p50", "p90", "p99"):
+            value: float | None = getattr(self.latency_ms, metric)
+            return value
+        figure: float | None = getattr(self, metric)
+        return figure
+
+
+class ModelCard(BaseModel):
+    """A model as `GET /v1/models` lists it; servers add fields of their own."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    id: str
+    dimensions: int | None = None
+    max_input_tokens: int | None = None
+    truncate: bool | None = Field(
+        default=None, description="whether the server cuts inputs over max_input_tokens"
+    )
+    weights: str | None = None  # "random" for speed-only runs of the bundled server
+    device: str | None = None
+    dtype: str | None = None
+
+
+class LoadEnvironment(_Model):
+    """Where the load came from."""
+
+    python: str
+    platform: str
+    host: str
+    cpus: int | None
+    embload: str
+    packages: dict[str, str | None]
+
+
+class Startup(_Model):
+    """The bundled server's start-up, when embload started it."""
+
+    command: str
+    model_loaded_s: float | None
+    ready_s: float
+    idle_rss_bytes: int | None
+    idle_gpu_mem_bytes: int | None
+    gpu_unavailable: str | None
+
+
+class GpuDevice(_Model):
+    index: int
+    name: str
+    mem_total_bytes: int
+    idle_mem_used_bytes: int = Field(description="the last reading before the load started")
+    peak_mem_used_bytes: int
+    peak_mem_fraction: float | None
+    mean_util_pct: float | None = Field(description="over the load")
+    peak_util_pct: float | None
+    mean_power_w: float | None
+    peak_temp_c: float | None
+    server_peak_mem_bytes: int | None = Field(description="the server process's own, when known")
+    process_peak_mem_bytes: dict[str, int] = Field(description="pid -> peak bytes")
+    samples: int
+
+
+class GpuSummary(GpuDevice):
+    """The device closest to running out; every device under `devices`."""
+
+    devices: list[GpuDevice]
+
+
+class ProcessSummary(_Model):
+    pid: int
+    idle_rss_bytes: int
+    peak_rss_bytes: int
+    mean_cpu_pct: float | None = Field(description="100 = one core busy")
+    peak_cpu_pct: float
+    samples: int
+
+
+class RunSummary(Figures):
+    """summary.json: one scenario run, computed from the run directory's files only."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    scenario: str
+    target: str = Field(description="the base URL, without any user:password")
+    model: str | None
+    users: int | None
+    inputs_per_request: int
+    encoding_format: str
+    dimensions: int | None
+    seed: int
+    corpus: str = Field(description="the corpus file, or 'builtin'")
+    instruction: str | None
+    extra_headers: list[str] = Field(description="names only: values may be credentials")
+    started_at: str = Field(description="ISO 8601, local time with offset")
+    started_at_unix: float
+    duration_s: float = Field(description="the load's wall-clock duration: the rates' divisor")
+    embload_version: str
+    server_model: ModelCard | None
+    environment: LoadEnvironment
+    error_samples: dict[ErrorKind, list[str]] = Field(description="a few messages per kind")
+    by_category: dict[str, Figures]
+    by_bucket: dict[str, Figures]
+    startup: Startup | None
+    gpu: GpuSummary | None
+    gpu_unavailable: str | None
+    server_process: ProcessSummary | None
+    oom_threshold: float
+    oom_events: list[OomEvent]
+
+
+class Difference(_Model):
+    metric: str
+    a: float | None
+    b: float | None
+    ratio: float | None = Field(description="b / a")
+    low: float | None = Field(description="2.5th percentile of the bootstrapped b / a - 1")
+    high: float | None = Field(description="97.5th percentile of the bootstrapped b / a - 1")
+    verdict: str
+
+
+class Side(Figures):
+    """One target's figures in one scenario, pooled over its runs (the halves of ABBA)."""
+
+    run_dirs: list[str]
+    target: str
+    model: str | None
+    weights: str | None
+    duration_s: float
+    oom_events: int
+    peak_gpu_mem_bytes: int | None
+    startup_s: float | None
+
+
+class ScenarioComparison(_Model):
+    scenario: str
+    a: Side
+    b: Side
+    differences: list[Difference]
+
+
+class CosineStats(_Model):
+    mean: float
+    std: float
+    n: int
+
+
+class Separation(_Model):
+    related: CosineStats | None
+    unrelated: CosineStats
+    auc: float | None = Field(
+        description="P(related cosine > unrelated cosine), ties half: 0.5 chance, 1.0 perfect"
+    )
+
+
+class Consistency(_Model):
+    same_text: float = Field(description="cosine of one text embedded twice")
+    in_batch: float = Field(description="cosine of a text alone vs inside a batch of 64")
+    under_load_worst: float | None = Field(
+        description="worst cosine of a reply sampled during the runs vs the text at rest"
+    )
+    under_load_samples: int
+    burst_worst: float = Field(
+        description="worst cosine of each probe text from 64 concurrent requests vs at rest"
+    )
+
+
+class ProbeResult(_Model):
+    target: str
+    model: str | None
+    skipped: str | None = None
+    texts: int = 0
+    separation: dict[str, Separation] = Field(default_factory=dict)
+    consistency: Consistency | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
+class Comparison(_Model):
+    """compare.json: two targets (or two saved runs) on the same scenarios."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    a: str
+    b: str
+    seed: int
+    generated_at: str
+    scenarios: list[ScenarioComparison]
+    probe: dict[str, ProbeResult]

@@ -1,0 +1,43 @@
+"""The built-in texts: corpus.jsonl (what the scenarios send) and probe_pairs.jsonl (what the
+quality probe compares), both written for this project; and a user's `--corpus` file.
+
+The built-in corpus and a user's go through the same parser (core/payloads.parse_corpus).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from loadtest.core.payloads import parse_corpus
+from loadtest.core.probe import ProbePairs, parse_probe_pairs
+from loadtest.core.types import Payload
+
+
+def _text(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def builtin_corpus() -> tuple[Payload, ...]:
+    return parse_corpus(_text("corpus.jsonl"), jsonl=True)
+
+
+@cache
+def probe_pairs() -> ProbePairs:
+    return parse_probe_pairs(_text("probe_pairs.jsonl"))
+
+
+def read_corpus(path: Path) -> tuple[Payload, ...]:
+    """A `.jsonl` (`text`, optional `category`) or `.txt` (one text a line) corpus file."""
+    try:
+        content = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read corpus {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"corpus {path} is not UTF-8 text") from None
+    try:
+        return parse_corpus(content, jsonl=path.suffix == ".jsonl")
+    except ValueError as exc:
+        raise ValueError(f"corpus {path}: {exc}") from None

@@ -1,0 +1,242 @@
+"""Every option of `embload run`, `compare` and `serve`, declared once.
+
+A field of these models is an option: type, default, unit (in the attribute's name, `timeout_s`)
+and help. From each come the command's flag (`--timeout`), Locust's `--embload-timeout` (listed
+in its web UI), the variable `EMBLOAD_TIMEOUT` and the key `timeout` of embload.toml's `[run]`
+table; the server's options are `[serve]` and `EMBLOAD_SERVER_*`, compare's `[compare]` and
+`EMBLOAD_COMPARE_*`. options.py turns these declarations into flags and resolves their layers:
+flags > environment > embload.toml > defaults.
+
+A process that starts another (`embload run` starts Locust, `--serve` starts `embload serve`)
+hands the resolved settings over as one JSON value in the child's environment
+(EMBLOAD_SETTINGS, EMBLOAD_SERVER_SETTINGS): the environment, since it may hold an API key and
+argv is visible to every user of the machine.
+
+A leaf module: pydantic only, so the bundled server can share it without the load side.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def parse_duration(value: object) -> object:
+    """`30s`, `2m`, `1h30m` or plain seconds (as Locust's -t takes them) to seconds."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", text)
+    if not text or not parts or not any(parts.groups()):
+        raise ValueError(f"{value!r} is not a duration like 30s, 2m or 1h30m")
+    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+    return h * 3600 + m * 60 + s
+
+
+def _percent(value: object) -> object:
+    """`10%` or `0.1` to 0.1."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return float(value.strip()[:-1]) / 100
+    return value
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _json_object(value: object) -> object:
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else {}
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    name: str | None = None,
+    text: bool = False,
+    secret: bool = False,
+    **constraints: Any,
+) -> Any:
+    """A field that is an option. `name`: what flags, variables and embload.toml call it, where
+    the attribute carries a unit (`timeout_s` is `timeout`). `text`: typed on the command line
+    as text the model parses (30s, 10%, a,b). `secret`: never written, masked in Locust's UI."""
+    return Field(
+        default,
+        description=help,
+        validation_alias=AliasChoices(name) if name else None,
+        json_schema_extra={"text": text, "secret": secret},
+        **constraints,
+    )
+
+
+def duration(help: str) -> Any:
+    """A length of time, typed as 30s, 2m or 1h30m; 30 s unless set."""
+    return option("30s", help, name="duration", text=True, gt=0, validate_default=True)
+
+
+class Options(BaseSettings):
+    """Options of one command; TABLE is its embload.toml table, TRANSFER its hand-over variable."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        env_prefix_target="all",  # EMBLOAD_TIMEOUT, not EMBLOAD_TIMEOUT_S nor TIMEOUT
+    )
+    TABLE: ClassVar[str]
+    TRANSFER: ClassVar[str | None] = None
+    # The class whose options make up TABLE, where this one takes only some of them: a Locust
+    # process (LoadSettings) reads [run] and leaves `duration` and `scenario` to `embload run`.
+    TABLE_OWNER: ClassVar[type[Options] | None] = None
+
+    def transfer_json(self) -> str:
+        """The settings for a child process, secrets included: only ever for its environment."""
+        return self.model_dump_json(context={"reveal": True})
+
+    @field_serializer("*", mode="wrap")
+    def _hide_secrets(self, value: Any, nxt: Any, info: Any) -> Any:
+        if isinstance(value, SecretStr) and (info.context or {}).get("reveal"):
+            return value.get_secret_value()
+        return nxt(value)
+
+
+class LoadSettings(Options):
+    """One Locust test: `--embload-*`, EMBLOAD_*, and embload.toml's [run]."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_")
+    TABLE = "run"
+    TRANSFER = "EMBLOAD_SETTINGS"
+
+    model: str | None = option(None, "model name to send (default: the first of /v1/models)")
+    corpus: Path | None = option(None, "texts to send: .jsonl (text, category) or .txt")
+    seed: int = option(0, "seed for payload sampling: the same seed sends the same texts")
+    encoding_format: Literal["base64", "float"] = option(
+        # base64 is what the openai SDK asks for, so servers do the work most clients cause
+        "base64",
+        "base64 (what the openai SDK asks for) or float",
+    )
+    dimensions: int | None = option(None, "dimensions to ask for (default: the model's)", ge=1)
+    timeout_s: float = option(
+        60.0, "seconds before a request counts as a timeout", name="timeout", gt=0
+    )
+    api_key: SecretStr | None = option(None, "bearer token: sent, never written", secret=True)
+    headers: Annotated[dict[str, str], BeforeValidator(_json_object)] = option(
+        {}, "extra HTTP headers, a JSON object: sent, values never written", secret=True
+    )
+    instruction: str | None = option(
+        None, "send texts as 'Instruct: {this}\\nQuery:{text}' (Qwen3 queries)"
+    )
+    out: Path | None = option(None, "run directory (default: a new one under --reports)")
+    reports: Path = option(Path("reports"), "where new run directories go")
+    gpu_interval_s: float = option(
+        0.1, "seconds between GPU and server-process samples", name="gpu_interval", ge=0.01
+    )
+    gpu_index: str | None = option(
+        None, "GPUs to sample: indices or UUIDs (default: CUDA_VISIBLE_DEVICES, else all)"
+    )
+    gpu_agent: str | None = option(None, "URL of an `embload gpu-agent` beside a remote server")
+    server_pid: int | None = option(None, "PID of a local server: its RSS and CPU", ge=1)
+    oom_threshold: float = option(
+        0.95, "GPU memory fraction that counts as the ceiling", gt=0, le=1
+    )
+    health_path: str = option("/health", "route polled for crashes and restarts ('' for none)")
+    keep_vectors: int = option(0, "vectors of this many replies kept for the probe", ge=0)
+
+
+class RunSettings(LoadSettings):
+    """`embload run`: one test's options and which scenarios, how long, against what."""
+
+    target: str | None = option(
+        None, "OpenAI-style base URL, e.g. http://127.0.0.1:30000/v1 (or http://host:port)"
+    )
+    scenario: str = option("peak", "single | medium | peak | all")
+    duration_s: Duration = duration("how long each scenario runs: 30s, 2m, 1h30m")
+    users: int | None = option(None, "concurrent users (default: the scenario's)", ge=1)
+    serve: bool = option(False, "start the bundled server on loopback ([serve] configures it)")
+    serve_port: int = option(30000, "port for --serve", ge=1, le=65535)
+
+
+LoadSettings.TABLE_OWNER = RunSettings
+
+
+class CompareSettings(Options):
+    """`embload compare`: embload.toml's [compare], EMBLOAD_COMPARE_*."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_COMPARE_")
+    TABLE = "compare"
+
+    scenarios: CommaList = option(
+        ["single", "medium", "peak"], "comma-separated: single,medium,peak", text=True
+    )
+    duration_s: Duration = duration("how long each scenario runs per target: 30s, 2m")
+    users: int | None = option(None, "users (default: each scenario's)", ge=1)
+    seed: int = option(0, "seed for payloads and the bootstrap")
+    serve: bool = option(False, "start each target's bundled server in turn, on its url's port")
+    random_weights: bool = option(False, "with --serve: qwen and bge with random weights")
+    probe: bool = option(True, "run the quality probe on each target after its runs")
+    targets: CommaList = option(
+        [], "NAME=URL: defines or overrides a target (repeatable)", name="target"
+    )
+    out: Path | None = option(None, "directory (default: reports/compare-<time>/)")
+    fail_on_regression: Annotated[float | None, BeforeValidator(_percent)] = option(
+        None, "e.g. 10%: exit 1 when B is significantly worse by more than this", text=True, ge=0
+    )
+
+
+class ServeSettings(Options):
+    """`embload serve`: embload.toml's [serve], EMBLOAD_SERVER_*."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_SERVER_")
+    TABLE = "serve"
+    TRANSFER = "EMBLOAD_SERVER_SETTINGS"
+
+    model: Literal["minilm", "qwen", "bge"] = option("minilm", "minilm | qwen | bge")
+    host: str = option("127.0.0.1", "address to bind")
+    port: int = option(30000, "port to bind", ge=1, le=65535)
+    device: Literal["cpu", "cuda"] | None = option(None, "cpu | cuda (default: cuda if present)")
+    model_path: Path | None = option(None, "weights directory (default: the Hugging Face cache)")
+    random_weights: bool = option(False, "the published architecture, random weights: speed only")
+    dtype: Literal["bf16", "fp16", "fp32"] | None = option(
+        None, "bf16 | fp16 | fp32 (default: bf16 on CUDA, fp32 on CPU)"
+    )
+    max_input_tokens: int | None = option(None, "longest input in tokens (default: model's)", ge=1)
+    instruction: str | None = option(None, "qwen: the task for queries that send none")
+    truncate: bool | None = option(
+        None,
+        "cut inputs over the limit instead of 400 (default: minilm cuts, as "
+        "sentence-transformers does; qwen and bge refuse)",
+    )
+    max_batch_size: int = option(64, "texts per forward pass at most", ge=1)
+    max_batch_tokens: int = option(16384, "padded tokens per pass at most", ge=1)
+    gather_ms: float = option(2.0, "wait for requests still arriving, ms", ge=0)
+    max_queue: int = option(4096, "queued texts before 429", ge=1)
+    max_body_bytes: int = option(8 << 20, "request body limit in bytes (413 above)", ge=1)
+
+    @model_validator(mode="after")
+    def _real_weights_for_minilm(self) -> ServeSettings:
+        if self.random_weights and self.model == "minilm":
+            raise ValueError("minilm ships its real weights; random_weights is for qwen and bge")
+        return self

@@ -1,0 +1,66 @@
+"""One test's recorder, without Locust: its run directory, records, sampled vectors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from loadtest.client import encode_vector, parse_target
+from loadtest.core.payloads import SCENARIOS
+from loadtest.core.types import RECORD_FIELDS
+from loadtest.recorder import Recorder, new_recorder, run_dir_for
+from loadtest.settings import LoadSettings
+from loadtest.store import RECORDS, RecordWriter, read_vectors
+
+
+def recorder(tmp_path: Path, **settings: object) -> Recorder:
+    s = LoadSettings.model_validate(settings)
+    return new_recorder(s, SCENARIOS["peak"], parse_target("http://h:1/v1"), None, "local")
+
+
+def test_run_directory_as_given_or_fresh(tmp_path: Path) -> None:
+    given = LoadSettings.model_validate({"out": tmp_path / "mine"})
+    assert run_dir_for(given, "peak") == tmp_path / "mine" and (tmp_path / "mine").is_dir()
+    fresh = run_dir_for(LoadSettings.model_validate({"reports": tmp_path / "r"}), "peak")
+    assert fresh.parent == tmp_path / "r" and fresh.name.endswith("-peak")
+
+
+def test_headers_pools_and_a_user_corpus(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"text": "a", "category": "faq"}\n{"text": "b"}\n', encoding="utf-8")
+    r = recorder(tmp_path, api_key="sk-9", headers={"X-Tenant": "t"}, corpus=corpus)
+    assert r.headers["Authorization"] == "Bearer sk-9" and r.headers["X-Tenant"] == "t"
+    assert set(r.pools) == {"faq", "user"}  # a user corpus is taken whole, by its categories
+    assert set(recorder(tmp_path).pools) == {"zh", "en", "code", "mixed"}
+
+
+def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: Path) -> None:
+    r = recorder(tmp_path)
+    row = (1.0, 0.01, 200, None, None, 1, 5, 3, "zh", "short", 0, "local")
+    r.buffer.append(row)
+    assert r.flush() == [row] and r.buffer == []  # a worker's: nothing written, rows to send
+    r.writer = RecordWriter(tmp_path)
+    r.buffer += [row, row]
+    r.flush()
+    r.writer.close()
+    lines = (tmp_path / RECORDS).read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[0]) == dict(zip(RECORD_FIELDS, row, strict=True))
+
+
+def test_every_tenth_good_reply_has_its_vectors_kept_up_to_the_limit(tmp_path: Path) -> None:
+    r = recorder(tmp_path, keep_vectors=3)
+    r.begin(tmp_path)  # opens records, vectors, and starts the sidecar
+    try:
+        for i in range(60):
+            vector = encode_vector(np.array([float(i), 1.0]))
+            body = json.dumps({"data": [{"index": 0, "embedding": vector}]}).encode()
+            r.keep_vectors([f"text {i}"], body)
+    finally:
+        assert r.monitor is not None and r.vectors is not None
+        r.monitor.stop()
+        r.vectors.close()
+    kept = read_vectors(tmp_path)
+    assert [t for t, _ in kept] == ["text 9", "text 19", "text 29"]
+    assert [v[0] for _, v in kept] == [9.0, 19.0, 29.0]
