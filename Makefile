@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/generator.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/server_cpu.py
+	$(BIN)/python bench/cli.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

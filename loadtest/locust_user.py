@@ -30,7 +30,7 @@ from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, insecure_ssl_context_fac
 from locust.env import Environment
 from locust.exception import CatchResponseError
 from locust.runners import MasterRunner, WorkerRunner
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from loadtest.client import (
     EmbeddingsClient,
@@ -87,12 +87,15 @@ def _add_arguments(parser: Any) -> None:
 def settings_from(parsed: Any) -> LoadSettings:
     """The test's settings from Locust's parsed options (flags, or what the web UI sent).
     An empty field (the web UI's way of saying none) leaves the option at its default."""
-    values = {spec.field: getattr(parsed, "embload_" + spec.name) for spec in options(LoadSettings)}
+    specs = {spec.field: spec for spec in options(LoadSettings)}
+    values = {field: getattr(parsed, "embload_" + spec.name) for field, spec in specs.items()}
     try:
         return LoadSettings.model_validate({k: v for k, v in values.items() if v not in ("", None)})
-    except ValueError as exc:
-        first = str(exc).splitlines()[1:3]
-        raise SystemExit(f"embload: --embload-* options: {' '.join(first)}") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        spec = specs[str(error["loc"][0])] if error["loc"] else None
+        where = f"--embload-{spec.flag[2:]}" if spec else "--embload-* options"
+        raise SystemExit(f"embload: {where}: {error['msg']}") from None
 
 
 def scenario_user(name: str, on_written: RunWritten | None = None) -> type[EmbeddingUser]:

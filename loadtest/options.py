@@ -118,11 +118,26 @@ def _toml_keys(table: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in table.items()}
 
 
+def _attributes(cls: type[Options]) -> dict[str, str]:
+    """Every name an option answers to (`timeout`, `timeout_s`) to its attribute."""
+    return {n: spec.field for spec in options(cls) for n in (spec.field, spec.name)}
+
+
 def _by_field(cls: type[Options], layer: Mapping[str, Any]) -> dict[str, Any]:
-    """A layer's values keyed by attribute (`timeout_s`), whether it named the option
-    (`timeout`) or the attribute; keys that are neither stay, for validation to refuse."""
-    names = {n: spec.field for spec in options(cls) for n in (spec.field, spec.name)}
+    """A layer's values keyed by attribute; keys that are no option stay, for validation to
+    refuse."""
+    names = _attributes(cls)
     return {names.get(k, k): v for k, v in layer.items()}
+
+
+def _where(cls: type[Options], label: str, key: str) -> str:
+    """An option in the words of the layer that set it: --users, EMBLOAD_USERS, [run] users."""
+    spec = next((s for s in options(cls) if s.field == key), None)
+    if spec is None:
+        return f"{label} {key}"
+    if label == "flag":
+        return spec.flag
+    return env_var(cls, spec) if label == "variable" else f"{label} {spec.name}"
 
 
 def resolve(cls: type[S], flags: Mapping[str, Any] | None = None, config: Path | None = None) -> S:
@@ -131,9 +146,8 @@ def resolve(cls: type[S], flags: Mapping[str, Any] | None = None, config: Path |
     A layer replaces what a lower one set for an option (a dict of headers too, not merged)."""
     path = config_path(config)
     toml = _by_field(cls, _toml_keys(read_config(path).get(cls.TABLE, {})))
-    if cls.TABLE_OWNER is not None:
-        owner = cls.TABLE_OWNER
-        as_owner = {n: spec.field for spec in options(owner) for n in (spec.field, spec.name)}
+    if cls.TABLE_OWNER is not None:  # keys of the table's owner alone are not for us
+        owner, as_owner = cls.TABLE_OWNER, _attributes(cls.TABLE_OWNER)
         toml = {
             k: v
             for k, v in toml.items()
@@ -145,7 +159,10 @@ def resolve(cls: type[S], flags: Mapping[str, Any] | None = None, config: Path |
         raise SettingsError(f"{cls.model_config.get('env_prefix')}*: {exc}") from None
     transfer: dict[str, Any] = {}
     if cls.TRANSFER and os.environ.get(cls.TRANSFER):
-        transfer = json.loads(os.environ[cls.TRANSFER])
+        try:
+            transfer = json.loads(os.environ[cls.TRANSFER])
+        except ValueError:
+            raise SettingsError(f"{cls.TRANSFER} is not a JSON object of settings") from None
     given = {k: v for k, v in (flags or {}).items() if v is not None}
     layers = (
         (given, "flag"),
@@ -163,21 +180,16 @@ def resolve(cls: type[S], flags: Mapping[str, Any] | None = None, config: Path |
             raise SettingsError(message) from None
         key = str(error["loc"][0])
         label = next((lab for lay, lab in layers if key in lay), "flag")
-        spec = next((s for s in options(cls) if s.field == key), None)
-        where = {
-            "flag": spec.flag if spec else key,
-            "variable": env_var(cls, spec) if spec else key,
-        }.get(label, f"{label} {spec.name if spec else key}")
         if error["type"] == "extra_forbidden":
             raise SettingsError(f"{label}: unknown option {key!r}") from None
-        raise SettingsError(f"{where}: {message}") from None
+        raise SettingsError(f"{_where(cls, label, key)}: {message}") from None
 
 
 def override(settings: S, table: Mapping[str, Any], where: str) -> S:
     """`settings` with `table`'s options (embload.toml keys) on top of every other layer, for
     tables that are more specific than them all (a compare target's own `serve`)."""
     cls = type(settings)
-    by_name = {n: spec.field for spec in options(cls) for n in (spec.field, spec.name)}
+    by_name = _attributes(cls)
     values = {}
     for key, value in _toml_keys(table).items():
         if key not in by_name:
@@ -195,9 +207,10 @@ def override(settings: S, table: Mapping[str, Any], where: str) -> S:
 def command_line(settings: Options) -> list[str]:
     """The flags that set `settings` apart from the defaults, secrets left out (for reports)."""
     args: list[str] = []
+    defaults = type(settings).model_validate({})
     for spec in options(type(settings)):
         value = getattr(settings, spec.field)
-        if spec.secret or value == spec.default or value is None:
+        if spec.secret or value == getattr(defaults, spec.field) or value is None:
             continue
         if isinstance(value, bool):
             args.append(spec.flag if value else f"--no-{spec.flag[2:]}")

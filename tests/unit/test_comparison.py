@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from loadtest.comparison import load_targets
+from loadtest.options import override, resolve
 from loadtest.runner import RunError
+from loadtest.settings import CompareSettings, RunSettings, ServeSettings
 
 
 def test_builtins_then_the_file_then_the_command_line(tmp_path: Path) -> None:
@@ -49,3 +51,24 @@ def test_bad_targets_are_one_line(
     config.write_text(content)
     with pytest.raises(RunError, match=message):
         load_targets(config, overrides)
+
+
+def test_the_example_config_is_valid_with_its_comments_taken_in(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "embload.toml"
+    specs = load_targets(example, [])
+    base = resolve(ServeSettings)
+    served = {n: override(base, specs[n].serve, n) for n in ("batched", "unbatched")}
+    assert (served["batched"].max_batch_size, served["unbatched"].max_batch_size) == (64, 1)
+    # the commented [run], [serve], [compare] and target tables are valid as they stand
+    lines = example.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line == "# [run]")
+    active = [line.removeprefix("# ") if (i >= start and " = " in line) or line.startswith("# [")
+              else line for i, line in enumerate(lines)]  # fmt: skip
+    config = tmp_path / "embload.toml"
+    config.write_text("\n".join(line for line in active if not line.startswith("# ")) + "\n")
+    run = resolve(RunSettings, {}, config)
+    assert (run.scenario, run.duration_s, run.timeout_s) == ("medium", 60.0, 30.0)
+    assert resolve(ServeSettings, {}, config).max_batch_size == 32
+    compare = resolve(CompareSettings, {}, config)
+    assert (compare.scenarios, compare.duration_s) == (["single", "peak"], 20.0)
+    assert load_targets(config, [])["prod-qwen"].headers == {"X-Tenant": "search"}
