@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from loadtest import __version__
-from loadtest.options import SettingsError, env_var, options, resolve
+from loadtest.options import OptionSpec, SettingsError, env_var, options, resolve
 from loadtest.settings import CompareSettings, LoadSettings, Options, RunSettings, ServeSettings
 
 app = typer.Typer(
@@ -50,7 +50,7 @@ def _shown(value: object) -> str:
     return ",".join(value) if isinstance(value, list) else f"{value}"
 
 
-def _parameter(cls: type[Options], spec: Any) -> inspect.Parameter:
+def _parameter(cls: type[Options], spec: OptionSpec) -> inspect.Parameter:
     default = "" if spec.default in (None, [], {}) else f"default {_shown(spec.default)}; "
     help_text = f"{spec.help} ({default}{env_var(cls, spec)})"
     decls = [f"{spec.flag}/--no-{spec.flag[2:]}"] if spec.kind is bool else [spec.flag]

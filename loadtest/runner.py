@@ -29,6 +29,7 @@ from loadtest.client import EmbeddingsClient, Target, TargetUnreachable, parse_t
 from loadtest.core.payloads import SCENARIOS
 from loadtest.core.results import RunSummary
 from loadtest.core.stats import latency_ms
+from loadtest.data import read_corpus
 from loadtest.settings import LoadSettings, RunSettings, ServeSettings
 from loadtest.store import RECORDS, STARTUP, NotARun, new_run_dir, read_summary, write_json
 
@@ -222,6 +223,11 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
     names = scenario_names(settings.scenario)
     for name in names:
         scenario_file(name)
+    if settings.corpus is not None:
+        try:  # before any server starts: a corpus that cannot be read is one line, exit 2
+            read_corpus(settings.corpus)
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
     with contextlib.ExitStack() as stack:
         server = None
         if serve is not None:
@@ -236,8 +242,9 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
             target = server.target
         else:
             target = _target(settings)
+        # the options a Locust process takes, out of `embload run`'s
         load = LoadSettings.model_validate(
-            {**{f: getattr(settings, f) for f in LoadSettings.model_fields}}
+            {f: getattr(settings, f) for f in LoadSettings.model_fields}
         )
         load = load.model_copy(update={"model": preflight(target, load)})
         dirs = _run_dirs(settings, names)

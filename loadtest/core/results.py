@@ -93,14 +93,6 @@ class Figures(_Model):
     tokens_per_s: float | None = Field(description=_doc("tokens_per_s"))
     latency_ms: LatencyMs = Field(description=LATENCY_DEFINITION)
 
-    def value(self, metric: str) -> float | None:
-        """A metric of METRICS by its key."""
-        if metric in ("p50", "p90", "p99"):
-            value: float | None = getattr(self.latency_ms, metric)
-            return value
-        figure: float | None = getattr(self, metric)
-        return figure
-
 
 class ModelCard(BaseModel):
     """A model as `GET /v1/models` lists it; servers add fields of their own."""

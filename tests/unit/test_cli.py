@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,21 @@ def test_schema_prints_json_schema(document: str) -> None:
     assert schema["type"] == "object" and "schema_version" in schema["properties"]
     bad = subprocess.run([*EMBLOAD, "schema", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "pick summary or compare" in bad.stderr
+
+
+def test_a_corpus_that_cannot_be_read_is_one_line_before_any_load(tmp_path: Path) -> None:
+    bad = tmp_path / "c.jsonl"
+    bad.write_text('{"txt": "no text field"}\n')
+    for corpus, message in (
+        (tmp_path / "missing.txt", "cannot read corpus"),
+        (bad, "c.jsonl: line 1: needs a non-empty string field 'text'"),
+    ):
+        proc = subprocess.run(
+            [*EMBLOAD, "run", "--target", "http://127.0.0.1:1/v1", "--corpus", str(corpus)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 2
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith("error: ") and message in line

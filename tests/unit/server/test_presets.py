@@ -156,3 +156,31 @@ def test_instructions_go_to_qwen_queries_only(encoder: Encoder) -> None:
         with pytest.raises(ApiError, match="bge-m3 takes no instruction"):
             _with_instruction(["x"], asked, encoder, None)
         assert _with_instruction(["d"], document, encoder, None) == ["d"]
+
+
+@pytest.mark.parametrize(("truncate", "status"), [(None, 400), (True, 200)])
+def test_bge_refuses_past_its_limit_unless_told_to_cut(
+    tmp_path: Path, truncate: bool | None, status: int
+) -> None:
+    # As sglang and vLLM do for bge-m3; minilm, as sentence-transformers, cuts (e2e tests).
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from loadtest.server.app import create_app
+    from loadtest.settings import ServeSettings
+
+    path = save_tiny("bge", tmp_path / "bge")
+    settings = ServeSettings(model="bge", model_path=path, max_input_tokens=40, truncate=truncate)
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 60
+        while client.get("/health").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (card,) = client.get("/v1/models").json()["data"]
+        reply = client.post("/v1/embeddings", json={"input": "向量检索 " * 40})
+    assert card["truncate"] is (truncate is True) and card["max_input_tokens"] == 40
+    assert reply.status_code == status, reply.text
+    if status == 400:
+        assert "exceeds the maximum of 40" in reply.json()["error"]["message"]
+    else:
+        assert reply.json()["usage"]["prompt_tokens"] == 40
