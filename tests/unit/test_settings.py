@@ -138,11 +138,12 @@ CASES = [(cls, spec) for cls in COMMANDS for spec in options(cls)]
 def test_every_option_through_its_three_layers(
     cls: type[Options], spec: OptionSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./embload.toml: the test names its file with --config
     for name in list(os.environ):
         if name.startswith("EMBLOAD_"):
             monkeypatch.delenv(name)
     (toml_value, from_toml), (env_text, from_env), (flag_value, from_flag) = layers(cls, spec)
-    config = tmp_path / "embload.toml"
+    config = tmp_path / "layers.toml"
     # random weights are for qwen and bge: that option needs the model layer set with it
     also = 'model = "qwen"\n' if spec.field == "random_weights" and cls is ServeSettings else ""
     config.write_text(f"[{cls.TABLE}]\n{spec.name} = {_toml(toml_value)}\n{also}")
