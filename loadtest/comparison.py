@@ -211,8 +211,9 @@ def _probe(spec: TargetSpec, sampled: list[tuple[str, np.ndarray]]) -> ProbeResu
         return ProbeResult(target=spec.url, model=spec.model, skipped=f"the probe failed: {exc}")
 
 
-def _side(run_dirs: list[Path]) -> tuple[Side, SideData]:
-    """One side's figures (METRICS, over its pooled requests) and its data for the bootstrap."""
+def _side(run_dirs: list[Path]) -> tuple[str, Side, SideData]:
+    """One side's scenario, its figures (METRICS, over its pooled requests) and its data for
+    the bootstrap."""
     summaries = [read_summary(d) for d in run_dirs]
     parts = [
         side_data(read_record_columns(d), s.started_at_unix, s.duration_s)
@@ -233,16 +234,16 @@ def _side(run_dirs: list[Path]) -> tuple[Side, SideData]:
         peak_gpu_mem_bytes=max(gpu_peaks) if gpu_peaks else None,
         startup_s=first.startup.ready_s if first.startup else None,
     )
-    return side, pooled(parts)
+    return first.scenario, side, pooled(parts)
 
 
 def compare_runs(
     dirs_a: list[Path], dirs_b: list[Path], names: tuple[str, str], seed: int
 ) -> ScenarioComparison:
     """One scenario's comparison; each side one run directory or the halves of an ABBA run."""
-    (a, data_a), (b, data_b) = _side(dirs_a), _side(dirs_b)
+    (scenario, a, data_a), (_, b, data_b) = _side(dirs_a), _side(dirs_b)
     return ScenarioComparison(
-        scenario=read_summary(dirs_a[0]).scenario,
+        scenario=scenario,
         a=a,
         b=b,
         differences=compare_sides(data_a, data_b, names, seed),

@@ -51,6 +51,8 @@ class Recorder:
     pools: dict[str, tuple[Payload, ...]]
     worker: str  # "local", or "worker-N" of a distributed run
     headers: dict[str, str]  # of every request, the bearer token included
+    model: str | None  # sent with every request: as given, else the first /v1/models lists
+    url: str  # of the embeddings route, as Locust's request event names it
     started_at: float = field(default_factory=time.time)
     expected_dim: int | None = None  # set by the first good reply unless asked for
     buffer: list[RecordRow] = field(default_factory=list)
@@ -61,14 +63,6 @@ class Recorder:
     monitor: Monitor | None = None
     vectors: JsonlWriter | None = None
     good_replies: int = 0  # counted only while vectors are kept
-
-    @property
-    def model(self) -> str | None:
-        return self.settings.model or (self.card.id if self.card else None)
-
-    @property
-    def url(self) -> str:
-        return self.target.host + self.target.embeddings_path
 
     def begin(self, run_dir: Path) -> None:
         """Open the records, start the sidecar; the load starts once it has idle readings."""
@@ -188,6 +182,9 @@ def new_recorder(
         pools=scenario_pools(scenario, items, user_corpus=settings.corpus is not None),
         worker=worker,
         headers=request_headers(api_key, settings.headers),
+        # worked out once: the load path reads both on every request
+        model=settings.model or (card.id if card else None),
+        url=target.host + target.embeddings_path,
         expected_dim=settings.dimensions,
     )
 
