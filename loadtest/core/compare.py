@@ -1,12 +1,13 @@
 """Side-by-side verdicts: is B really different from A, per metric, with a 95% interval?
 
-Pure numpy, seeded by the caller. The figures compared are the ones METRICS defines, computed
-as a run's summary computes them (stats.py): percentiles over successful requests, rates over
-the load's duration. Only their intervals come from here: latency percentiles bootstrapped over
-requests (at most `MAX_SAMPLE` a side, drawn at random: a percentile's interval needs
-thousands, not millions); rates over one-second windows, so bursts and stalls count as what
-they are; the error rate over requests. Each interval is of the relative difference B/A - 1. A
-verdict names the better side only when the whole interval says so.
+Pure numpy, seeded by the caller. The figures compared are the ones METRICS defines, computed as
+a run's summary computes them (stats.py): percentiles over successful requests, rates over the
+load's duration, the error rate over requests. Only their intervals come from here, by the block
+bootstrap of blocks.py: one-second windows, never single requests, are what is resampled. Latency
+and rate intervals are of the relative difference B/A - 1 (computed on the log scale, where a
+ratio's error is symmetric); the error rate's is of B - A in percentage points, so a side going
+from no errors to some is a difference like any other. A verdict names the better side only when
+the whole interval says so, and none is given from fewer than MIN_WINDOWS windows a side.
 """
 
 from __future__ import annotations
@@ -15,113 +16,118 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from loadtest.core.blocks import (
+    MIN_WINDOWS,
+    RESAMPLES,
+    block_length,
+    blocks,
+    interval,
+    thin,
+    weighted_quantiles,
+    weighted_ratio,
+    window_weights,
+)
 from loadtest.core.results import METRICS, Difference, ScenarioComparison
 from loadtest.core.series import RecordColumns
 from loadtest.core.stats import rate
 
-RESAMPLES = 1000
-MAX_SAMPLE = 20_000
+_LATENCIES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
 _RATES = ("qps", "inputs_per_s", "tokens_per_s")
 
 
 @dataclass(frozen=True)
 class SideData:
-    """One side's requests as the statistics see them (one run, or pooled halves)."""
+    """One side's requests as the statistics see them (one run, or pooled ABBA halves)."""
 
     latency_s: np.ndarray  # of successful requests
-    ok_per_window: np.ndarray  # successful requests completed in each full 1 s window
+    window: np.ndarray  # the one-second window each of them completed in
+    ok_per_window: np.ndarray  # successful requests completed in each window
     inputs_per_window: np.ndarray
     tokens_per_window: np.ndarray
-    failed: int
-    requests: int
+    requests_per_window: np.ndarray  # all requests, failed ones included
+    failed_per_window: np.ndarray
     duration_s: float  # the load's wall-clock duration, the rates' divisor
-    ok_inputs: int  # texts of successful requests
-    ok_tokens: float  # their usage.prompt_tokens
+    tokens_reported: bool  # whether the server sent usage.prompt_tokens
 
-    def rate(self, metric: str) -> float:
-        """QPS, inputs/s or tokens/s as METRICS defines them."""
-        count = {"qps": self.latency_s.size, "inputs_per_s": self.ok_inputs}.get(
-            metric, self.ok_tokens
-        )
-        return rate(count, self.duration_s)
+    @property
+    def windows(self) -> int:
+        return int(self.ok_per_window.size)
 
-    def windows(self, metric: str) -> np.ndarray:
+    @property
+    def requests(self) -> int:
+        return int(self.requests_per_window.sum())
+
+    @property
+    def failed(self) -> int:
+        return int(self.failed_per_window.sum())
+
+    def drift_series(self) -> np.ndarray:
+        """Each window's mean log latency (the run's mean where a window has no success): how
+        far its autocorrelation reaches sets the bootstrap's block length."""
+        if self.latency_s.size == 0:
+            return np.zeros(self.windows)
+        logs = np.bincount(self.window, np.log(self.latency_s), minlength=self.windows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = logs / self.ok_per_window
+        return np.where(self.ok_per_window > 0, mean, float(np.log(self.latency_s).mean()))
+
+    def per_window(self, metric: str) -> np.ndarray:
         return {"qps": self.ok_per_window, "inputs_per_s": self.inputs_per_window}.get(
             metric, self.tokens_per_window
         )
 
+    def rate(self, metric: str) -> float | None:
+        """QPS, inputs/s or tokens/s as METRICS defines them."""
+        if metric == "tokens_per_s" and not self.tokens_reported:
+            return None
+        return rate(float(self.per_window(metric).sum()), self.duration_s)
+
 
 def side_data(cols: RecordColumns, t0: float, duration_s: float) -> SideData:
-    """A run as the statistics see it: whole 1 s windows only, so a last partial one is not
-    counted as a slow second."""
-    done = cols.start_time + cols.latency_s - t0
-    n = int(np.floor(duration_s))
-    window = np.floor(done).astype(np.int64)
-    keep = cols.ok & (window >= 0) & (window < n)
+    """A run as the statistics see it: requests in one-second windows by completion time; a last
+    partial second joins the window before it, so it is neither lost nor a slow second."""
+    n = max(1, int(np.floor(duration_s)))
+    window = np.clip(np.floor(cols.start_time + cols.latency_s - t0), 0, n - 1).astype(np.int64)
+    ok = cols.ok
     tokens = np.nan_to_num(cols.tokens)
+
+    def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        w = None if weights is None else weights[mask]
+        return np.bincount(window[mask], weights=w, minlength=n).astype(np.float64)
+
     return SideData(
-        latency_s=cols.latency_s[cols.ok],
-        ok_per_window=np.bincount(window[keep], minlength=n)[:n].astype(float),
-        inputs_per_window=np.bincount(window[keep], weights=cols.inputs[keep], minlength=n)[:n],
-        tokens_per_window=np.bincount(window[keep], weights=tokens[keep], minlength=n)[:n],
-        failed=int((~cols.ok).sum()),
-        requests=len(cols),
+        latency_s=cols.latency_s[ok],
+        window=window[ok],
+        ok_per_window=count(ok),
+        inputs_per_window=count(ok, cols.inputs.astype(np.float64)),
+        tokens_per_window=count(ok, tokens),
+        requests_per_window=count(np.ones_like(ok)),
+        failed_per_window=count(~ok),
         duration_s=duration_s,
-        ok_inputs=int(cols.inputs[cols.ok].sum()),
-        ok_tokens=float(tokens[cols.ok].sum()),
+        tokens_reported=bool(np.isfinite(cols.tokens[ok]).any()),
     )
 
 
 def pooled(sides: list[SideData]) -> SideData:
-    """The halves of one side of an ABBA run as one sample: requests and windows pooled."""
+    """The halves of one side of an ABBA run as one sample: windows in sequence."""
+    offsets = np.cumsum([0] + [s.windows for s in sides[:-1]])
     return SideData(
-        latency_s=np.concatenate([x.latency_s for x in sides]),
-        ok_per_window=np.concatenate([x.ok_per_window for x in sides]),
-        inputs_per_window=np.concatenate([x.inputs_per_window for x in sides]),
-        tokens_per_window=np.concatenate([x.tokens_per_window for x in sides]),
-        failed=sum(x.failed for x in sides),
-        requests=sum(x.requests for x in sides),
-        duration_s=sum(x.duration_s for x in sides),
-        ok_inputs=sum(x.ok_inputs for x in sides),
-        ok_tokens=sum(x.ok_tokens for x in sides),
+        latency_s=np.concatenate([s.latency_s for s in sides]),
+        window=np.concatenate([s.window + o for s, o in zip(sides, offsets, strict=True)]),
+        ok_per_window=np.concatenate([s.ok_per_window for s in sides]),
+        inputs_per_window=np.concatenate([s.inputs_per_window for s in sides]),
+        tokens_per_window=np.concatenate([s.tokens_per_window for s in sides]),
+        requests_per_window=np.concatenate([s.requests_per_window for s in sides]),
+        failed_per_window=np.concatenate([s.failed_per_window for s in sides]),
+        duration_s=sum(s.duration_s for s in sides),
+        tokens_reported=any(s.tokens_reported for s in sides),
     )
-
-
-def _interval(samples: np.ndarray) -> tuple[float, float]:
-    low, high = np.nanpercentile(samples, [2.5, 97.5])
-    return float(low), float(high)
-
-
-def _percentile_diffs(
-    a: np.ndarray, b: np.ndarray, q: float, rng: np.random.Generator
-) -> np.ndarray:
-    a = rng.choice(a, MAX_SAMPLE, replace=False) if a.size > MAX_SAMPLE else a
-    b = rng.choice(b, MAX_SAMPLE, replace=False) if b.size > MAX_SAMPLE else b
-    qa = np.percentile(rng.choice(a, (RESAMPLES, a.size)), q, axis=1)
-    qb = np.percentile(rng.choice(b, (RESAMPLES, b.size)), q, axis=1)
-    diffs: np.ndarray = qb / qa - 1.0
-    return diffs
-
-
-def _mean_diffs(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    ma = rng.choice(a, (RESAMPLES, a.size)).mean(axis=1)
-    mb = rng.choice(b, (RESAMPLES, b.size)).mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        diffs: np.ndarray = mb / ma - 1.0
-    return diffs
-
-
-def _error_rate_diffs(a: SideData, b: SideData, rng: np.random.Generator) -> np.ndarray:
-    ra = rng.binomial(a.requests, a.failed / a.requests, RESAMPLES) / a.requests
-    rb = rng.binomial(b.requests, b.failed / b.requests, RESAMPLES) / b.requests
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return rb / ra - 1.0
 
 
 def verdict(metric: str, ratio: float, low: float, high: float, names: tuple[str, str]) -> str:
     """Who is better and by how much, when the interval of B/A - 1 ([low, high]) excludes 0.
 
-    "Better by X%": for latencies and errors X = 1 - winner/loser (it takes X% less); for rates
+    "Better by X%": for latencies X = 1 - winner/loser (it takes X% less); for rates
     X = winner/loser - 1 (X% more). `ratio` (B/A as measured) gives X, the interval its bounds.
     """
     if not (np.isfinite(low) and np.isfinite(high)) or low <= 0.0 <= high:
@@ -135,19 +141,74 @@ def verdict(metric: str, ratio: float, low: float, high: float, names: tuple[str
         return r - 1 if b_wins else 1 / r - 1
 
     bounds = sorted((x(1 + low), x(1 + high)))
-    word = "fewer errors" if metric == "error_rate" else "faster" if lower_better else "higher"
+    word = "faster" if lower_better else "higher"
     winner = names[1] if b_wins else names[0]
     return f"{winner} {word} by {x(ratio):.0%} [{bounds[0]:.0%}, {bounds[1]:.0%}]"
 
 
-def _none(metric: str, verdict: str, a: float | None = None, b: float | None = None) -> Difference:
-    return Difference(metric=metric, a=a, b=b, ratio=None, low=None, high=None, verdict=verdict)
+def points_verdict(diff: float, low: float, high: float, names: tuple[str, str]) -> str:
+    """The error rate: B - A in percentage points, when [low, high] excludes 0."""
+    if low <= 0.0 <= high:
+        return "no significant difference"
+    winner = names[0] if low > 0 else names[1]
+    size = sorted((abs(low) * 100, abs(high) * 100))
+    return f"{winner} fewer errors by {abs(diff) * 100:.1f} pp [{size[0]:.1f}, {size[1]:.1f}]"
 
 
-def _diff(
-    metric: str, va: float, vb: float, samples: np.ndarray, names: tuple[str, str]
+class _Bootstrap:
+    """One comparison's resamples: the same window draws serve every metric of a side. Each
+    method gives A's and B's replicates of a statistic (a log, or an error rate) apart."""
+
+    def __init__(self, a: SideData, b: SideData, seed: int) -> None:
+        self.a, self.b = a, b
+        self.rng = np.random.default_rng(seed)
+        la, lb = (block_length(s.drift_series()) for s in (a, b))
+        self.wa = window_weights(a.windows, la, RESAMPLES, self.rng)
+        self.wb = window_weights(b.windows, lb, RESAMPLES, self.rng)
+        self.k = (blocks(a.windows, la), blocks(b.windows, lb))
+
+    def _sides(self) -> tuple[tuple[SideData, np.ndarray], tuple[SideData, np.ndarray]]:
+        return (self.a, self.wa), (self.b, self.wb)
+
+    def latency(self, q: float) -> tuple[np.ndarray, np.ndarray]:
+        """log of each side's q-th percentile per resample."""
+        qa, qb = (
+            weighted_quantiles(*thin(s.latency_s, s.window, self.rng), w, q)
+            for s, w in self._sides()
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(qa), np.log(qb)
+
+    def rate(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """log of each side's mean per window, per resample."""
+        ra, rb = ((w @ s.per_window(metric)) / s.windows for s, w in self._sides())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(ra), np.log(rb)
+
+    def error_rate(self) -> tuple[np.ndarray, np.ndarray]:
+        ea, eb = (
+            weighted_ratio(s.failed_per_window, s.requests_per_window, w) for s, w in self._sides()
+        )
+        return ea, eb
+
+
+def _none(metric: str, why: str, a: float | None, b: float | None) -> Difference:
+    ratio = b / a if a and b is not None else None
+    return Difference(metric=metric, a=a, b=b, ratio=ratio, low=None, high=None, verdict=why)
+
+
+def _relative(
+    metric: str,
+    va: float,
+    vb: float,
+    replicates: tuple[np.ndarray, np.ndarray],
+    boot: _Bootstrap,
+    names: tuple[str, str],
 ) -> Difference:
-    low, high = _interval(samples)
+    bounds = interval(float(np.log(vb / va)), replicates, boot.k)
+    if bounds is None:
+        return _none(metric, "too few windows with successes for a verdict", va, vb)
+    low, high = (float(np.expm1(x)) for x in bounds)
     return Difference(
         metric=metric,
         a=va,
@@ -159,39 +220,76 @@ def _diff(
     )
 
 
+def _missing(a: SideData, b: SideData, names: tuple[str, str]) -> str | None:
+    """Why no interval can be had, whatever the metric."""
+    short = [n for n, s in zip(names, (a, b), strict=True) if s.windows < MIN_WINDOWS]
+    if short:
+        return f"too few one-second windows for a verdict (need {MIN_WINDOWS} a side)"
+    empty = [n for n, s in zip(names, (a, b), strict=True) if s.latency_s.size == 0]
+    if empty:
+        return " and ".join(empty) + " had no successful requests"
+    return None
+
+
 def compare_sides(a: SideData, b: SideData, names: tuple[str, str], seed: int) -> list[Difference]:
-    """Every metric's difference of B against A, with its interval and verdict."""
-    rng = np.random.default_rng(seed)
+    """Every metric's difference of B against A, with its interval and verdict. Each side's
+    own figure is shown whatever the other side did."""
+    boot = _Bootstrap(a, b, seed)
+    why = _missing(a, b, names)
     out = []
-    for metric, q in (("p50", 50), ("p90", 90), ("p99", 99)):
-        if a.latency_s.size < 2 or b.latency_s.size < 2:
-            out.append(_none(metric, "not enough requests"))
-            continue
-        va, vb = (float(np.percentile(x.latency_s, q)) * 1000 for x in (a, b))
-        out.append(
-            _diff(metric, va, vb, _percentile_diffs(a.latency_s, b.latency_s, q, rng), names)
+    for metric, q in _LATENCIES:
+        va, vb = (
+            float(np.percentile(s.latency_s, q)) * 1000 if s.latency_s.size else None
+            for s in (a, b)
         )
+        if why or va is None or vb is None:
+            out.append(_none(metric, why or "no successful requests", va, vb))
+        else:
+            out.append(_relative(metric, va, vb, boot.latency(q), boot, names))
     for metric in _RATES:
-        wa, wb = a.windows(metric), b.windows(metric)
-        if wa.size < 2 or wb.size < 2 or not wa.any() or not wb.any():
-            out.append(_none(metric, "not enough windows"))
-            continue
-        out.append(_diff(metric, a.rate(metric), b.rate(metric), _mean_diffs(wa, wb, rng), names))
-    ra, rb = a.failed / max(a.requests, 1), b.failed / max(b.requests, 1)
+        ra, rb = a.rate(metric), b.rate(metric)
+        if ra is None or rb is None:
+            out.append(_none(metric, "not reported by the server", ra, rb))
+        elif why or not (ra > 0 and rb > 0):
+            out.append(_none(metric, why or "no successful requests", ra, rb))
+        else:
+            out.append(_relative(metric, ra, rb, boot.rate(metric), boot, names))
+    ea, eb = a.failed / max(a.requests, 1), b.failed / max(b.requests, 1)
+    bounds = (
+        None
+        if a.windows < MIN_WINDOWS or b.windows < MIN_WINDOWS
+        else interval(eb - ea, boot.error_rate(), boot.k)
+    )
     if a.failed == 0 and b.failed == 0:
-        out.append(_none("error_rate", "no errors on either side", 0.0, 0.0))
-    elif a.failed == 0 or b.failed == 0:
-        winner = names[0] if a.failed == 0 else names[1]
-        out.append(_none("error_rate", f"only {winner} had none", ra, rb))
+        out.append(_none("error_rate", "no errors on either side", ea, eb))
+    elif bounds is None:
+        out.append(_none("error_rate", "too few one-second windows for a verdict", ea, eb))
     else:
-        out.append(_diff("error_rate", ra, rb, _error_rate_diffs(a, b, rng), names))
+        low, high = bounds
+        out.append(
+            Difference(
+                metric="error_rate",
+                a=ea,
+                b=eb,
+                ratio=None,
+                low=low,
+                high=high,
+                interval_of="b - a",
+                verdict=points_verdict(eb - ea, low, high, names),
+            )
+        )
     return out
 
 
 def regressions(scenarios: list[ScenarioComparison], threshold: float) -> list[str]:
-    """B significantly worse than A by more than `threshold` (0.1 = 10%), per metric."""
+    """What makes B worse than A past `threshold` (0.1: 10%, or 10 points of error rate): a
+    metric significantly worse by more than it, or no successful request where A had some."""
     found = []
     for entry in scenarios:
+        if entry.b.ok == 0 < entry.a.ok:
+            found.append(
+                f"{entry.scenario}: B had no successful requests ({entry.b.requests} failed)"
+            )
         for d in entry.differences:
             if d.low is None or d.high is None:
                 continue

@@ -5,20 +5,40 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadtest.core.compare import SideData, compare_sides, regressions, verdict
+from loadtest.core.compare import (
+    SideData,
+    compare_sides,
+    points_verdict,
+    regressions,
+    side_data,
+    verdict,
+)
 from loadtest.core.results import Difference, ScenarioComparison, Side
+from loadtest.core.series import RecordColumns
 
 
-def side(rng: np.random.Generator, scale: float = 1.0, rate: float = 50.0) -> SideData:
-    """60 s of a server answering `rate` requests a second (the windows decide the count, so QPS
-    and its windows describe the same requests), 30 tokens each."""
-    windows = rng.poisson(rate, 60).astype(float)
-    ok = int(windows.sum())
-    latency = rng.lognormal(np.log(0.05), 0.4, ok) * scale
-    failed = int(rng.binomial(ok, 0.01))
-    return SideData(
-        latency, windows, windows, windows * 30, failed, ok + failed, 60.0, ok, 30.0 * ok
+def side(
+    rng: np.random.Generator,
+    scale: float = 1.0,
+    rate: float = 50.0,
+    error_rate: float = 0.01,
+    seconds: float = 60.0,
+) -> SideData:
+    """`seconds` of a server answering `rate` requests a second at random times, 30 tokens
+    each, independent latencies (drifting ones: test_blocks.py)."""
+    n = int(rng.poisson(rate * seconds))
+    latency = rng.lognormal(np.log(0.05), 0.4, n) * scale
+    start = np.sort(rng.uniform(0, seconds, n)) - latency
+    cols = RecordColumns(
+        start_time=start,
+        latency_s=latency,
+        ok=rng.random(n) >= error_rate,
+        user=np.zeros(n, dtype=np.int64),
+        chars=np.zeros(n, dtype=np.int64),
+        tokens=np.full(n, 30.0),
+        inputs=np.ones(n, dtype=np.int64),
     )
+    return side_data(cols, 0.0, seconds)
 
 
 def by_metric(a: SideData, b: SideData, seed: int) -> dict[str, str]:
@@ -74,40 +94,38 @@ def test_a_20pct_shift_is_detected_and_its_size_covered() -> None:
         ("qps", 1.25, 0.20, 0.30, "B higher by 25% [20%, 30%]"),
         ("qps", 0.8, -0.25, -0.15, "A higher by 25% [18%, 33%]"),
         ("p99", 1.01, -0.02, 0.05, "no significant difference"),
-        ("error_rate", 0.5, -0.7, -0.3, "B fewer errors by 50% [30%, 70%]"),
     ],
 )
 def test_verdict_wording(metric: str, ratio: float, low: float, high: float, text: str) -> None:
     assert verdict(metric, ratio, low, high, ("A", "B")) == text
 
 
+@pytest.mark.parametrize(
+    ("diff", "low", "high", "text"),
+    [
+        (0.2, 0.15, 0.25, "A fewer errors by 20.0 pp [15.0, 25.0]"),
+        (-0.012, -0.02, -0.004, "B fewer errors by 1.2 pp [0.4, 2.0]"),
+        (0.01, -0.01, 0.03, "no significant difference"),
+    ],
+)
+def test_error_rate_verdicts_are_in_points(diff: float, low: float, high: float, text: str) -> None:
+    assert points_verdict(diff, low, high, ("A", "B")) == text
+
+
 def test_point_values_are_the_summary_definitions() -> None:
-    # QPS is successes over the load's duration (METRICS), not the mean of whole windows:
-    # a last partial second counts in the point value, only whole windows in the interval.
+    # QPS is successes over the load's duration (METRICS), a last partial second included.
     rng = np.random.default_rng(3)
     a = side(rng)
-    b = SideData(
-        a.latency_s,
-        a.ok_per_window,
-        a.inputs_per_window,
-        a.tokens_per_window,
-        a.failed,
-        a.requests,
-        60.5,
-        a.ok_inputs,
-        a.ok_tokens,
-    )
-    qps = next(d for d in compare_sides(a, b, ("A", "B"), 0) if d.metric == "qps")
-    assert qps.a == pytest.approx(a.latency_s.size / 60.0)
-    assert qps.b == pytest.approx(a.latency_s.size / 60.5)
-    p50 = next(d for d in compare_sides(a, b, ("A", "B"), 0) if d.metric == "p50")
-    assert p50.a == pytest.approx(float(np.percentile(a.latency_s, 50)) * 1000)
+    b = side(np.random.default_rng(3), seconds=60.5)
+    diffs = {d.metric: d for d in compare_sides(a, b, ("A", "B"), 0)}
+    assert diffs["qps"].a == pytest.approx(a.latency_s.size / 60.0)
+    assert diffs["qps"].b == pytest.approx(b.latency_s.size / 60.5)
+    assert diffs["p50"].a == pytest.approx(float(np.percentile(a.latency_s, 50)) * 1000)
+    assert diffs["error_rate"].a == pytest.approx(a.failed / a.requests)
 
 
-def _entry(*diffs: Difference) -> ScenarioComparison:
-    rng = np.random.default_rng(0)
-    data = side(rng)
-    fig = Side.model_validate(
+def _figures(data: SideData) -> Side:
+    return Side.model_validate(
         {
             "requests": data.requests,
             "ok": data.latency_s.size,
@@ -127,7 +145,18 @@ def _entry(*diffs: Difference) -> ScenarioComparison:
             "startup_s": None,
         }
     )
-    return ScenarioComparison(scenario="peak", a=fig, b=fig, differences=list(diffs))
+
+
+def _entry(
+    *diffs: Difference, a: SideData | None = None, b: SideData | None = None
+) -> ScenarioComparison:
+    data = side(np.random.default_rng(0))
+    return ScenarioComparison(
+        scenario="peak",
+        a=_figures(a or data),
+        b=_figures(b or data),
+        differences=list(diffs),
+    )
 
 
 def test_regression_gate_flags_only_what_is_significantly_worse_than_the_threshold() -> None:
@@ -148,8 +177,40 @@ def test_regression_gate_flags_only_what_is_significantly_worse_than_the_thresho
     assert regressions([_entry(fewer)], 0.10) == ["peak qps: q"]
 
 
+def test_a_side_failing_every_request_is_a_regression_and_a_keeps_its_figures() -> None:
+    rng = np.random.default_rng(8)
+    good, bad = side(rng), side(rng, error_rate=1.0)
+    diffs = {d.metric: d for d in compare_sides(good, bad, ("good", "bad"), 8)}
+    for metric in ("p50", "p99", "qps"):
+        assert diffs[metric].a is not None and diffs[metric].a > 0, diffs[metric]
+        assert diffs[metric].low is None
+    assert diffs["p50"].b is None and diffs["qps"].b == 0.0
+    errors = diffs["error_rate"]
+    assert errors.interval_of == "b - a" and errors.b == 1.0
+    assert errors.verdict.startswith("good fewer errors by 9"), errors.verdict  # 99 points
+    found = regressions([_entry(*diffs.values(), a=good, b=bad)], 0.10)
+    assert found[0].startswith("peak: B had no successful requests"), found
+    assert any(f.startswith("peak error_rate: good fewer errors") for f in found), found
+    # the other way round, B is the better side: nothing to flag
+    flipped = compare_sides(bad, good, ("bad", "good"), 8)
+    assert regressions([_entry(*flipped, a=bad, b=good)], 0.10) == []
+
+
+def test_an_error_rate_worse_by_more_points_than_the_threshold_is_a_regression() -> None:
+    rng = np.random.default_rng(9)
+    a, b = side(rng, error_rate=0.0), side(rng, error_rate=0.2)
+    diffs = compare_sides(a, b, ("A", "B"), 9)
+    errors = next(d for d in diffs if d.metric == "error_rate")
+    assert errors.low is not None and errors.low > 0.15, errors  # in points: 0.2 - 0
+    flagged = f"peak error_rate: {errors.verdict}"
+    assert flagged in regressions([_entry(*diffs, a=a, b=b)], 0.10)
+    assert flagged not in regressions([_entry(*diffs, a=a, b=b)], 0.30)  # 20 points < 30
+
+
 def test_too_little_data_says_so() -> None:
-    empty = SideData(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), 0, 0, 0.0, 0, 0.0)
-    verdicts = {d.metric: d.verdict for d in compare_sides(empty, empty, ("A", "B"), 0)}
-    assert verdicts["p50"] == "not enough requests" and verdicts["qps"] == "not enough windows"
+    rng = np.random.default_rng(0)
+    short = side(rng, seconds=2.0, error_rate=0.0)
+    verdicts = {d.metric: d.verdict for d in compare_sides(short, short, ("A", "B"), 0)}
+    assert verdicts["p50"].startswith("too few one-second windows")
+    assert verdicts["qps"].startswith("too few one-second windows")
     assert verdicts["error_rate"] == "no errors on either side"
