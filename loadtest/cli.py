@@ -187,7 +187,7 @@ def compare(
     for entry in result.scenarios:
         console.print(compare_table(result.a, result.b, entry))
     if result.probe:
-        console.print(probe_table(result.probe))
+        console.print(probe_table(result.probes_by_name()))
     console.print(f"comparison: {where / 'compare.json'} · {html}", highlight=False)
     threshold = settings.fail_on_regression
     if threshold is not None:

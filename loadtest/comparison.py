@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -58,6 +58,8 @@ _TARGET_KEYS = {"url", "model", "api_key_env", "instruction", "headers", "serve"
 
 # One scenario's run directories: A's, then B's (two each for an ABBA run).
 RunPairs = tuple[list[Path], list[Path]]
+Position = Literal["a", "b"]
+_POSITIONS: tuple[Position, Position] = ("a", "b")
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,13 @@ class _Plan:
         self.half_s = float(max(1, math.ceil(settings.duration_s / 2)))  # Locust: whole seconds
         self.scenarios = scenario_names(",".join(settings.scenarios))
         self.dirs: dict[str, RunPairs] = {s: ([], []) for s in self.scenarios}
-        self.probes: dict[str, ProbeResult] = {}
+        self.probes: dict[Position, ProbeResult] = {}
 
     def runs(self, side: int, part: int, server: BundledServer | None, console: Console) -> None:
         spec, s = self.specs[side], self.settings
         for scenario in self.scenarios:
-            run_dir = self.out / f"{scenario}-{spec.name}-{part}"
+            # by position, so `compare x x` keeps both sides apart
+            run_dir = self.out / f"{scenario}-{'AB'[side]}-{spec.name}-{part}"
             run_dir.mkdir(parents=True, exist_ok=True)
             load = LoadSettings.model_validate(
                 {
@@ -161,17 +164,17 @@ class _Plan:
                 }
             )
             target = server.target if server else parse_target(spec.url)
-            run_scenario(load, scenario, s.users, self.half_s, target, console, server)
+            run_scenario(load, scenario, s.users, self.half_s, target, console, server, s.processes)
             self.dirs[scenario][side].append(run_dir)
         if part == 2 and s.probe:
             console.print(f"probing {spec.name}", highlight=False)
             kept = [v for pair in self.dirs.values() for d in pair[side] for v in read_vectors(d)]
-            self.probes[spec.name] = _probe(spec, kept)
+            self.probes[_POSITIONS[side]] = _probe(spec, kept)
 
 
 def run_targets(
     settings: CompareSettings, names: tuple[str, str], config: Path | None, console: Console
-) -> tuple[Path, dict[str, RunPairs], dict[str, ProbeResult]]:
+) -> tuple[Path, dict[str, RunPairs], dict[Position, ProbeResult]]:
     """Run every scenario against both targets in ABBA halves, then probe each while it is up."""
     specs = load_targets(config, settings.targets)
     for name in names:
@@ -184,7 +187,7 @@ def run_targets(
         with _server(plan.specs[side], settings, config, plan.out, console) as server:
             for part in parts:
                 plan.runs(side, part, server, console)
-    return plan.out, plan.dirs, {n: plan.probes[n] for n in names if n in plan.probes}
+    return plan.out, plan.dirs, plan.probes
 
 
 @contextmanager
@@ -268,7 +271,7 @@ def comparison(
     pairs: dict[str, RunPairs],
     names: tuple[str, str],
     seed: int,
-    probes: dict[str, ProbeResult],
+    probes: dict[Position, ProbeResult],
 ) -> Comparison:
     return Comparison(
         a=names[0],

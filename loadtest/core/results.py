@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from loadtest.core.types import ErrorKind, OomEvent
 
 SCHEMA_VERSION: Literal[1] = 1  # raised when a field changes meaning or goes away
+# compare.json's own: 2 since the error rate's interval is in points and sides are by position
+COMPARE_SCHEMA_VERSION: Literal[2] = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +195,16 @@ class RunSummary(Figures):
     server_process: ProcessSummary | None
     oom_threshold: float
     oom_events: list[OomEvent]
+    workers: list[str] = Field(
+        default_factory=list,
+        description="the load-generator processes with records: local, or worker-N of a "
+        "distributed run",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what may leave the figures short, e.g. a worker that never sent its last "
+        "records",
+    )
 
 
 class Difference(_Model):
@@ -200,8 +212,13 @@ class Difference(_Model):
     a: float | None
     b: float | None
     ratio: float | None = Field(description="b / a")
-    low: float | None = Field(description="2.5th percentile of the bootstrapped b / a - 1")
-    high: float | None = Field(description="97.5th percentile of the bootstrapped b / a - 1")
+    low: float | None = Field(description="lower end of the 95% interval (see interval_of)")
+    high: float | None = Field(description="upper end of the 95% interval (see interval_of)")
+    interval_of: Literal["b/a - 1", "b - a"] = Field(
+        default="b/a - 1",
+        description="what low and high bound: the relative difference (latencies and rates), "
+        "or the difference itself (the error rate, in fractions: 0.01 is one point)",
+    )
     verdict: str
 
 
@@ -264,10 +281,16 @@ class ProbeResult(_Model):
 class Comparison(_Model):
     """compare.json: two targets (or two saved runs) on the same scenarios."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = COMPARE_SCHEMA_VERSION
     a: str
     b: str
     seed: int
     generated_at: str
     scenarios: list[ScenarioComparison]
-    probe: dict[str, ProbeResult]
+    probe: dict[Literal["a", "b"], ProbeResult] = Field(description="by side: a, b")
+
+    def probes_by_name(self) -> dict[str, ProbeResult]:
+        """The probes as tables head them: by target name, with the side where both are one."""
+        same = self.a == self.b
+        names = {"a": f"{self.a} (A)" if same else self.a, "b": f"{self.b} (B)" if same else self.b}
+        return {names[side]: result for side, result in sorted(self.probe.items())}

@@ -57,7 +57,7 @@ def write_compare_html(out: Path, result: Comparison) -> Path:
         r=result,
         scenarios=scenarios,
         banners=list(banners.values()),
-        probe=_probe(result.probe),
+        probe=_probe(result.probes_by_name()),
     )
     path = out / "compare.html"
     path.write_text(page, encoding="utf-8")

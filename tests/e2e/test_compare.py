@@ -7,6 +7,9 @@ import json
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +40,7 @@ serve = {{ model = "minilm", max_batch_size = 1 }}
     proc = subprocess.run(
         [
             *[*EMBLOAD, "compare", "batched", "unbatched", "--serve"],
-            *["--scenarios", "single,peak", "--users", "8", "--duration", "3s", "--out", "cmp"],
+            *["--scenarios", "single,peak", "--users", "8", "--duration", "8s", "--out", "cmp"],
         ],
         capture_output=True,
         text=True,
@@ -53,13 +56,15 @@ def test_compare_json_and_html_agree_with_each_run(
 ) -> None:
     out, proc = compared
     result = json.loads((out / "compare.json").read_text())
-    assert (result["a"], result["b"], result["schema_version"]) == ("batched", "unbatched", 1)
+    assert (result["a"], result["b"], result["schema_version"]) == ("batched", "unbatched", 2)
     assert [e["scenario"] for e in result["scenarios"]] == ["single", "peak"]
     html = (out / "compare.html").read_text()
     for entry in result["scenarios"]:
         for side, name in (("a", "batched"), ("b", "unbatched")):
             # ABBA: two half-length runs a side, both kept, pooled for the figures.
-            run_dirs = [out / f"{entry['scenario']}-{name}-{part}" for part in (1, 2)]
+            run_dirs = [
+                out / f"{entry['scenario']}-{side.upper()}-{name}-{part}" for part in (1, 2)
+            ]
             assert [Path(d).name for d in entry[side]["run_dirs"]] == [d.name for d in run_dirs]
             summaries = [json.loads((d / "summary.json").read_text()) for d in run_dirs]
             rows = [json.loads(line) for d in run_dirs for line in (d / "records.jsonl").open()]
@@ -92,11 +97,12 @@ def test_compare_json_and_html_agree_with_each_run(
             pytest.approx(entry["a"]["qps"]),
             pytest.approx(entry["b"]["qps"]),
         )
-        assert p50["low"] <= p50["ratio"] - 1 <= p50["high"]  # the interval holds the estimate
+        # 4 s halves: enough one-second windows for an interval, which holds the estimate
+        assert p50["low"] <= p50["ratio"] - 1 <= p50["high"], p50
         assert f'data-scenario="{entry["scenario"]}"' in html and p50["verdict"] in html
     assert "single: batched vs unbatched" in proc.stdout and "verdict" in proc.stdout
     # The probe ran on each target while its server was up; batching must not move a vector.
-    assert set(result["probe"]) == {"batched", "unbatched"}
+    assert set(result["probe"]) == {"a", "b"}
     for probed in result["probe"].values():
         consistency = probed["consistency"]
         assert probed["flags"] == [] and consistency["under_load_samples"] > 0
@@ -105,7 +111,8 @@ def test_compare_json_and_html_agree_with_each_run(
     assert "starting batched" in proc.stdout and "starting unbatched" in proc.stdout
     # each server was started with its own serve table, on its url's port
     for name, extra in (("batched", ""), ("unbatched", " --max-batch-size 1")):
-        startup = json.loads((out / f"peak-{name}-2" / "summary.json").read_text())["startup"]
+        run_dir = out / f"peak-{'A' if name == 'batched' else 'B'}-{name}-2"
+        startup = json.loads((run_dir / "summary.json").read_text())["startup"]
         assert re.fullmatch(rf"embload serve --port \d+{extra}", startup["command"]), startup
 
 
@@ -147,6 +154,89 @@ def test_a_slower_run_is_a_regression_past_the_threshold(
     # the other way round, B is the faster one: no regression at any threshold
     better = compare(slow, fast, tmp_path / "better", "--fail-on-regression", "0%")
     assert better.returncode == 0, better.stderr
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """A server that lists a model and answers HTTP 500 to every embeddings request."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._send(200, b'{"object": "list", "data": [{"id": "broken"}]}')
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self._send(500, b'{"error": {"message": "internal error"}}')
+
+
+@pytest.fixture
+def failing_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def compare_live(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # 8 s: 4 s halves, enough one-second windows a side for a verdict
+    cmd = [*EMBLOAD, "compare", *args, "--scenarios", "single", "--duration", "8s"]
+    return subprocess.run(
+        [*cmd, "--no-probe", "--out", "cmp"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+
+
+def test_a_target_failing_every_request_is_a_regression(
+    reference_server: str, failing_server: str, tmp_path: Path
+) -> None:
+    targets = ["--target", f"good={reference_server}", "--target", f"bad={failing_server}"]
+    proc = compare_live(tmp_path, "good", "bad", *targets, "--fail-on-regression", "10%")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: bad regressed beyond 10%: single: B had no successful requests")
+    assert "single error_rate: good fewer errors by 100.0 pp" in last
+    # the table names the error rate, and A's own figures stand whatever B did
+    rows = {line.split("  ")[0].strip(): line for line in proc.stdout.splitlines()}
+    assert "0.00%" in rows["error rate"] and "100.00%" in rows["error rate"], proc.stdout
+    (entry,) = json.loads((tmp_path / "cmp" / "compare.json").read_text())["scenarios"]
+    metrics = {d["metric"]: d for d in entry["differences"]}
+    for metric in ("p50", "p99", "qps"):
+        assert metrics[metric]["a"] is not None and metrics[metric]["a"] > 0, metrics[metric]
+    assert metrics["error_rate"]["interval_of"] == "b - a" and metrics["error_rate"]["b"] == 1.0
+
+
+def test_the_same_target_on_both_sides_is_compared_by_position(
+    reference_server: str, tmp_path: Path
+) -> None:
+    proc = compare_live(tmp_path, "same", "same", "--target", f"same={reference_server}")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (entry,) = json.loads((tmp_path / "cmp" / "compare.json").read_text())["scenarios"]
+    assert [Path(d).name for d in entry["a"]["run_dirs"]] == ["single-A-same-1", "single-A-same-2"]
+    assert [Path(d).name for d in entry["b"]["run_dirs"]] == ["single-B-same-1", "single-B-same-2"]
+    for side in ("a", "b"):
+        dirs = [tmp_path / d for d in entry[side]["run_dirs"]]
+        assert (
+            entry[side]["requests"]
+            == sum(json.loads((d / "summary.json").read_text())["requests"] for d in dirs)
+            > 0
+        )
 
 
 def test_unknown_target_is_one_line(tmp_path: Path) -> None:
