@@ -6,6 +6,12 @@ lives on Locust's Environment for the length of the test. Users buffer their rec
 memory; a flusher greenlet writes them (local runner) or sends them to the master (workers)
 twice a second, so the hot path never touches the disk or the network beyond its request.
 
+A distributed test (`--processes`, or `--master` and `--worker` on several hosts) loses
+nothing at its end: each worker sends Locust's stats and then its final batch (with the count
+of every row it sent) from its own test_stop, and the master, before it summarises, asks any
+worker still running to stop, waits (bounded) until every worker's rows have all arrived, and
+names in one line, and in the summary, a worker that never reported.
+
 Settings: `--embload-*` options generated from LoadSettings, with the resolved value (the
 runner's EMBLOAD_SETTINGS, else EMBLOAD_* variables, else embload.toml [run], else the
 default) as each one's default, so Locust's web UI shows what a test will use.
@@ -40,17 +46,23 @@ from loadtest.client import (
     parse_target,
 )
 from loadtest.core.payloads import SCENARIOS, PayloadSampler, Scenario, describe_batch, user_seed
-from loadtest.core.types import ErrorKind, RecordRow
+from loadtest.core.types import ErrorKind
 from loadtest.core.wire import failure, instructed
 from loadtest.options import SettingsError, options, resolve
-from loadtest.recorder import Recorder, new_recorder, run_dir_for
+from loadtest.recorder import Gathering, Recorder, WorkerBatch, new_recorder, run_dir_for
 from loadtest.settings import LoadSettings
 
 log = logging.getLogger("embload")
 _FLUSH_INTERVAL_S = 0.5
 _CONNECTION_PAUSE_S = 0.1
-_RECORDS_MESSAGE = "embload_records"
+_RECORDS_MESSAGE = "embload_records"  # worker -> master: a WorkerBatch
+_STOP_MESSAGE = "embload_stop"  # master -> worker: stop now and send the final batch
+_ACK_MESSAGE = "embload_ack"  # master -> worker: how many of its rows arrived
 _ON_ENVIRONMENT = "embload_recorder"  # the attribute of Locust's Environment holding the test
+_GATHERING = "embload_gathering"  # on a master's Environment, while its test runs
+_SENT = "embload_sent"  # on a worker's Environment: rows its last test sent
+_FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
+_USERS_PER_WORKER = 1_000_000  # worker N's users are numbered from N * this: seeds stay apart
 RunWritten = Callable[[Path], None]
 
 
@@ -158,29 +170,87 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     if isinstance(runner, WorkerRunner):
-        gevent.spawn(_flush_loop, environment, lambda rows: _send(runner, rows))
+        recorder.next_user = max(0, runner.worker_index) * _USERS_PER_WORKER
+        recorder.begin_worker()
+        gevent.spawn(_flush_loop, environment, lambda: _send(runner, recorder.batch()))
         return
     recorder.begin(run_dir_for(settings, user_class.scenario.name))
-    if not isinstance(runner, MasterRunner):
-        gevent.spawn(_flush_loop, environment, lambda rows: None)
+    if isinstance(runner, MasterRunner):
+        setattr(environment, _GATHERING, Gathering(recorder))
+    else:
+        gevent.spawn(_flush_loop, environment, recorder.flush)
 
 
-def _send(runner: WorkerRunner, rows: list[RecordRow]) -> None:
-    if rows:
-        # ErrorKind crosses msgpack as its text; the master writes rows as they come.
-        plain = [[*row[:3], row[3] and row[3].value, *row[4:]] for row in rows]
-        runner.send_message(_RECORDS_MESSAGE, plain)  # type: ignore[arg-type]  # msgpack: lists
+def _send(runner: WorkerRunner, batch: WorkerBatch) -> None:
+    if batch.rows or batch.vectors or batch.sent is not None:
+        runner.send_message(_RECORDS_MESSAGE, batch.to_message())
 
 
 def _on_records_message(environment: Environment, msg: Any, **_: Any) -> None:
-    recorder: Recorder | None = getattr(environment, _ON_ENVIRONMENT, None)
-    if recorder is not None and recorder.writer is not None:
-        recorder.writer.write_rows(msg.data)
+    """Master: write a worker's batch; acknowledge a final one with what arrived."""
+    gathering: Gathering | None = getattr(environment, _GATHERING, None)
+    batch = WorkerBatch.from_message(msg.data)
+    if gathering is None:
+        log.warning(
+            "embload: %d records from %s came after the summary", len(batch.rows), batch.worker
+        )
+        return
+    received = gathering.take(batch)
+    if batch.sent is not None:
+        runner = environment.runner
+        assert isinstance(runner, MasterRunner)
+        ack = {"received": received, "sent": batch.sent}
+        runner.send_message(_ACK_MESSAGE, ack, client_id=msg.node_id)
+
+
+def _on_stop_message(environment: Environment, **_: Any) -> None:
+    """Worker: the master is about to summarise. Stop as Locust stops (users end their request
+    within --stop-timeout; test_stop sends the final batch), or repeat the final count."""
+    runner = environment.runner
+    assert isinstance(runner, WorkerRunner)
+    if getattr(environment, _ON_ENVIRONMENT, None) is not None:
+        runner.stop()
+    else:
+        _send(runner, WorkerBatch(_worker_name(runner), [], [], getattr(environment, _SENT, 0)))
+
+
+def _on_ack_message(environment: Environment, msg: Any, **_: Any) -> None:
+    if msg.data["received"] < msg.data["sent"]:
+        log.warning(
+            "embload: the master has %(received)d of this worker's %(sent)d records", msg.data
+        )
+
+
+def _worker_name(runner: WorkerRunner) -> str:
+    return f"worker-{runner.worker_index}"
+
+
+def _await_workers(environment: Environment, runner: MasterRunner) -> list[str]:
+    """Every worker's final batch, waited for (bounded); a line per worker that fell short."""
+    gathering: Gathering = getattr(environment, _GATHERING)
+    names = {c.id: f"worker-{runner.worker_indexes.get(c.id, '?')}" for c in runner.clients.all}
+    for client_id, name in names.items():
+        if not gathering.complete(name):  # headless --run-time: Locust has not stopped it yet
+            runner.send_message(_STOP_MESSAGE, None, client_id=client_id)
+    expected = set(names.values()) | set(gathering.tallies)
+    deadline = time.monotonic() + environment.stop_timeout + _FINAL_WAIT_S
+    while not all(gathering.complete(n) for n in expected) and time.monotonic() < deadline:
+        gevent.sleep(0.02)
+    setattr(environment, _GATHERING, None)
+    lines = gathering.shortfalls(expected)
+    for line in lines:
+        print(f"embload: warning: {line}", file=sys.stderr)
+    return lines
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, MasterRunner):
-        environment.runner.register_message(_RECORDS_MESSAGE, _on_records_message)
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        runner.register_message(_RECORDS_MESSAGE, _on_records_message)
+    elif isinstance(runner, WorkerRunner):
+        # concurrent: the listener must stay free to take Locust's own messages meanwhile
+        runner.register_message(_STOP_MESSAGE, _on_stop_message, concurrent=True)
+        runner.register_message(_ACK_MESSAGE, _on_ack_message)
 
     def spawned(user_count: int, **_: Any) -> None:  # Locust passes no environment here
         recorder: Recorder | None = getattr(environment, _ON_ENVIRONMENT, None)
@@ -190,12 +260,13 @@ def _on_init(environment: Environment, **_: Any) -> None:
     _listen(environment.events.spawning_complete, spawned)
 
 
-def _flush_loop(environment: Environment, sink: Callable[[list[RecordRow]], None]) -> None:
+def _flush_loop(environment: Environment, flush: Callable[[], object]) -> None:
     """Twice a second until the test's recorder is gone: write (local) or send (worker)."""
     recorder = recorder_of(environment)
     while getattr(environment, _ON_ENVIRONMENT, None) is recorder:
         gevent.sleep(_FLUSH_INTERVAL_S)
-        sink(recorder.flush())
+        if getattr(environment, _ON_ENVIRONMENT, None) is recorder:  # test_stop sends the rest
+            flush()
 
 
 def _on_test_stop(environment: Environment, **_: Any) -> None:
@@ -205,10 +276,16 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     setattr(environment, _ON_ENVIRONMENT, None)  # ends the flush loop
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        _send(runner, recorder.flush())
+        # Locust's own stats of the last requests first, then the final batch: the master has
+        # both before it summarises, so records and Locust's count agree.
+        runner._send_stats()
+        final = recorder.batch(final=True)
+        setattr(environment, _SENT, final.sent)
+        _send(runner, final)
         return
+    warnings = _await_workers(environment, runner) if isinstance(runner, MasterRunner) else []
     opts = environment.parsed_options
-    summary = recorder.finish(users=opts.num_users if opts else None)
+    summary = recorder.finish(users=opts.num_users if opts else None, warnings=warnings)
     run_dir = recorder.run_dir
     assert run_dir is not None
     print(f"embload: wrote {run_dir} ({summary.requests} requests)", file=sys.stderr)
@@ -294,23 +371,6 @@ class EmbeddingUser(FastHttpUser):
             if test.expected_dim is None:
                 test.expected_dim = check.dim
             test.keep_vectors(texts, content)
-        self.environment.events.request.fire(
-            request_type="POST",
-            name=self._path,
-            response_time=latency_s * 1000,
-            response_length=len(content),
-            response=response,
-            context=self.context(),
-            exception=None
-            if check.error is None
-            else CatchResponseError(f"{check.error.value}: {check.message}"),
-            start_time=start_time,
-            url=test.url,
-        )
-        if check.error is ErrorKind.CONNECTION:
-            # A server that is down refuses in microseconds: without a pause each user would
-            # write thousands of identical failures a second until it is back.
-            gevent.sleep(_CONNECTION_PAUSE_S)
         category, bucket, chars = describe_batch(batch)
         test.buffer.append(
             (
@@ -328,6 +388,23 @@ class EmbeddingUser(FastHttpUser):
                 test.worker,
             )
         )
+        self.environment.events.request.fire(
+            request_type="POST",
+            name=self._path,
+            response_time=latency_s * 1000,
+            response_length=len(content),
+            response=response,
+            context=self.context(),
+            exception=None
+            if check.error is None
+            else CatchResponseError(f"{check.error.value}: {check.message}"),
+            start_time=start_time,
+            url=test.url,
+        )
+        if check.error is ErrorKind.CONNECTION:
+            # A server that is down refuses in microseconds: without a pause each user would
+            # write thousands of identical failures a second until it is back.
+            gevent.sleep(_CONNECTION_PAUSE_S)
 
 
 _listen(events.init_command_line_parser, _add_arguments)

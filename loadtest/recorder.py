@@ -2,8 +2,11 @@
 run directory it ends as. Free of Locust: locust_user.py holds the Recorder on Locust's
 Environment and calls it from Locust's events.
 
-A worker's recorder only buffers records for the master; a local or master recorder also owns
-the run directory: the records file, the telemetry sidecar and, at the end, summary.json.
+A worker's recorder only buffers records (and sampled vectors) for the master, which it sends as
+WorkerBatch messages; the last one says how many rows the worker sent in all. A local or master
+recorder owns the run directory: the records file, the telemetry sidecar and, at the end,
+summary.json. On the master, a Gathering writes what workers send and knows, before the summary,
+whether every worker's rows have all arrived.
 """
 
 from __future__ import annotations
@@ -12,17 +15,19 @@ import os
 import platform
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from loadtest import __version__
 from loadtest.client import Target, reply_vectors, request_headers
 from loadtest.core.payloads import Scenario, scenario_pools
 from loadtest.core.results import LoadEnvironment, ModelCard, RunSummary
 from loadtest.core.stats import summarize
-from loadtest.core.types import Payload, RecordRow
+from loadtest.core.types import ErrorKind, Payload, RecordRow
 from loadtest.data import builtin_corpus, read_corpus
 from loadtest.monitor import Monitor, MonitorConfig, start_monitor
 from loadtest.settings import LoadSettings
@@ -40,6 +45,45 @@ from loadtest.store import (
 
 _KEEP_EVERY = 10  # one good reply in ten has its vectors kept, so the sample spans the run
 _PACKAGES = ("locust", "geventhttpclient", "numpy", "pysimdjson", "pybase64", "nvidia-ml-py")
+
+
+@dataclass(frozen=True)
+class WorkerBatch:
+    """What a worker sends the master: records and sampled vectors since the last batch. The
+    final one (`sent`: rows sent in the whole test) lets the master check nothing was lost."""
+
+    worker: str
+    rows: list[RecordRow]
+    vectors: list[dict[str, str]]
+    sent: int | None = None  # set on the final batch only
+
+    def to_message(self) -> dict[str, object]:
+        """Plain lists and strings, as Locust's msgpack carries them (ErrorKind as its text)."""
+        rows = [[*r[:3], r[3] and r[3].value, *r[4:]] for r in self.rows]
+        return {"worker": self.worker, "rows": rows, "vectors": self.vectors, "sent": self.sent}
+
+    @classmethod
+    def from_message(cls, data: Any) -> WorkerBatch:
+        """The batch from what msgpack delivered (`data`: to_message's dict)."""
+        rows: list[RecordRow] = [(*r[:3], r[3] and ErrorKind(r[3]), *r[4:]) for r in data["rows"]]
+        return cls(data["worker"], rows, data["vectors"], data["sent"])
+
+
+class VectorBuffer:
+    """A worker's sampled vectors, held until the next batch goes to the master."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, str]] = []
+
+    def write(self, rows: Iterable[dict[str, str]]) -> None:
+        self.rows.extend(rows)
+
+    def take(self) -> list[dict[str, str]]:
+        taken, self.rows = self.rows, []
+        return taken
+
+    def close(self) -> None:
+        """Nothing to close: the rows leave with the batches."""
 
 
 @dataclass
@@ -61,8 +105,9 @@ class Recorder:
     writer: RecordWriter | None = None
     run_dir: Path | None = None
     monitor: Monitor | None = None
-    vectors: JsonlWriter | None = None
+    vectors: JsonlWriter | VectorBuffer | None = None
     good_replies: int = 0  # counted only while vectors are kept
+    sent: int = 0  # rows a worker has sent the master
 
     def begin(self, run_dir: Path) -> None:
         """Open the records, start the sidecar; the load starts once it has idle readings."""
@@ -91,6 +136,17 @@ class Recorder:
             self.writer.write_rows(batch)
         return batch
 
+    def begin_worker(self) -> None:
+        if self.settings.keep_vectors:
+            self.vectors = VectorBuffer()
+
+    def batch(self, final: bool = False) -> WorkerBatch:
+        """A worker's records and vectors since the last batch, for the master."""
+        rows = self.flush()
+        self.sent += len(rows)
+        vectors = self.vectors.take() if isinstance(self.vectors, VectorBuffer) else []
+        return WorkerBatch(self.worker, rows, vectors, self.sent if final else None)
+
     def keep_vectors(self, texts: list[str], content: bytes) -> None:
         """Now and then, the vectors of a good reply with their texts, for the probe."""
         if self.vectors is None:
@@ -101,7 +157,7 @@ class Recorder:
             pairs = zip(texts, reply_vectors(content), strict=True)
             self.vectors.write(vector_row(t, v) for t, v in pairs)
 
-    def finish(self, users: int | None) -> RunSummary:
+    def finish(self, users: int | None, warnings: list[str] | None = None) -> RunSummary:
         """Close the records, stop the sidecar, write summary.json from the files; the summary."""
         assert self.writer is not None and self.run_dir is not None
         self.flush()
@@ -114,7 +170,7 @@ class Recorder:
         s = self.settings
         return write_summary(
             self.run_dir,
-            meta=self._meta(self.peak_users or users),
+            meta={**self._meta(self.peak_users or users), "warnings": warnings or []},
             duration_s=duration_s,
             load_start=self.started_at,
             server_pids=[s.server_pid] if s.server_pid else [],
@@ -141,6 +197,52 @@ class Recorder:
             "server_model": self.card,
             "environment": load_environment(),
         }
+
+
+@dataclass
+class _Tally:
+    received: int = 0
+    sent: int | None = None  # from the worker's final batch
+
+
+class Gathering:
+    """The master's side of a distributed test: workers' rows and vectors written as they
+    come, and each worker's final count checked against what arrived."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.tallies: dict[str, _Tally] = {}
+
+    def take(self, batch: WorkerBatch) -> int:
+        """Writes the batch; the rows received from its worker so far."""
+        r = self.recorder
+        if batch.rows and r.writer is not None:
+            r.writer.write_rows(batch.rows)
+        if batch.vectors and isinstance(r.vectors, JsonlWriter):
+            r.vectors.write(batch.vectors)
+        tally = self.tallies.setdefault(batch.worker, _Tally())
+        tally.received += len(batch.rows)
+        if batch.sent is not None:
+            tally.sent = batch.sent
+        return tally.received
+
+    def complete(self, worker: str) -> bool:
+        tally = self.tallies.get(worker)
+        return tally is not None and tally.sent is not None and tally.received >= tally.sent
+
+    def shortfalls(self, workers: Iterable[str]) -> list[str]:
+        """One line per worker whose records did not all arrive."""
+        lines = []
+        for worker in sorted(set(workers) | set(self.tallies)):
+            tally = self.tallies.get(worker, _Tally())
+            if tally.sent is None:
+                lines.append(
+                    f"{worker} never sent its final records ({tally.received} received): "
+                    "the summary misses its last requests"
+                )
+            elif tally.received < tally.sent:
+                lines.append(f"{worker} sent {tally.sent} records, {tally.received} arrived")
+        return lines
 
 
 def write_summary(

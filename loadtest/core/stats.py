@@ -91,6 +91,7 @@ def summarize(
             **dict(figures(records, duration_s)),
             "duration_s": duration_s,
             "error_samples": error_samples(records),
+            "workers": sorted({r.worker for r in records}),
             "by_category": _grouped(records, lambda r: r.category, duration_s),
             "by_bucket": _grouped(records, lambda r: r.bucket, duration_s),
             "startup": telemetry.startup,

@@ -1,16 +1,129 @@
-"""Locust's master and workers: one run directory and one telemetry sidecar, on the master."""
+"""Locust's master and workers: one run directory and one telemetry sidecar, on the master,
+and every request Locust counts in the records."""
 
 from __future__ import annotations
 
+import csv
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import ROOT, free_port
+from tests.e2e.test_scenarios import run_embload
 
 LOCUST = [sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/medium.py")]
+
+
+def locust_count(stats_csv: Path) -> int:
+    """Requests as Locust itself counted them: the Aggregated row of its --csv stats."""
+    with stats_csv.open() as f:
+        return next(int(r["Request Count"]) for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+
+
+def records(run: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (run / "records.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("processes", [2, 4])
+def test_plain_locust_processes_lose_no_record(
+    reference_server: str, tmp_path: Path, processes: int
+) -> None:
+    """The run ends mid-request (plain Locust: no --stop-timeout); whatever Locust counted,
+    the records hold, and so does the summary."""
+    host = reference_server.removesuffix("/v1")
+    single = str(ROOT / "scenarios/single.py")
+    cmd = [sys.executable, "-m", "locust", "-f", single, "--headless", "-u", "8", "-t", "4s"]
+    proc = subprocess.run(
+        [
+            *cmd,
+            "--host",
+            host,
+            "--processes",
+            str(processes),
+            "--only-summary",
+            "--csv",
+            str(tmp_path / "locust"),
+            "--embload-out",
+            str(tmp_path / "run"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = records(tmp_path / "run")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert locust_count(tmp_path / "locust_stats.csv") == len(rows) == summary["requests"] > 0
+    workers = {f"worker-{n}" for n in range(processes)}
+    assert {r["worker"] for r in rows} == workers == set(summary["workers"])
+    assert summary["warnings"] == []
+
+
+def test_embload_run_processes_2_keeps_every_record_and_samples_vectors_on_workers(
+    reference_server: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    args = ["--target", reference_server, "--scenario", "single", "--duration", "4s"]
+    flags = ["--users", "4", "--processes", "2", "--keep-vectors", "5", "--out", str(out)]
+    proc = run_embload([*args, *flags], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = records(out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert locust_count(out / "locust_stats.csv") == len(rows) == summary["requests"] > 0
+    assert set(Counter(r["worker"] for r in rows)) == {"worker-0", "worker-1"}
+    vectors = (out / "vectors.jsonl").read_text().splitlines()
+    assert 0 < len(vectors) <= 10  # up to 5 a worker, sent to the master
+
+
+def test_a_worker_that_never_reports_is_named(reference_server: str, tmp_path: Path) -> None:
+    port = str(free_port())
+    host = reference_server.removesuffix("/v1")
+    master = subprocess.Popen(
+        [
+            *LOCUST,
+            *["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port],
+            *["--headless", "--expect-workers", "2", "-u", "4", "-t", "5s", "--host", host],
+            *["--only-summary", "--embload-out", str(tmp_path / "run")],
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "run" / "records.jsonl").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)
+        workers[1].send_signal(signal.SIGKILL)  # gone without a word, mid-test
+        out, _ = master.communicate(timeout=120)
+    finally:
+        for proc in (master, *workers):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(summary["warnings"]) == 1, (summary["warnings"], out[-2000:])
+    warning = summary["warnings"][0]
+    assert warning.startswith("worker-") and "never sent its final records" in warning
+    assert f"embload: warning: {warning}" in out
+    assert summary["requests"] == len(records(tmp_path / "run")) > 0
 
 
 def test_master_collects_every_workers_records(reference_server: str, tmp_path: Path) -> None:
