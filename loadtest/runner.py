@@ -122,14 +122,24 @@ class Progress:
         )
 
 
-def locust_command(name: str, users: int, duration_s: float, target: Target) -> list[str]:
-    """Locust's own options only; the test's settings travel in EMBLOAD_SETTINGS."""
+def locust_command(
+    name: str,
+    users: int,
+    duration_s: float,
+    target: Target,
+    processes: int | None = None,
+    csv_prefix: Path | None = None,
+) -> list[str]:
+    """Locust's own options only; the test's settings travel in EMBLOAD_SETTINGS. With
+    `csv_prefix`, Locust's own CSV stats too, for anyone who wants its count beside ours."""
     return [
         *[sys.executable, "-m", "locust", "-f", str(scenario_file(name)), "--headless"],
         *["-u", str(users), "-r", str(users)],
         *["-t", f"{max(1, round(duration_s))}s"],  # Locust takes whole seconds
         *["--stop-timeout", "5", "--host", target.host, "--only-summary"],
         *["--loglevel", "WARNING"],
+        *([] if processes is None else ["--processes", str(processes)]),
+        *([] if csv_prefix is None else ["--csv", str(csv_prefix)]),
     ]
 
 
@@ -141,6 +151,7 @@ def run_scenario(
     target: Target,
     console: Console,
     server: BundledServer | None = None,
+    processes: int | None = None,
 ) -> RunResult:
     """One scenario in a Locust process; `load.out` is its run directory, made already."""
     run_dir = load.out
@@ -151,7 +162,8 @@ def run_scenario(
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMBLOAD_")}
     env |= {"PYTHONUNBUFFERED": "1", LoadSettings.TRANSFER or "": load.transfer_json()}
     progress = Progress(name, run_dir, duration_s)
-    cmd = locust_command(name, users or SCENARIOS[name].users, duration_s, target)
+    users = users or SCENARIOS[name].users
+    cmd = locust_command(name, users, duration_s, target, processes, run_dir / "locust")
     with (
         (run_dir / "locust.log").open("wb") as log,
         Live(progress.render(), console=console, refresh_per_second=4, transient=True) as live,
@@ -257,6 +269,7 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
                 target,
                 console,
                 server,
+                settings.processes,
             )
             for name in names
         ]

@@ -96,6 +96,25 @@ def duration(help: str) -> Any:
     return option("30s", help, name="duration", text=True, gt=0, validate_default=True)
 
 
+def _processes(value: object) -> object:
+    if value in (0, "0"):
+        raise ValueError("0 processes: leave --processes out for one, or give N or -1")
+    return value
+
+
+def processes() -> Any:
+    """Locust's own --processes: a master and N worker processes on this machine."""
+    return option(
+        None,
+        "load-generator processes: a Locust master and N workers here, -1 one per core "
+        "(default: one process)",
+        ge=-1,
+    )
+
+
+Processes = Annotated[int | None, BeforeValidator(_processes)]
+
+
 class Options(BaseSettings):
     """Options of one command; TABLE is its embload.toml table, TRANSFER its hand-over variable."""
 
@@ -175,6 +194,7 @@ class RunSettings(LoadSettings):
     scenario: str = option("peak", "single | medium | peak | all")
     duration_s: Duration = duration("how long each scenario runs: 30s, 2m, 1h30m")
     users: int | None = option(None, "concurrent users (default: the scenario's)", ge=1)
+    processes: Processes = processes()
     serve: bool = option(False, "start the bundled server on loopback ([serve] configures it)")
     serve_port: int = option(30000, "port for --serve", ge=1, le=65535)
 
@@ -193,6 +213,7 @@ class CompareSettings(Options):
     )
     duration_s: Duration = duration("how long each scenario runs per target: 30s, 2m")
     users: int | None = option(None, "users (default: each scenario's)", ge=1)
+    processes: Processes = processes()
     seed: int = option(0, "seed for payloads and the bootstrap")
     serve: bool = option(False, "start each target's bundled server in turn, on its url's port")
     random_weights: bool = option(False, "with --serve: qwen and bge with random weights")
