@@ -45,6 +45,8 @@ bench: install
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/server_cpu.py
 	$(BIN)/python bench/cli.py
+	$(BIN)/python bench/processes.py
+	$(BIN)/python bench/aa.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

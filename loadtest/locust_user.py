@@ -20,7 +20,6 @@ default) as each one's default, so Locust's web UI shows what a test will use.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import sys
 import time
@@ -36,7 +35,6 @@ from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, insecure_ssl_context_fac
 from locust.env import Environment
 from locust.exception import CatchResponseError
 from locust.runners import MasterRunner, WorkerRunner
-from pydantic import SecretStr, ValidationError
 
 from loadtest.client import (
     EmbeddingsClient,
@@ -48,7 +46,7 @@ from loadtest.client import (
 from loadtest.core.payloads import SCENARIOS, PayloadSampler, Scenario, describe_batch, user_seed
 from loadtest.core.types import ErrorKind
 from loadtest.core.wire import failure, instructed
-from loadtest.options import SettingsError, options, resolve
+from loadtest.options import locust_arguments, settings_from
 from loadtest.recorder import Gathering, Recorder, WorkerBatch, new_recorder, run_dir_for
 from loadtest.settings import LoadSettings
 
@@ -69,45 +67,6 @@ RunWritten = Callable[[Path], None]
 def _listen(hook: Any, listener: Callable[..., None]) -> None:
     """Locust's add_listener is untyped; calling it here keeps the listeners themselves typed."""
     hook.add_listener(listener)
-
-
-def _argparse_default(value: object) -> object:
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, dict):
-        return json.dumps(value) if value else ""
-    return str(value) if isinstance(value, Path) else value
-
-
-def _add_arguments(parser: Any) -> None:
-    try:
-        resolved = resolve(LoadSettings)
-    except SettingsError as exc:
-        print(f"embload: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    for spec in options(LoadSettings):
-        parser.add_argument(
-            f"--embload-{spec.flag[2:]}",
-            type=spec.kind if spec.kind in (int, float) else str,
-            default=_argparse_default(getattr(resolved, spec.field)),
-            help=spec.help,
-            choices=spec.choices,
-            is_secret=spec.secret,
-        )
-
-
-def settings_from(parsed: Any) -> LoadSettings:
-    """The test's settings from Locust's parsed options (flags, or what the web UI sent).
-    An empty field (the web UI's way of saying none) leaves the option at its default."""
-    specs = {spec.field: spec for spec in options(LoadSettings)}
-    values = {field: getattr(parsed, "embload_" + spec.name) for field, spec in specs.items()}
-    try:
-        return LoadSettings.model_validate({k: v for k, v in values.items() if v not in ("", None)})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        spec = specs[str(error["loc"][0])] if error["loc"] else None
-        where = f"--embload-{spec.flag[2:]}" if spec else "--embload-* options"
-        raise SystemExit(f"embload: {where}: {error['msg']}") from None
 
 
 def scenario_user(name: str, on_written: RunWritten | None = None) -> type[EmbeddingUser]:
@@ -146,7 +105,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         raise SystemExit(
             "embload: no --host given; pass the server, e.g. --host http://127.0.0.1:30000"
         )
-    settings = settings_from(opts)
+    settings = settings_from(opts, LoadSettings)
     target = parse_target(environment.host)
     user_class = _user_class(environment)
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
@@ -407,7 +366,7 @@ class EmbeddingUser(FastHttpUser):
             gevent.sleep(_CONNECTION_PAUSE_S)
 
 
-_listen(events.init_command_line_parser, _add_arguments)
+_listen(events.init_command_line_parser, lambda parser: locust_arguments(parser, LoadSettings))
 _listen(events.init, _on_init)
 _listen(events.test_start, _on_test_start)
 _listen(events.test_stop, _on_test_stop)

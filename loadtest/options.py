@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -217,3 +218,44 @@ def command_line(settings: Options) -> list[str]:
         else:
             args += [spec.flag, ",".join(value) if isinstance(value, list) else f"{value}"]
     return args
+
+
+def _argparse_default(value: object) -> object:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return json.dumps(value) if value else ""
+    return str(value) if isinstance(value, Path) else value
+
+
+def locust_arguments(parser: Any, cls: type[Options]) -> None:
+    """`--embload-*` on Locust's parser, each defaulting to its resolved value (variables,
+    embload.toml, the child's hand-over), so Locust's web UI shows what a test will use."""
+    try:
+        resolved = resolve(cls)
+    except SettingsError as exc:
+        print(f"embload: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for spec in options(cls):
+        parser.add_argument(
+            f"--embload-{spec.flag[2:]}",
+            type=spec.kind if spec.kind in (int, float) else str,
+            default=_argparse_default(getattr(resolved, spec.field)),
+            help=spec.help,
+            choices=spec.choices,
+            is_secret=spec.secret,
+        )
+
+
+def settings_from(parsed: Any, cls: type[S]) -> S:
+    """The test's settings from Locust's parsed options (flags, or what the web UI sent).
+    An empty field (the web UI's way of saying none) leaves the option at its default."""
+    specs = {spec.field: spec for spec in options(cls)}
+    values = {field: getattr(parsed, "embload_" + spec.name) for field, spec in specs.items()}
+    try:
+        return cls.model_validate({k: v for k, v in values.items() if v not in ("", None)})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        spec = specs[str(error["loc"][0])] if error["loc"] else None
+        where = f"--embload-{spec.flag[2:]}" if spec else "--embload-* options"
+        raise SystemExit(f"embload: {where}: {error['msg']}") from None

@@ -254,11 +254,13 @@ def test_locust_options_come_from_the_same_declarations(tmp_path: Path) -> None:
     config = tmp_path / "embload.toml"
     config.write_text('[run]\ntimeout = 7\nseed = 3\nduration = "5s"\n')
     code = (
-        "import locust.argument_parser as ap, loadtest.locust_user as lu\n"
+        "import locust.argument_parser as ap, loadtest.locust_user\n"
+        "from loadtest.options import settings_from\n"
+        "from loadtest.settings import LoadSettings\n"
         "parser = ap.get_parser()\n"
         "print(' '.join(o for a in parser._actions for o in a.option_strings))\n"
         "opts = parser.parse_args(['-f', 'x.py', '--embload-seed', '5'])\n"
-        "print(lu.settings_from(opts).model_dump_json())\n"
+        "print(settings_from(opts, LoadSettings).model_dump_json())\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMBLOAD_")}
     env |= {"EMBLOAD_ENCODING_FORMAT": "float", "EMBLOAD_CONFIG": str(config)}
