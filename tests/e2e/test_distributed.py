@@ -82,30 +82,40 @@ def test_embload_run_processes_2_keeps_every_record_and_samples_vectors_on_worke
     assert 0 < len(vectors) <= 10  # up to 5 a worker, sent to the master
 
 
-def test_a_worker_that_never_reports_is_named(reference_server: str, tmp_path: Path) -> None:
+def master_and_workers(
+    tmp_path: Path, host: str, seconds: int
+) -> tuple[subprocess.Popen[str], list[subprocess.Popen[bytes]]]:
+    """A headless master expecting 2 workers (4 users), and the 2 workers, each in a directory
+    of its own (w0, w1) so nothing they might write goes unnoticed."""
     port = str(free_port())
-    host = reference_server.removesuffix("/v1")
     master = subprocess.Popen(
         [
             *LOCUST,
             *["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port],
-            *["--headless", "--expect-workers", "2", "-u", "4", "-t", "5s", "--host", host],
-            *["--only-summary", "--embload-out", str(tmp_path / "run")],
+            *["--headless", "--expect-workers", "2", "-u", "4", "-t", f"{seconds}s"],
+            *["--host", host, "--only-summary", "--embload-out", str(tmp_path / "run")],
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    workers = [
-        subprocess.Popen(
-            [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    workers = []
+    for n in range(2):
+        (tmp_path / f"w{n}").mkdir()
+        workers.append(
+            subprocess.Popen(
+                [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port],
+                cwd=tmp_path / f"w{n}",
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         )
-        for _ in range(2)
-    ]
+    return master, workers
+
+
+def test_a_worker_that_never_reports_is_named(reference_server: str, tmp_path: Path) -> None:
+    master, workers = master_and_workers(tmp_path, reference_server.removesuffix("/v1"), 5)
     try:
         deadline = time.monotonic() + 60
         while not (tmp_path / "run" / "records.jsonl").exists() and time.monotonic() < deadline:
@@ -127,31 +137,7 @@ def test_a_worker_that_never_reports_is_named(reference_server: str, tmp_path: P
 
 
 def test_master_collects_every_workers_records(reference_server: str, tmp_path: Path) -> None:
-    port = str(free_port())
-    host = reference_server.removesuffix("/v1")
-    master = subprocess.Popen(
-        [
-            *LOCUST,
-            *["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port],
-            *["--headless", "--expect-workers", "2", "-u", "4", "-t", "4s", "--host", host],
-            *["--only-summary", "--embload-out", str(tmp_path / "run")],
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    workers = []
-    for n in range(2):
-        (tmp_path / f"w{n}").mkdir()
-        workers.append(
-            subprocess.Popen(
-                [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port],
-                cwd=tmp_path / f"w{n}",
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+    master, workers = master_and_workers(tmp_path, reference_server.removesuffix("/v1"), 4)
     try:
         out, _ = master.communicate(timeout=120)
         for worker in workers:
