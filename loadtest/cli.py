@@ -135,7 +135,15 @@ def run(config: Config = None, **flags: Any) -> None:
             f"{failed:,} requests failed, every one is in records.jsonl of its run",
             code=1,
         )
-    if failed:
+    verdicts = [v for r in results for v in r.summary.thresholds]
+    crossed = [v for v in verdicts if not v.held]
+    if crossed:
+        from loadtest.core.thresholds import crossed_line
+
+        raise _fail("threshold crossed: " + "; ".join(crossed_line(v) for v in crossed), code=3)
+    # an error-rate threshold that held is the user's tolerance for failed requests
+    tolerated = any(v.metric == "error_rate" for v in verdicts)
+    if failed and not tolerated:
         raise _fail(f"{failed:,} requests failed; every one is in records.jsonl of its run", code=1)
 
 

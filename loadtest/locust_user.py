@@ -44,6 +44,7 @@ from loadtest.client import (
     parse_target,
 )
 from loadtest.core.payloads import SCENARIOS, PayloadSampler, Scenario, describe_batch, user_seed
+from loadtest.core.thresholds import crossed_line, parse_thresholds
 from loadtest.core.types import ErrorKind
 from loadtest.core.wire import failure, instructed
 from loadtest.options import locust_arguments, settings_from
@@ -119,7 +120,9 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     worker = f"worker-{runner.worker_index}" if isinstance(runner, WorkerRunner) else "local"
     try:
         recorder = new_recorder(settings, user_class.scenario, target, card, worker)
-    except ValueError as exc:
+        if settings.fail_on:
+            recorder.thresholds = parse_thresholds(settings.fail_on)
+    except ValueError as exc:  # ThresholdError is one
         raise SystemExit(f"embload: {exc}") from None
     setattr(environment, _ON_ENVIRONMENT, recorder)
     EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = settings.timeout_s
@@ -248,6 +251,11 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     run_dir = recorder.run_dir
     assert run_dir is not None
     print(f"embload: wrote {run_dir} ({summary.requests} requests)", file=sys.stderr)
+    crossed = [v for v in summary.thresholds if not v.held]
+    for verdict in crossed:
+        print(f"embload: threshold crossed: {crossed_line(verdict)}", file=sys.stderr)
+    if crossed:
+        environment.process_exit_code = 3
     on_written = _user_class(environment).on_written
     if on_written is not None:
         try:

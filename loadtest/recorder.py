@@ -27,6 +27,7 @@ from loadtest.client import Target, reply_vectors, request_headers
 from loadtest.core.payloads import Scenario, scenario_pools
 from loadtest.core.results import LoadEnvironment, ModelCard, RunSummary
 from loadtest.core.stats import summarize
+from loadtest.core.thresholds import Threshold, check_all
 from loadtest.core.types import ErrorKind, Payload, RecordRow
 from loadtest.data import builtin_corpus, read_corpus
 from loadtest.monitor import Monitor, MonitorConfig, start_monitor
@@ -108,6 +109,7 @@ class Recorder:
     vectors: JsonlWriter | VectorBuffer | None = None
     good_replies: int = 0  # counted only while vectors are kept
     sent: int = 0  # rows a worker has sent the master
+    thresholds: list[Threshold] = field(default_factory=list)  # --fail-on, parsed at the start
 
     def begin(self, run_dir: Path) -> None:
         """Open the records, start the sidecar; the load starts once it has idle readings."""
@@ -175,6 +177,7 @@ class Recorder:
             load_start=self.started_at,
             server_pids=[s.server_pid] if s.server_pid else [],
             oom_threshold=s.oom_threshold,
+            thresholds=self.thresholds,
         )
 
     def _meta(self, users: int | None) -> dict[str, object]:
@@ -253,8 +256,10 @@ def write_summary(
     load_start: float,
     server_pids: list[int],
     oom_threshold: float,
+    thresholds: list[Threshold] | None = None,
 ) -> RunSummary:
-    """summary.json from the run directory's files (records and telemetry) and `meta`."""
+    """summary.json from the run directory's files (records and telemetry) and `meta`, with
+    each threshold's verdict on its figures."""
     summary = summarize(
         read_records(run_dir),
         read_telemetry(run_dir, server_pids, oom_threshold),
@@ -262,6 +267,8 @@ def write_summary(
         duration_s=duration_s,
         load_start=load_start,
     )
+    if thresholds:
+        summary = summary.model_copy(update={"thresholds": check_all(thresholds, summary)})
     write_json(run_dir / SUMMARY, summary)
     return summary
 

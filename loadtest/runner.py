@@ -29,6 +29,7 @@ from loadtest.client import EmbeddingsClient, Target, TargetUnreachable, parse_t
 from loadtest.core.payloads import SCENARIOS
 from loadtest.core.results import RunSummary
 from loadtest.core.stats import latency_ms
+from loadtest.core.thresholds import ThresholdError, parse_thresholds
 from loadtest.data import read_corpus
 from loadtest.settings import LoadSettings, RunSettings, ServeSettings
 from loadtest.store import RECORDS, STARTUP, NotARun, new_run_dir, read_summary, write_json
@@ -235,6 +236,11 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
     names = scenario_names(settings.scenario)
     for name in names:
         scenario_file(name)
+    if settings.fail_on:
+        try:  # before any load: a threshold that cannot be read is one line, exit 2
+            parse_thresholds(settings.fail_on)
+        except ThresholdError as exc:
+            raise RunError(f"--fail-on: {exc}") from None
     if settings.corpus is not None:
         try:  # before any server starts: a corpus that cannot be read is one line, exit 2
             read_corpus(settings.corpus)

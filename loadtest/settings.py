@@ -183,6 +183,11 @@ class LoadSettings(Options):
     )
     health_path: str = option("/health", "route polled for crashes and restarts ('' for none)")
     keep_vectors: int = option(0, "vectors of this many replies kept for the probe", ge=0)
+    fail_on: str | None = option(
+        None,
+        "thresholds, e.g. 'p99<200ms,error_rate<0.1%,qps>100': exit 3 naming each one crossed",
+        text=True,
+    )
 
 
 class RunSettings(LoadSettings):

@@ -165,6 +165,16 @@ class ProcessSummary(_Model):
     samples: int
 
 
+class ThresholdVerdict(_Model):
+    """One `--fail-on` threshold against the run's figure of that name."""
+
+    threshold: str = Field(description="as written, e.g. p99<200ms")
+    metric: str
+    value: float | None = Field(description="the run's figure: ms, a fraction, or per second")
+    limit: float = Field(description="in the same unit as value")
+    held: bool = Field(description="false: crossed, the run exits 3")
+
+
 class RunSummary(Figures):
     """summary.json: one scenario run, computed from the run directory's files only."""
 
@@ -199,6 +209,9 @@ class RunSummary(Figures):
         default_factory=list,
         description="the load-generator processes with records: local, or worker-N of a "
         "distributed run",
+    )
+    thresholds: list[ThresholdVerdict] = Field(
+        default_factory=list, description="each --fail-on threshold and its verdict"
     )
     warnings: list[str] = Field(
         default_factory=list,
