@@ -11,11 +11,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import QuietHandler, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,20 +84,9 @@ BEHAVIOURS = [
 SLOW_S = 1.5
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     counter = 0
     lock = threading.Lock()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:
         self._send(200, json.dumps({"object": "list", "data": [{"id": "misbehaving"}]}).encode())
@@ -150,12 +140,5 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def misbehaving_server() -> Iterator[str]:
     _Handler.counter = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Handler) as url:
+        yield url

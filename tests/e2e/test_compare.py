@@ -7,14 +7,13 @@ import json
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import QuietHandler, serving
 from tests.e2e.conftest import free_port
 from tests.unit.report.synthetic import write_run
 
@@ -156,20 +155,8 @@ def test_a_slower_run_is_a_regression_past_the_threshold(
     assert better.returncode == 0, better.stderr
 
 
-class _Failing(BaseHTTPRequestHandler):
+class _Failing(QuietHandler):
     """A server that lists a model and answers HTTP 500 to every embeddings request."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:
         self._send(200, b'{"object": "list", "data": [{"id": "broken"}]}')
@@ -181,14 +168,8 @@ class _Failing(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def failing_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Failing) as url:
+        yield f"{url}/v1"
 
 
 def compare_live(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

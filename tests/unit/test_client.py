@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import numpy as np
@@ -28,6 +26,7 @@ from loadtest.client import (
 )
 from loadtest.core.types import ErrorKind
 from loadtest.core.wire import NotFloat32, check_embedding_reply
+from tests.conftest import QuietHandler, serving
 
 
 def reply(vectors: list[list[float]], tokens: int = 7) -> bytes:
@@ -263,28 +262,19 @@ def test_request_headers_in_one_place() -> None:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     seen: ClassVar[list[tuple[str, str | None]]] = []  # (path, Authorization) of each request
     nan: ClassVar[bool] = False
 
-    def log_message(self, *args: object) -> None:
-        """Silent."""
-
-    def _send(self, status: int, doc: object) -> None:
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def _send_json(self, status: int, doc: object) -> None:
+        self._send(status, json.dumps(doc).encode())
 
     def do_GET(self) -> None:
         self.seen.append((self.path, self.headers.get("Authorization")))
         if self.path == "/v1/models":
-            self._send(200, {"data": [{"id": "first", "truncate": True}, {"id": "second"}]})
+            self._send_json(200, {"data": [{"id": "first", "truncate": True}, {"id": "second"}]})
         else:
-            self._send(200 if self.path == "/health" else 404, {"status": "ok", "at": 1.5})
+            self._send_json(200 if self.path == "/health" else 404, {"status": "ok", "at": 1.5})
 
     def do_POST(self) -> None:
         self.seen.append((self.path, self.headers.get("Authorization")))
@@ -292,20 +282,14 @@ class _Handler(BaseHTTPRequestHandler):
         # each vector encodes its text's length, so the order of replies can be checked
         rows = [[float("nan") if self.nan else float(len(t)), 1.0] for t in texts]
         data = [{"index": i, "embedding": encode_vector(np.array(r))} for i, r in enumerate(rows)]
-        self._send(200, {"data": data, "usage": {"prompt_tokens": len(texts)}})
+        self._send_json(200, {"data": data, "usage": {"prompt_tokens": len(texts)}})
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
     _Handler.seen, _Handler.nan = [], False
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Handler) as url:
+        yield f"{url}/v1"
 
 
 def test_client_lists_models_embeds_in_order_and_checks_health(server: str) -> None:
