@@ -117,7 +117,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         log.warning("embload: %s; sending the model name as given", exc)
         card = None
     runner = environment.runner
-    worker = f"worker-{runner.worker_index}" if isinstance(runner, WorkerRunner) else "local"
+    worker = _worker_name(runner.worker_index) if isinstance(runner, WorkerRunner) else "local"
     try:
         recorder = new_recorder(settings, user_class.scenario, target, card, worker)
         if settings.fail_on:
@@ -173,7 +173,10 @@ def _on_stop_message(environment: Environment, **_: Any) -> None:
     if getattr(environment, _ON_ENVIRONMENT, None) is not None:
         runner.stop()
     else:
-        _send(runner, WorkerBatch(_worker_name(runner), [], [], getattr(environment, _SENT, 0)))
+        final = WorkerBatch(
+            _worker_name(runner.worker_index), [], [], getattr(environment, _SENT, 0)
+        )
+        _send(runner, final)
 
 
 def _on_ack_message(environment: Environment, msg: Any, **_: Any) -> None:
@@ -183,14 +186,15 @@ def _on_ack_message(environment: Environment, msg: Any, **_: Any) -> None:
         )
 
 
-def _worker_name(runner: WorkerRunner) -> str:
-    return f"worker-{runner.worker_index}"
+def _worker_name(index: object) -> str:
+    """A worker as records, summaries and warnings name it: by Locust's worker index."""
+    return f"worker-{index}"
 
 
 def _await_workers(environment: Environment, runner: MasterRunner) -> list[str]:
     """Every worker's final batch, waited for (bounded); a line per worker that fell short."""
     gathering: Gathering = getattr(environment, _GATHERING)
-    names = {c.id: f"worker-{runner.worker_indexes.get(c.id, '?')}" for c in runner.clients.all}
+    names = {c.id: _worker_name(runner.worker_indexes.get(c.id, "?")) for c in runner.clients.all}
     for client_id, name in names.items():
         if not gathering.complete(name):  # headless --run-time: Locust has not stopped it yet
             runner.send_message(_STOP_MESSAGE, None, client_id=client_id)

@@ -4,9 +4,10 @@ Latencies within one run are not independent: a server drifts, warms up, batches
 together. Resampling single requests as if they were independent makes intervals far too narrow
 (an A/A comparison on one server then "finds" a 7% difference). So the unit resampled here is
 the one-second window, and windows are drawn in runs of consecutive ones (a circular moving-block
-bootstrap, block length ~ n^(1/3)), so correlation across neighbouring seconds survives into the
-resamples. A resample is a multiplicity per window; every statistic (a percentile, a rate, an
-error rate) is computed over the windows it drew.
+bootstrap; blocks of at least sqrt(n) windows, longer where the run's autocorrelation reaches
+further), so correlation across neighbouring seconds survives into the resamples. A resample is
+a multiplicity per window; every statistic (a percentile, a rate, an error rate) is computed
+over the windows it drew.
 
 The interval is the estimate plus or minus a t quantile times the bootstrap standard error, with
 degrees of freedom from the number of independent blocks: with a handful of blocks a percentile

@@ -220,10 +220,13 @@ def _relative(
     )
 
 
+def _too_short(a: SideData, b: SideData) -> bool:
+    return a.windows < MIN_WINDOWS or b.windows < MIN_WINDOWS
+
+
 def _missing(a: SideData, b: SideData, names: tuple[str, str]) -> str | None:
-    """Why no interval can be had, whatever the metric."""
-    short = [n for n, s in zip(names, (a, b), strict=True) if s.windows < MIN_WINDOWS]
-    if short:
+    """Why no latency or rate interval can be had, whatever the metric."""
+    if _too_short(a, b):
         return f"too few one-second windows for a verdict (need {MIN_WINDOWS} a side)"
     empty = [n for n, s in zip(names, (a, b), strict=True) if s.latency_s.size == 0]
     if empty:
@@ -255,14 +258,9 @@ def compare_sides(a: SideData, b: SideData, names: tuple[str, str], seed: int) -
         else:
             out.append(_relative(metric, ra, rb, boot.rate(metric), boot, names))
     ea, eb = a.failed / max(a.requests, 1), b.failed / max(b.requests, 1)
-    bounds = (
-        None
-        if a.windows < MIN_WINDOWS or b.windows < MIN_WINDOWS
-        else interval(eb - ea, boot.error_rate(), boot.k)
-    )
     if a.failed == 0 and b.failed == 0:
         out.append(_none("error_rate", "no errors on either side", ea, eb))
-    elif bounds is None:
+    elif _too_short(a, b) or (bounds := interval(eb - ea, boot.error_rate(), boot.k)) is None:
         out.append(_none("error_rate", "too few one-second windows for a verdict", ea, eb))
     else:
         low, high = bounds
