@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
+from gevent.event import AsyncResult
 from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, events, task
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, insecure_ssl_context_factory
 from locust.env import Environment
 from locust.exception import CatchResponseError
@@ -43,6 +44,7 @@ from loadtest.client import (
     encode_request,
     parse_target,
 )
+from loadtest.core.arrivals import ArrivalCount, ArrivalPlan, Schedule
 from loadtest.core.payloads import SCENARIOS, PayloadSampler, Scenario, describe_batch, user_seed
 from loadtest.core.thresholds import crossed_line, parse_thresholds
 from loadtest.core.types import ErrorKind
@@ -57,12 +59,61 @@ _CONNECTION_PAUSE_S = 0.1
 _RECORDS_MESSAGE = "embload_records"  # worker -> master: a WorkerBatch
 _STOP_MESSAGE = "embload_stop"  # master -> worker: stop now and send the final batch
 _ACK_MESSAGE = "embload_ack"  # master -> worker: how many of its rows arrived
+_SHARE_MESSAGE = "embload_share"  # master -> worker: its slot among the workers (open loop)
 _ON_ENVIRONMENT = "embload_recorder"  # the attribute of Locust's Environment holding the test
 _GATHERING = "embload_gathering"  # on a master's Environment, while its test runs
 _SENT = "embload_sent"  # on a worker's Environment: rows its last test sent
+_SHARE = "embload_share"  # on a worker's Environment: (slot, of) of the next test
+_OPEN_LOOP = "embload_open_loop"  # on the Environment, while an open-loop test runs
 _FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
 _USERS_PER_WORKER = 1_000_000  # worker N's users are numbered from N * this: seeds stay apart
 RunWritten = Callable[[Path], None]
+
+
+class OpenLoop:
+    """One process's share of an open loop: a greenlet that, as each arrival comes due, hands it
+    to an idle user, or counts it dropped when every user (in-flight slot) is busy.
+
+    The user idle the shortest time gets it (a stack, not a queue), so a low rate keeps reusing
+    a few warm connections instead of cycling through every user's and paying for new ones."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self._idle: list[AsyncResult[tuple[float, float]]] = []  # (due perf, due wall clock)
+        self._greenlet: gevent.Greenlet[[], None] | None = None
+        self._stopped = False
+        self.count = ArrivalCount()
+
+    def take(self) -> tuple[float, float]:
+        """Wait (as an idle user) for the next arrival; the first call starts the schedule."""
+        if self._greenlet is None and not self._stopped:
+            self._greenlet = gevent.spawn(self._run)
+        slot: AsyncResult[tuple[float, float]] = AsyncResult()
+        self._idle.append(slot)
+        due: tuple[float, float] = slot.get()
+        return due
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._greenlet is not None:
+            self._greenlet.kill()
+
+    def _run(self) -> None:
+        start_perf, start_wall = time.perf_counter(), time.time()
+        due = dropped = 0
+        while True:
+            offset = self.schedule.next()
+            delay = start_perf + offset - time.perf_counter()
+            if delay > 0:
+                gevent.sleep(delay)
+            elif not self._idle:
+                gevent.sleep(0)  # behind, every user busy: let finished replies in first
+            due += 1
+            if self._idle:
+                self._idle.pop().set((start_perf + offset, start_wall + offset))
+            else:
+                dropped += 1
+            self.count = ArrivalCount(due, dropped)
 
 
 def _listen(hook: Any, listener: Callable[..., None]) -> None:
@@ -125,6 +176,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     except ValueError as exc:  # ThresholdError is one
         raise SystemExit(f"embload: {exc}") from None
     setattr(environment, _ON_ENVIRONMENT, recorder)
+    _open_loop(environment, settings)
     EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = settings.timeout_s
     # What exists now (modules, corpus, Locust) lives all run: keep the collector off it, and
     # collect young objects less often. Measured: ~5% more requests per core (bench/RESULTS.md).
@@ -141,6 +193,33 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         setattr(environment, _GATHERING, Gathering(recorder))
     else:
         gevent.spawn(_flush_loop, environment, recorder.flush)
+
+
+def _open_loop(environment: Environment, settings: LoadSettings) -> None:
+    """With --embload-rate: this process's share of the schedule (a master shares it out)."""
+    runner = environment.runner
+    loop = None
+    if settings.rate_rps is not None and isinstance(runner, MasterRunner):
+        clients = sorted(runner.clients.all, key=lambda c: runner.worker_indexes.get(c.id, 0))
+        for slot, client in enumerate(clients):
+            share = {"slot": slot, "of": len(clients)}
+            runner.send_message(_SHARE_MESSAGE, share, client_id=client.id)
+    elif settings.rate_rps is not None:
+        slot, of = getattr(environment, _SHARE, (0, 1))
+        plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, slot, of)
+        loop = OpenLoop(Schedule(plan, settings.seed))
+    setattr(environment, _OPEN_LOOP, loop)
+
+
+def _on_share_message(environment: Environment, msg: Any, **_: Any) -> None:
+    setattr(environment, _SHARE, (msg.data["slot"], msg.data["of"]))
+
+
+def _on_test_stopping(environment: Environment, **_: Any) -> None:
+    """No arrival comes due once users start stopping: each one due was sent or dropped."""
+    loop: OpenLoop | None = getattr(environment, _OPEN_LOOP, None)
+    if loop is not None:
+        loop.stop()
 
 
 def _send(runner: WorkerRunner, batch: WorkerBatch) -> None:
@@ -191,7 +270,7 @@ def _worker_name(index: object) -> str:
     return f"worker-{index}"
 
 
-def _await_workers(environment: Environment, runner: MasterRunner) -> list[str]:
+def _await_workers(environment: Environment, runner: MasterRunner) -> Gathering:
     """Every worker's final batch, waited for (bounded); a line per worker that fell short."""
     gathering: Gathering = getattr(environment, _GATHERING)
     names = {c.id: _worker_name(runner.worker_indexes.get(c.id, "?")) for c in runner.clients.all}
@@ -203,10 +282,8 @@ def _await_workers(environment: Environment, runner: MasterRunner) -> list[str]:
     while not all(gathering.complete(n) for n in expected) and time.monotonic() < deadline:
         gevent.sleep(0.02)
     setattr(environment, _GATHERING, None)
-    lines = gathering.shortfalls(expected)
-    for line in lines:
-        print(f"embload: warning: {line}", file=sys.stderr)
-    return lines
+    gathering.expected = expected
+    return gathering
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
@@ -217,6 +294,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
         # concurrent: the listener must stay free to take Locust's own messages meanwhile
         runner.register_message(_STOP_MESSAGE, _on_stop_message, concurrent=True)
         runner.register_message(_ACK_MESSAGE, _on_ack_message)
+        runner.register_message(_SHARE_MESSAGE, _on_share_message)
 
     def spawned(user_count: int, **_: Any) -> None:  # Locust passes no environment here
         recorder: Recorder | None = getattr(environment, _ON_ENVIRONMENT, None)
@@ -240,18 +318,29 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     if recorder is None:
         return
     setattr(environment, _ON_ENVIRONMENT, None)  # ends the flush loop
+    loop: OpenLoop | None = getattr(environment, _OPEN_LOOP, None)
+    arrivals = loop.count if loop is not None else None
+    setattr(environment, _OPEN_LOOP, None)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         # Locust's own stats of the last requests first, then the final batch: the master has
         # both before it summarises, so records and Locust's count agree.
         runner._send_stats()
-        final = recorder.batch(final=True)
+        final = recorder.batch(final=True, arrivals=arrivals)
         setattr(environment, _SENT, final.sent)
         _send(runner, final)
         return
-    warnings = _await_workers(environment, runner) if isinstance(runner, MasterRunner) else []
+    warnings: list[str] = []
+    if isinstance(runner, MasterRunner):
+        gathering = _await_workers(environment, runner)
+        warnings = gathering.shortfalls(gathering.expected, open_loop=recorder.settings.rate_rps)
+        arrivals = gathering.arrivals()
+    for line in warnings:
+        print(f"embload: warning: {line}", file=sys.stderr)
     opts = environment.parsed_options
-    summary = recorder.finish(users=opts.num_users if opts else None, warnings=warnings)
+    summary = recorder.finish(
+        users=opts.num_users if opts else None, warnings=warnings, arrivals=arrivals
+    )
     run_dir = recorder.run_dir
     assert run_dir is not None
     print(f"embload: wrote {run_dir} ({summary.requests} requests)", file=sys.stderr)
@@ -294,14 +383,15 @@ class EmbeddingUser(FastHttpUser):
     abstract = True
     scenario: ClassVar[Scenario]
     on_written: ClassVar[RunWritten | None] = None
-    wait_time = constant(0)
 
     def on_start(self) -> None:
         test = self._test = recorder_of(self.environment)
         self.user_index = test.next_user
         test.next_user += 1
         self._sampler = PayloadSampler(test.pools, user_seed(test.settings.seed, self.user_index))
-        self._inputs = test.scenario.inputs_per_request
+        self._inputs = test.inputs_per_request
+        self._open: OpenLoop | None = getattr(self.environment, _OPEN_LOOP, None)
+        self._due: tuple[float, float] | None = None
         self._path = test.target.embeddings_path
         self._http = HTTPClient.from_url(
             test.target.host,
@@ -315,8 +405,17 @@ class EmbeddingUser(FastHttpUser):
     def on_stop(self) -> None:
         self._http.close()
 
+    def wait_time(self) -> float:
+        """Closed loop: none. Open loop: until an arrival comes due; Locust counts the user as
+        waiting meanwhile, so a stopping test ends idle users at once."""
+        if self._open is not None:
+            self._due = self._open.take()
+        return 0.0
+
     @task
     def embed(self) -> None:
+        if self._open is not None and self._due is None:
+            return  # an open loop's first task: arrivals are taken in wait_time
         test = self._test
         s = test.settings
         batch = self._sampler.draw(self._inputs)
@@ -327,6 +426,10 @@ class EmbeddingUser(FastHttpUser):
         response = None
         start_time = time.time()
         t0 = time.perf_counter()
+        send_lag_s = None
+        if self._due is not None:  # open loop: timed from when it was due
+            due_perf, start_time = self._due
+            send_lag_s, t0, self._due = t0 - due_perf, due_perf, None
         try:
             response = self._http.request("POST", self._path, body=body, headers=test.headers)
             content = response.read()
@@ -357,6 +460,7 @@ class EmbeddingUser(FastHttpUser):
                 bucket,
                 self.user_index,
                 test.worker,
+                send_lag_s,
             )
         )
         self.environment.events.request.fire(
@@ -372,7 +476,7 @@ class EmbeddingUser(FastHttpUser):
             start_time=start_time,
             url=test.url,
         )
-        if check.error is ErrorKind.CONNECTION:
+        if check.error is ErrorKind.CONNECTION and self._open is None:
             # A server that is down refuses in microseconds: without a pause each user would
             # write thousands of identical failures a second until it is back.
             gevent.sleep(_CONNECTION_PAUSE_S)
@@ -381,4 +485,5 @@ class EmbeddingUser(FastHttpUser):
 _listen(events.init_command_line_parser, lambda parser: locust_arguments(parser, LoadSettings))
 _listen(events.init, _on_init)
 _listen(events.test_start, _on_test_start)
+_listen(events.test_stopping, _on_test_stopping)
 _listen(events.test_stop, _on_test_stop)

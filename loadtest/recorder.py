@@ -24,6 +24,7 @@ from typing import Any
 
 from loadtest import __version__
 from loadtest.client import Target, reply_vectors, request_headers
+from loadtest.core.arrivals import ArrivalCount, LoadShape, load_figures
 from loadtest.core.payloads import Scenario, scenario_pools
 from loadtest.core.results import LoadEnvironment, ModelCard, RunSummary
 from loadtest.core.stats import summarize
@@ -57,17 +58,26 @@ class WorkerBatch:
     rows: list[RecordRow]
     vectors: list[dict[str, str]]
     sent: int | None = None  # set on the final batch only
+    arrivals: ArrivalCount | None = None  # an open loop's, on the final batch
 
     def to_message(self) -> dict[str, object]:
         """Plain lists and strings, as Locust's msgpack carries them (ErrorKind as its text)."""
         rows = [[*r[:3], r[3] and r[3].value, *r[4:]] for r in self.rows]
-        return {"worker": self.worker, "rows": rows, "vectors": self.vectors, "sent": self.sent}
+        arrivals = self.arrivals and [self.arrivals.due, self.arrivals.dropped]
+        return {
+            "worker": self.worker,
+            "rows": rows,
+            "vectors": self.vectors,
+            "sent": self.sent,
+            "arrivals": arrivals,
+        }
 
     @classmethod
     def from_message(cls, data: Any) -> WorkerBatch:
         """The batch from what msgpack delivered (`data`: to_message's dict)."""
         rows: list[RecordRow] = [(*r[:3], r[3] and ErrorKind(r[3]), *r[4:]) for r in data["rows"]]
-        return cls(data["worker"], rows, data["vectors"], data["sent"])
+        arrivals = data["arrivals"] and ArrivalCount(*data["arrivals"])
+        return cls(data["worker"], rows, data["vectors"], data["sent"], arrivals)
 
 
 class VectorBuffer:
@@ -142,12 +152,24 @@ class Recorder:
         if self.settings.keep_vectors:
             self.vectors = VectorBuffer()
 
-    def batch(self, final: bool = False) -> WorkerBatch:
-        """A worker's records and vectors since the last batch, for the master."""
+    def batch(self, final: bool = False, arrivals: ArrivalCount | None = None) -> WorkerBatch:
+        """A worker's records and vectors since the last batch, for the master; the final one
+        with the count of every row sent and, in an open loop, of its arrivals."""
         rows = self.flush()
         self.sent += len(rows)
         vectors = self.vectors.take() if isinstance(self.vectors, VectorBuffer) else []
-        return WorkerBatch(self.worker, rows, vectors, self.sent if final else None)
+        return WorkerBatch(self.worker, rows, vectors, self.sent if final else None, arrivals)
+
+    @property
+    def inputs_per_request(self) -> int:
+        return self.settings.batch or self.scenario.inputs_per_request
+
+    def load_shape(self, users: int | None) -> LoadShape:
+        """Open (its plan; the users are the in-flight cap) or closed."""
+        s = self.settings
+        if s.rate_rps is None:
+            return LoadShape("closed")
+        return LoadShape("open", s.rate_rps, s.arrival, s.burstiness, users)
 
     def keep_vectors(self, texts: list[str], content: bytes) -> None:
         """Now and then, the vectors of a good reply with their texts, for the probe."""
@@ -159,7 +181,12 @@ class Recorder:
             pairs = zip(texts, reply_vectors(content), strict=True)
             self.vectors.write(vector_row(t, v) for t, v in pairs)
 
-    def finish(self, users: int | None, warnings: list[str] | None = None) -> RunSummary:
+    def finish(
+        self,
+        users: int | None,
+        warnings: list[str] | None = None,
+        arrivals: ArrivalCount | None = None,
+    ) -> RunSummary:
         """Close the records, stop the sidecar, write summary.json from the files; the summary."""
         assert self.writer is not None and self.run_dir is not None
         self.flush()
@@ -178,6 +205,7 @@ class Recorder:
             server_pids=[s.server_pid] if s.server_pid else [],
             oom_threshold=s.oom_threshold,
             thresholds=self.thresholds,
+            load=(self.load_shape(self.peak_users or users), arrivals),
         )
 
     def _meta(self, users: int | None) -> dict[str, object]:
@@ -187,7 +215,7 @@ class Recorder:
             "target": self.target.base_url,
             "model": self.model,
             "users": users,
-            "inputs_per_request": self.scenario.inputs_per_request,
+            "inputs_per_request": self.inputs_per_request,
             "encoding_format": s.encoding_format,
             "dimensions": s.dimensions,
             "seed": s.seed,
@@ -202,10 +230,14 @@ class Recorder:
         }
 
 
+_NONE = ArrivalCount()
+
+
 @dataclass
 class _Tally:
     received: int = 0
     sent: int | None = None  # from the worker's final batch
+    arrivals: ArrivalCount | None = None  # likewise, in an open loop
 
 
 class Gathering:
@@ -215,6 +247,7 @@ class Gathering:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.tallies: dict[str, _Tally] = {}
+        self.expected: set[str] = set()  # the workers the test ran on, once it has stopped
 
     def take(self, batch: WorkerBatch) -> int:
         """Writes the batch; the rows received from its worker so far."""
@@ -227,17 +260,30 @@ class Gathering:
         tally.received += len(batch.rows)
         if batch.sent is not None:
             tally.sent = batch.sent
+            tally.arrivals = batch.arrivals
         return tally.received
+
+    def arrivals(self) -> ArrivalCount | None:
+        """The workers' open-loop arrivals together; None in a closed loop."""
+        counts = [t.arrivals for t in self.tallies.values() if t.arrivals is not None]
+        return sum(counts, ArrivalCount()) if counts else None
 
     def complete(self, worker: str) -> bool:
         tally = self.tallies.get(worker)
         return tally is not None and tally.sent is not None and tally.received >= tally.sent
 
-    def shortfalls(self, workers: Iterable[str]) -> list[str]:
-        """One line per worker whose records did not all arrive."""
+    def shortfalls(self, workers: Iterable[str], open_loop: float | None = None) -> list[str]:
+        """One line per worker whose records did not all arrive, and in an open loop, per
+        worker that sent none of its share of the arrivals."""
         lines = []
         for worker in sorted(set(workers) | set(self.tallies)):
             tally = self.tallies.get(worker, _Tally())
+            due = (tally.arrivals or _NONE).due
+            if open_loop is not None and tally.sent is not None and not due:
+                lines.append(
+                    f"{worker} ran no users, so its share of the {open_loop:g} req/s went "
+                    "unsent: give -u at least one user per worker"
+                )
             if tally.sent is None:
                 lines.append(
                     f"{worker} never sent its final records ({tally.received} received): "
@@ -257,16 +303,21 @@ def write_summary(
     server_pids: list[int],
     oom_threshold: float,
     thresholds: list[Threshold] | None = None,
+    load: tuple[LoadShape, ArrivalCount | None] = (LoadShape("closed"), None),
 ) -> RunSummary:
     """summary.json from the run directory's files (records and telemetry) and `meta`, with
-    each threshold's verdict on its figures."""
+    how the load was offered (`load`: its shape and an open loop's arrivals) and each
+    threshold's verdict on its figures."""
+    records = read_records(run_dir)
     summary = summarize(
-        read_records(run_dir),
+        records,
         read_telemetry(run_dir, server_pids, oom_threshold),
         meta=meta,
         duration_s=duration_s,
         load_start=load_start,
     )
+    figures = load_figures(*load, records, summary.duration_s)
+    summary = summary.model_copy(update={"load": figures})
     if thresholds:
         summary = summary.model_copy(update={"thresholds": check_all(thresholds, summary)})
     write_json(run_dir / SUMMARY, summary)

@@ -266,11 +266,13 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
         )
         load = load.model_copy(update={"model": preflight(target, load)})
         dirs = _run_dirs(settings, names)
+        # an open loop's Locust users are its in-flight slots
+        users = settings.max_in_flight if settings.rate_rps is not None else settings.users
         return [
             run_scenario(
                 load.model_copy(update={"out": dirs[name]}),
                 name,
-                settings.users,
+                users,
                 settings.duration_s,
                 target,
                 console,

@@ -188,6 +188,27 @@ class LoadSettings(Options):
         "thresholds, e.g. 'p99<200ms,error_rate<0.1%,qps>100': exit 3 naming each one crossed",
         text=True,
     )
+    batch: int | None = option(None, "texts per request (default: the scenario's)", ge=1)
+    rate_rps: float | None = option(
+        None,
+        "open loop: requests per second across the test, on a schedule drawn from --seed; "
+        "latency counts from each request's due time; in plain Locust, -u users are the most "
+        "in flight (default: a closed loop)",
+        name="rate",
+        gt=0,
+    )
+    arrival: Literal["poisson", "constant", "gamma"] = option(
+        "poisson", "open loop's gaps between arrivals: poisson | constant | gamma"
+    )
+    burstiness: float = option(
+        1.0, "gamma arrivals' shape: 1 is poisson, below 1 burstier, above 1 more even", gt=0
+    )
+
+    @model_validator(mode="after")
+    def _burstiness_is_gammas(self) -> LoadSettings:
+        if self.burstiness != 1.0 and self.arrival != "gamma":
+            raise ValueError("burstiness shapes gamma arrivals: add --arrival gamma")
+        return self
 
 
 class RunSettings(LoadSettings):
@@ -199,9 +220,23 @@ class RunSettings(LoadSettings):
     scenario: str = option("peak", "single | medium | peak | all")
     duration_s: Duration = duration("how long each scenario runs: 30s, 2m, 1h30m")
     users: int | None = option(None, "concurrent users (default: the scenario's)", ge=1)
+    max_in_flight: int = option(
+        512,
+        "open loop: requests in flight at most (Locust's users); an arrival that finds them "
+        "all busy is dropped and counted",
+        ge=1,
+    )
     processes: Processes = processes()
     serve: bool = option(False, "start the bundled server on loopback ([serve] configures it)")
     serve_port: int = option(30000, "port for --serve", ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _users_are_the_closed_loops(self) -> RunSettings:
+        if self.rate_rps is not None and self.users is not None:
+            raise ValueError(
+                "--users sizes a closed loop; an open loop (--rate) takes --max-in-flight"
+            )
+        return self
 
 
 LoadSettings.TABLE_OWNER = RunSettings

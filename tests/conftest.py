@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +35,7 @@ class QuietHandler(BaseHTTPRequestHandler):
     """Keep-alive, no access log; `_send` writes one whole reply."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as written, as real servers do
 
     def log_message(self, *args: object) -> None:
         """Silent."""
@@ -56,3 +59,33 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+SERVICE_S = 0.009  # the one-at-a-time server's service time: ~100 req/s at most
+
+
+class OneAtATime(QuietHandler):
+    """An embeddings server whose capacity is known: it serves one request at a time, each for
+    SERVICE_S, however many arrive; the others queue (in their connections' threads)."""
+
+    lock = threading.Lock()
+
+    def do_GET(self) -> None:
+        self._send(200, b'{"object": "list", "data": [{"id": "one-at-a-time"}]}')
+
+    def do_POST(self) -> None:
+        n = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
+        data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
+        body = json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": n}})
+        with self.lock:
+            end = time.perf_counter() + SERVICE_S
+            while (left := end - time.perf_counter()) > 0:
+                time.sleep(left)
+        self._send(200, body.encode())
+
+
+@pytest.fixture
+def one_at_a_time() -> Iterator[str]:
+    """The one-at-a-time server on a free loopback port: its base URL (…/v1)."""
+    with serving(OneAtATime) as host:
+        yield f"{host}/v1"

@@ -175,6 +175,29 @@ class ThresholdVerdict(_Model):
     held: bool = Field(description="false: crossed, the run exits 3")
 
 
+class LoadFigures(_Model):
+    """How the load was offered (an open loop's schedule, or a closed loop) and how it went."""
+
+    mode: Literal["open", "closed"] = Field(
+        description="open: sent on a schedule fixed in advance; closed: users send back to back"
+    )
+    offered_rps: float | None = Field(description="the open loop's rate, across the test")
+    arrival: Literal["poisson", "constant", "gamma"] | None
+    burstiness: float | None = Field(description="gamma's shape: 1 poisson, below 1 burstier")
+    max_in_flight: int | None = Field(description="the open loop's cap on requests in flight")
+    due: int | None = Field(description="arrivals whose time came during the test")
+    achieved_rps: float = Field(
+        description="requests completed, successful or not, per second of the load's duration"
+    )
+    late: int = Field(description="requests sent more than 10 ms after their due time")
+    dropped: int = Field(
+        description="arrivals not sent because max_in_flight requests were already in flight"
+    )
+    send_lag_p50_ms: float | None = Field(description="median delay from due time to send")
+    send_lag_p99_ms: float | None
+    send_lag_max_ms: float | None
+
+
 class RunSummary(Figures):
     """summary.json: one scenario run, computed from the run directory's files only."""
 
@@ -217,6 +240,9 @@ class RunSummary(Figures):
         default_factory=list,
         description="what may leave the figures short, e.g. a worker that never sent its last "
         "records",
+    )
+    load: LoadFigures | None = Field(
+        default=None, description="open or closed loop, offered against achieved; late, dropped"
     )
 
 

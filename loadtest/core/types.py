@@ -42,8 +42,8 @@ class Payload:
 class RequestRecord:
     """What happened to one request, as written to records.jsonl."""
 
-    start_time: float  # wall clock, Unix seconds, when the request was sent
-    latency_s: float  # perf_counter difference: send to full reply read
+    start_time: float  # wall clock, Unix seconds: when sent (closed loop), when due (open loop)
+    latency_s: float  # perf_counter difference: start_time to full reply read
     status: int  # HTTP status; 0 when no reply arrived
     error: ErrorKind | None
     error_message: str | None
@@ -54,6 +54,8 @@ class RequestRecord:
     bucket: str
     user: int
     worker: str
+    # open loop only: seconds from the due time (start_time) to the send; latency_s includes it
+    send_lag_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -66,7 +68,19 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RequestRecord))
 # them as they are: a frozen dataclass costs ~2 µs to build, a tuple a tenth of that, and the
 # generator's core is the budget (bench/generator.py). `RequestRecord(*row)` gives the record.
 RecordRow = tuple[
-    float, float, int, ErrorKind | None, str | None, int, int, int | None, str, str, int, str
+    float,
+    float,
+    int,
+    ErrorKind | None,
+    str | None,
+    int,
+    int,
+    int | None,
+    str,
+    str,
+    int,
+    str,
+    float | None,
 ]
 
 

@@ -68,7 +68,7 @@ def summary_table(summary: RunSummary, run_dir: str) -> Table:
 
 def print_summary(console: Console, summary: RunSummary, run_dir: str) -> None:
     console.print(summary_table(summary, run_dir))
-    for line in resource_lines(summary):
+    for line in [*load_lines(summary), *resource_lines(summary)]:
         console.print(line, highlight=False)
     kinds = {k: v for k, v in summary.errors.items() if v}
     if kinds:
@@ -76,6 +76,24 @@ def print_summary(console: Console, summary: RunSummary, run_dir: str) -> None:
         console.print(f"[red]errors:[/red] {listed}")
         for kind, messages in summary.error_samples.items():
             console.print(f"  {kind.value}: {messages[0]}", markup=False, highlight=False)
+
+
+def load_lines(summary: RunSummary) -> list[str]:
+    """An open loop's offer against what it achieved (rich markup); nothing for a closed loop."""
+    load = summary.load
+    if load is None or load.mode != "open" or load.offered_rps is None:
+        return []
+    shape: str = load.arrival or ""
+    if load.burstiness is not None:
+        shape += f", burstiness {load.burstiness:g}"
+    lag = "-" if load.send_lag_p99_ms is None else f"{load.send_lag_p99_ms:.2f} ms"
+    behind = "red" if load.late or load.dropped else "green"
+    return [
+        f"open loop: offered {load.offered_rps:g} req/s ({shape}), achieved "
+        f"{load.achieved_rps:.1f} req/s · [{behind}]{load.late:,} late, {load.dropped:,} "
+        f"dropped[/{behind}] of {load.due or 0:,} due · send lag P99 {lag} · at most "
+        f"{load.max_in_flight} in flight"
+    ]
 
 
 def resource_lines(summary: RunSummary) -> list[str]:

@@ -38,7 +38,7 @@ def test_headers_pools_and_a_user_corpus(tmp_path: Path) -> None:
 
 def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: Path) -> None:
     r = recorder(tmp_path)
-    row = (1.0, 0.01, 200, None, None, 1, 5, 3, "zh", "short", 0, "local")
+    row = (1.0, 0.01, 200, None, None, 1, 5, 3, "zh", "short", 0, "local", None)
     r.buffer.append(row)
     assert r.flush() == [row] and r.buffer == []  # a worker's: nothing written, rows to send
     r.writer = RecordWriter(tmp_path)

@@ -146,6 +146,8 @@ def test_every_option_through_its_three_layers(
     config = tmp_path / "layers.toml"
     # random weights are for qwen and bge: that option needs the model layer set with it
     also = 'model = "qwen"\n' if spec.field == "random_weights" and cls is ServeSettings else ""
+    if spec.field == "burstiness":  # shapes gamma arrivals only
+        also = 'arrival = "gamma"\n'
     config.write_text(f"[{cls.TABLE}]\n{spec.name} = {_toml(toml_value)}\n{also}")
     monkeypatch.setenv(env_var(cls, spec), env_text)
     flags = parse_flags(cls, flag_args(spec, flag_value))
