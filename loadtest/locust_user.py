@@ -66,6 +66,7 @@ _SENT = "embload_sent"  # on a worker's Environment: rows its last test sent
 _SHARE = "embload_share"  # on a worker's Environment: (slot, of) of the next test
 _OPEN_LOOP = "embload_open_loop"  # on the Environment, while an open-loop test runs
 _FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
+_SHARE_LEAD_S = 1.0  # workers start the schedule this long after the master's test_start
 _USERS_PER_WORKER = 1_000_000  # worker N's users are numbered from N * this: seeds stay apart
 RunWritten = Callable[[Path], None]
 
@@ -77,8 +78,9 @@ class OpenLoop:
     The user idle the shortest time gets it (a stack, not a queue), so a low rate keeps reusing
     a few warm connections instead of cycling through every user's and paying for new ones."""
 
-    def __init__(self, schedule: Schedule) -> None:
+    def __init__(self, schedule: Schedule, start_at: float | None = None) -> None:
         self.schedule = schedule
+        self.start_at = start_at  # wall clock: where workers share one origin (else: at once)
         self._idle: list[AsyncResult[tuple[float, float]]] = []  # (due perf, due wall clock)
         self._greenlet: gevent.Greenlet[[], None] | None = None
         self._stopped = False
@@ -100,7 +102,11 @@ class OpenLoop:
 
     def _run(self) -> None:
         start_perf, start_wall = time.perf_counter(), time.time()
+        if self.start_at is not None:  # past already: what came due meanwhile goes late
+            start_perf, start_wall = start_perf + self.start_at - start_wall, self.start_at
+            gevent.sleep(max(0.0, start_perf - time.perf_counter()))
         due = dropped = 0
+        started = time.perf_counter()
         while True:
             offset = self.schedule.next()
             delay = start_perf + offset - time.perf_counter()
@@ -113,7 +119,7 @@ class OpenLoop:
                 self._idle.pop().set((start_perf + offset, start_wall + offset))
             else:
                 dropped += 1
-            self.count = ArrivalCount(due, dropped)
+            self.count = ArrivalCount(due, dropped, time.perf_counter() - started)
 
 
 def _listen(hook: Any, listener: Callable[..., None]) -> None:
@@ -201,18 +207,19 @@ def _open_loop(environment: Environment, settings: LoadSettings) -> None:
     loop = None
     if settings.rate_rps is not None and isinstance(runner, MasterRunner):
         clients = sorted(runner.clients.all, key=lambda c: runner.worker_indexes.get(c.id, 0))
+        start_at = time.time() + _SHARE_LEAD_S  # by then Locust has spawned -r = -u users
         for slot, client in enumerate(clients):
-            share = {"slot": slot, "of": len(clients)}
-            runner.send_message(_SHARE_MESSAGE, share, client_id=client.id)
+            message = {"slot": slot, "of": len(clients), "start_at": start_at}
+            runner.send_message(_SHARE_MESSAGE, message, client_id=client.id)
     elif settings.rate_rps is not None:
-        slot, of = getattr(environment, _SHARE, (0, 1))
-        plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, slot, of)
-        loop = OpenLoop(Schedule(plan, settings.seed))
+        share: tuple[int, int, float | None] = getattr(environment, _SHARE, (0, 1, None))
+        plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, *share[:2])
+        loop = OpenLoop(Schedule(plan, settings.seed), share[2])
     setattr(environment, _OPEN_LOOP, loop)
 
 
 def _on_share_message(environment: Environment, msg: Any, **_: Any) -> None:
-    setattr(environment, _SHARE, (msg.data["slot"], msg.data["of"]))
+    setattr(environment, _SHARE, (msg.data["slot"], msg.data["of"], msg.data["start_at"]))
 
 
 def _on_test_stopping(environment: Environment, **_: Any) -> None:

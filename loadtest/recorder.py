@@ -63,7 +63,8 @@ class WorkerBatch:
     def to_message(self) -> dict[str, object]:
         """Plain lists and strings, as Locust's msgpack carries them (ErrorKind as its text)."""
         rows = [[*r[:3], r[3] and r[3].value, *r[4:]] for r in self.rows]
-        arrivals = self.arrivals and [self.arrivals.due, self.arrivals.dropped]
+        a = self.arrivals
+        arrivals = a and [a.due, a.dropped, a.active_s]
         return {
             "worker": self.worker,
             "rows": rows,

@@ -91,14 +91,17 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class ArrivalCount:
-    """What one load generator made of its share: arrivals that came due, and those dropped
-    because every one of its in-flight slots was busy."""
+    """What one load generator made of its share: arrivals that came due, those dropped because
+    every one of its in-flight slots was busy, and for how long arrivals came (first to last)."""
 
     due: int = 0
     dropped: int = 0
+    active_s: float = 0.0
 
     def __add__(self, other: ArrivalCount) -> ArrivalCount:
-        return ArrivalCount(self.due + other.due, self.dropped + other.dropped)
+        return ArrivalCount(
+            self.due + other.due, self.dropped + other.dropped, max(self.active_s, other.active_s)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,9 @@ def load_figures(
     records: Sequence[RequestRecord],
     duration_s: float,
 ) -> LoadFigures:
-    """summary.json's `load`: what was offered against what was sent, answered, late, dropped."""
+    """summary.json's `load`: what was offered against what was sent, answered, late, dropped.
+    An open loop's achieved rate is over the time its arrivals came, not its users' ramp."""
+    span_s = count.active_s if count and count.active_s > 0 else duration_s
     lags = [r.send_lag_s for r in records if r.send_lag_s is not None]
     lag = latency_ms(lags)
     return LoadFigures(
@@ -128,7 +133,7 @@ def load_figures(
         burstiness=shape.burstiness if shape.arrival == "gamma" else None,
         max_in_flight=shape.max_in_flight,
         due=count.due if count else None,
-        achieved_rps=rate(len(records), duration_s),
+        achieved_rps=rate(len(records), span_s),
         late=sum(1 for s in lags if s > LATE_S),
         dropped=count.dropped if count else 0,
         send_lag_p50_ms=lag.p50,

@@ -187,7 +187,8 @@ class LoadFigures(_Model):
     max_in_flight: int | None = Field(description="the open loop's cap on requests in flight")
     due: int | None = Field(description="arrivals whose time came during the test")
     achieved_rps: float = Field(
-        description="requests completed, successful or not, per second of the load's duration"
+        description="requests completed, successful or not, per second: of the time arrivals "
+        "came (open loop), of the load's duration (closed)"
     )
     late: int = Field(description="requests sent more than 10 ms after their due time")
     dropped: int = Field(

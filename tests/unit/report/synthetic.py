@@ -55,7 +55,9 @@ def write_run(
             kind,
             MESSAGES.get(kind) if kind else None,
         )
-        rows.append((*row, 1, int(chars[i]), tokens, str(categories[i]), bucket, i % 64, "local", None))
+        rows.append(
+            (*row, 1, int(chars[i]), tokens, str(categories[i]), bucket, i % 64, "local", None)
+        )
     writer.write_rows(rows)
     writer.close()
     gpu = JsonlWriter(run_dir / GPU)
