@@ -21,7 +21,14 @@ from rich.console import Console
 
 from loadtest import __version__
 from loadtest.options import OptionSpec, SettingsError, env_var, options, resolve
-from loadtest.settings import CompareSettings, LoadSettings, Options, RunSettings, ServeSettings
+from loadtest.settings import (
+    CompareSettings,
+    LoadSettings,
+    Options,
+    RunSettings,
+    ServeSettings,
+    SweepSettings,
+)
 
 app = typer.Typer(
     help="Load-test and profile text-embedding endpoints (OpenAI /v1/embeddings).",
@@ -145,6 +152,35 @@ def run(config: Config = None, **flags: Any) -> None:
     tolerated = any(v.metric == "error_rate" for v in verdicts)
     if failed and not tolerated:
         raise _fail(f"{failed:,} requests failed; every one is in records.jsonl of its run", code=1)
+
+
+@app.command()
+@_with_options(SweepSettings)
+def sweep(config: Config = None, **flags: Any) -> None:
+    """Step or search the load (rate, users, batch size) to find the most within an SLO."""
+    from loadtest.core.thresholds import crossed_line
+    from loadtest.report.sweep_html import write_sweep_html
+    from loadtest.report.terminal import sweep_lines, sweep_table
+    from loadtest.runner import RunError
+    from loadtest.sweep import SWEEP_JSON, run_sweep
+
+    settings: SweepSettings = _settings(SweepSettings, flags, config)
+    serve: ServeSettings | None = None
+    if settings.serve:
+        serve = _settings(ServeSettings, {"port": settings.serve_port}, config)
+    console = Console()
+    try:
+        where, result = run_sweep(settings, serve, console)
+    except RunError as exc:
+        raise _fail(str(exc)) from None
+    html = write_sweep_html(where, result)
+    console.print(sweep_table(result))
+    for line in sweep_lines(result):
+        console.print(line, highlight=False)
+    console.print(f"sweep: {where / SWEEP_JSON} · {html}", highlight=False)
+    crossed = [v for v in result.thresholds if not v.held]
+    if crossed:
+        raise _fail("threshold crossed: " + "; ".join(crossed_line(v) for v in crossed), code=3)
 
 
 @app.command()

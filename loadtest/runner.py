@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -222,20 +223,31 @@ def preflight(target: Target, settings: LoadSettings) -> str | None:
     return settings.model or (card.id if card else None)
 
 
-def _target(settings: RunSettings) -> Target:
-    if not settings.target:
+def _target(url: str | None) -> Target:
+    if not url:
         raise RunError("no target: pass --target URL (e.g. http://127.0.0.1:30000/v1) or --serve")
     try:
-        return parse_target(settings.target)
+        return parse_target(url)
     except ValueError as exc:
         raise RunError(str(exc)) from None
 
 
-def run(settings: RunSettings, serve: ServeSettings | None, console: Console) -> list[RunResult]:
-    """Every scenario of `settings`, in order, against one target (started here with `serve`)."""
-    names = scenario_names(settings.scenario)
-    for name in names:
-        scenario_file(name)
+@dataclass(frozen=True)
+class Prepared:
+    """What every run of a command shares: the target, a Locust process's settings, and the
+    bundled server when the command started one."""
+
+    target: Target
+    load: LoadSettings
+    server: BundledServer | None
+
+
+@contextlib.contextmanager
+def prepared(
+    settings: LoadSettings, url: str | None, serve: ServeSettings | None, console: Console
+) -> Iterator[Prepared]:
+    """Checks what can fail before any load (thresholds, corpus), starts the bundled server
+    with `serve`, finds the model to send; the server stops when the block ends."""
     if settings.fail_on:
         try:  # before any load: a threshold that cannot be read is one line, exit 2
             parse_thresholds(settings.fail_on)
@@ -259,24 +271,34 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
                 raise RunError(str(exc)) from None
             target = server.target
         else:
-            target = _target(settings)
-        # the options a Locust process takes, out of `embload run`'s
+            target = _target(url)
+        # the options a Locust process takes, out of the command's
         load = LoadSettings.model_validate(
-            {f: getattr(settings, f) for f in LoadSettings.model_fields}
+            {f: getattr(settings, f) for f in LoadSettings.model_fields if f != "batch"}
         )
         load = load.model_copy(update={"model": preflight(target, load)})
+        yield Prepared(target, load, server)
+
+
+def run(settings: RunSettings, serve: ServeSettings | None, console: Console) -> list[RunResult]:
+    """Every scenario of `settings`, in order, against one target (started here with `serve`)."""
+    names = scenario_names(settings.scenario)
+    for name in names:
+        scenario_file(name)
+    with prepared(settings, settings.target, serve, console) as ready:
         dirs = _run_dirs(settings, names)
         # an open loop's Locust users are its in-flight slots
         users = settings.max_in_flight if settings.rate_rps is not None else settings.users
+        load = ready.load.model_copy(update={"batch": settings.batch})
         return [
             run_scenario(
                 load.model_copy(update={"out": dirs[name]}),
                 name,
                 users,
                 settings.duration_s,
-                target,
+                ready.target,
                 console,
-                server,
+                ready.server,
                 settings.processes,
             )
             for name in names

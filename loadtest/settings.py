@@ -147,7 +147,7 @@ class LoadSettings(Options):
 
     model_config = SettingsConfigDict(env_prefix="EMBLOAD_")
     TABLE = "run"
-    TRANSFER = "EMBLOAD_SETTINGS"
+    TRANSFER: ClassVar[str | None] = "EMBLOAD_SETTINGS"
 
     model: str | None = option(None, "model name to send (default: the first of /v1/models)")
     corpus: Path | None = option(None, "texts to send: .jsonl (text, category) or .txt")
@@ -211,24 +211,51 @@ class LoadSettings(Options):
         return self
 
 
-class RunSettings(LoadSettings):
-    """`embload run`: one test's options and which scenarios, how long, against what."""
-
-    target: str | None = option(
+def target() -> Any:
+    return option(
         None, "OpenAI-style base URL, e.g. http://127.0.0.1:30000/v1 (or http://host:port)"
     )
-    scenario: str = option("peak", "single | medium | peak | all")
-    duration_s: Duration = duration("how long each scenario runs: 30s, 2m, 1h30m")
-    users: int | None = option(None, "concurrent users (default: the scenario's)", ge=1)
-    max_in_flight: int = option(
+
+
+def max_in_flight() -> Any:
+    return option(
         512,
         "open loop: requests in flight at most (Locust's users); an arrival that finds them "
         "all busy is dropped and counted",
         ge=1,
     )
+
+
+def serve() -> Any:
+    return option(False, "start the bundled server on loopback ([serve] configures it)")
+
+
+def serve_port() -> Any:
+    return option(30000, "port for --serve", ge=1, le=65535)
+
+
+def _numbers(value: object) -> object:
+    """`10,20,40` to a list; a number alone to a list of one."""
+    if isinstance(value, int | float):
+        return [value]
+    return _comma_list(value)
+
+
+Rates = Annotated[list[Annotated[float, Field(gt=0)]], NoDecode, BeforeValidator(_numbers)]
+Counts = Annotated[list[Annotated[int, Field(ge=1)]], NoDecode, BeforeValidator(_numbers)]
+
+
+class RunSettings(LoadSettings):
+    """`embload run`: one test's options and which scenarios, how long, against what."""
+
+    target: str | None = target()
+    scenario: str = option("peak", "single | medium | peak | all")
+    duration_s: Duration = duration("how long each scenario runs: 30s, 2m, 1h30m")
+    users: int | None = option(None, "concurrent users (default: the scenario's)", ge=1)
+    max_in_flight: int = max_in_flight()
     processes: Processes = processes()
-    serve: bool = option(False, "start the bundled server on loopback ([serve] configures it)")
-    serve_port: int = option(30000, "port for --serve", ge=1, le=65535)
+    serve: bool = serve()
+    serve_port: int = serve_port()
 
     @model_validator(mode="after")
     def _users_are_the_closed_loops(self) -> RunSettings:
@@ -240,6 +267,55 @@ class RunSettings(LoadSettings):
 
 
 LoadSettings.TABLE_OWNER = RunSettings
+
+
+class SweepSettings(LoadSettings):
+    """`embload sweep`: a run's options, stepped or searched over rate, users or batch size;
+    embload.toml's [sweep]."""
+
+    TABLE = "sweep"
+    TRANSFER = None
+    TABLE_OWNER = None
+
+    target: str | None = target()
+    scenario: str = option("single", "the scenario each step runs: single | medium | peak")
+    duration_s: Duration = duration("how long each step runs: 30s, 2m")
+    rates: Rates = option([], "open-loop steps, req/s: 10,20,40", text=True)
+    users: Counts = option([], "closed-loop steps, users: 1,4,16,64", text=True)
+    batch: Counts = option(  # type: ignore[assignment]  # a run's one size, a sweep's several
+        [], "batch-size steps, texts per request: 1,4,16,64,256 (at --fixed-users)", text=True
+    )
+    fixed_users: int | None = option(
+        None, "users for a batch sweep (default: the scenario's)", ge=1
+    )
+    slo: str | None = option(
+        None,
+        "search the highest rate within this, e.g. 'p99<100ms,error_rate<0.1%' (with --rates: "
+        "mark the steps within it)",
+        text=True,
+    )
+    precision: Annotated[float, BeforeValidator(_percent)] = option(
+        0.1, "the search stops when its bracket is this narrow: 10%", text=True, gt=0
+    )
+    max_steps: int = option(12, "runs a search makes at most", ge=2)
+    knee_factor: float = option(
+        3.0, "the knee: where P99 passes this many times its low-load value", gt=1
+    )
+    max_in_flight: int = max_in_flight()
+    processes: Processes = processes()
+    serve: bool = serve()
+    serve_port: int = serve_port()
+
+    @model_validator(mode="after")
+    def _one_dimension(self) -> SweepSettings:
+        swept = [n for n in ("rates", "users", "batch") if getattr(self, n)]
+        if len(swept) > 1:
+            raise ValueError(f"a sweep steps one of --rates, --users, --batch; got {swept}")
+        if self.slo and swept and swept != ["rates"]:
+            raise ValueError("--slo searches rates: leave out --users and --batch")
+        if self.rate_rps is not None and swept != ["batch"]:
+            raise ValueError("--rate fixes a batch sweep's load; a rate sweep takes --rates")
+        return self
 
 
 class CompareSettings(Options):

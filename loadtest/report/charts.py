@@ -228,3 +228,33 @@ def _bin_mean(t: np.ndarray, v: np.ndarray, step_s: float) -> tuple[np.ndarray, 
     with np.errstate(invalid="ignore"):
         means = sums / counts
     return keys * step_s + np.floor(t.min() / step_s) * step_s, means[keys]
+
+
+def sweep_curve(
+    points: Sequence[tuple[str, float, float | None, float | None]],
+    x_label: str,
+    slo_ms: float | None,
+    knee: str | None,
+) -> str:
+    """Latency against throughput, one point per step (label, x, P50 ms, P99 ms): the SLO's
+    latency limit as a line, the knee's step ringed."""
+    fig, ax = _figure()
+    xs = np.array([p[1] for p in points], dtype=float)
+    for k, (name, color) in enumerate((("P50", _BLUE), ("P99", _ORANGE)), start=2):
+        ys = np.array([np.nan if p[k] is None else p[k] for p in points], dtype=float)
+        ax.plot(xs, ys, "o-", color=color, markersize=4, linewidth=1.4, label=name)
+    for label, x, _, p99 in points:
+        if p99 is not None:
+            ax.annotate(label, (x, p99), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            if label == knee:
+                ax.plot([x], [p99], "o", markersize=12, fillstyle="none", color=_RED)
+    if slo_ms is not None:
+        ax.axhline(slo_ms, color=_RED, linewidth=1, linestyle="--", label=f"SLO {slo_ms:g} ms")
+    if knee is not None:
+        ax.plot([], [], "o", fillstyle="none", color=_RED, label="knee")
+    ax.set_yscale("log")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.set_xlim(left=0)
+    ax.legend(**_LEGEND, ncols=4)
+    return _svg(fig)

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loadtest.core.results import Figures, ProbeResult, RunSummary, ScenarioComparison
+from loadtest.core.sweep import SweepResult
 from loadtest.report.formats import (
     compare_rows,
     mib,
@@ -172,3 +173,51 @@ def probe_table(probes: dict[str, ProbeResult]) -> Table:
     for level, text in probe_notes(probes):
         table.add_row("[red]drift[/red]" if level == "bad" else "skipped", text)
     return table
+
+
+def sweep_table(r: SweepResult) -> Table:
+    """Every step of a sweep, the answer's row in bold."""
+    load = {"rates": "req/s", "users": "users", "batch": "batch"}[r.kind]
+    table = _table(
+        f"sweep · {r.scenario} · {redact(r.target)}" + (f" · SLO {r.slo}" if r.slo else ""),
+        caption="latency in ms over successful requests · each step a run directory",
+    )
+    rate = "in/s" if r.kind == "batch" else "QPS"
+    for name in ("step", load, "err", rate, "P50", "P99", "SLO"):
+        table.add_column(name, justify="left" if name == "step" else "right", no_wrap=True)
+    answer = r.answer.run_dir if r.answer else None
+    for s in [*([r.baseline] if r.baseline else []), *r.steps]:
+        table.add_row(
+            s.run_dir,
+            f"{s.load:g}" if s is not r.baseline else "1 user",
+            f"{s.error_rate:.1%}",
+            number(s.inputs_per_s if r.kind == "batch" else s.qps),
+            number(s.p50_ms),
+            number(s.p99_ms),
+            {None: "", True: "[green]held[/green]", False: "[red]crossed[/red]"}[s.within_slo],
+            style="bold" if s.run_dir == answer else None,
+        )
+    return table
+
+
+def sweep_lines(r: SweepResult) -> list[str]:
+    """The sweep's answer in words (rich markup)."""
+    lines = []
+    if r.slo and r.kind == "rates":
+        held = r.max_rps_within_slo
+        lines.append(
+            f"highest rate within {r.slo}: "
+            + (
+                "[red]none of the steps held it[/red]"
+                if held is None
+                else f"[bold]{held:g} req/s[/bold]"
+            )
+        )
+    if r.kind == "batch" and r.answer is not None:
+        lines.append(
+            f"best batch: [bold]{r.best_batch}[/bold] texts per request "
+            f"({r.answer.inputs_per_s:,.1f} inputs/s, P99 {number(r.answer.p99_ms)} ms)"
+        )
+    if r.kind != "batch":
+        lines.append(f"knee: {r.knee.load:g} ({r.knee.reason})" if r.knee else "knee: none seen")
+    return lines

@@ -1,0 +1,188 @@
+"""`embload sweep`: one fresh run per step of load against one target, then the sweep's answer.
+
+Steps are stepped (`--rates`, `--users`, `--batch`) or searched (`--slo` alone: a closed-loop
+run of one user first, for the low-load latency and a first rate, then core/sweep.py's
+bracket-and-bisect over open-loop rates). Each step is a whole run directory under the sweep's
+(`01-rate-40/`...), with its summary.json and report.html, so any step can be opened, reported
+or compared like any run. sweep.json holds every step's figures, the knee and the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from loadtest.core.results import ThresholdVerdict
+from loadtest.core.sweep import (
+    SweepKind,
+    SweepResult,
+    SweepStep,
+    conclude,
+    find_knee,
+    next_rate,
+    step_of,
+)
+from loadtest.core.thresholds import Threshold, ThresholdError, check_all, parse_thresholds
+from loadtest.runner import Prepared, RunError, prepared, run_scenario, scenario_file
+from loadtest.settings import ServeSettings, SweepSettings
+from loadtest.store import SUMMARY, read_summary, write_json
+
+SWEEP_JSON = "sweep.json"
+_MIN_FIRST_RATE = 0.5  # req/s: where a search starts when one user barely got anything through
+
+
+def _thresholds(text: str | None, flag: str) -> list[Threshold]:
+    if not text:
+        return []
+    try:
+        return parse_thresholds(text)
+    except ThresholdError as exc:
+        raise RunError(f"{flag}: {exc}") from None
+
+
+def _kind(settings: SweepSettings) -> SweepKind:
+    if settings.users:
+        return "users"
+    if settings.batch:
+        return "batch"
+    if settings.rates or settings.slo:
+        return "rates"
+    raise RunError(
+        "nothing to sweep: give --slo to search rates, or steps with --rates, --users or --batch"
+    )
+
+
+def sweep_dir(settings: SweepSettings, now: datetime) -> Path:
+    out = settings.out or settings.reports / f"sweep-{now:%Y%m%d-%H%M%S}"
+    if (out / SWEEP_JSON).exists():
+        raise RunError(f"{out} already holds a sweep; pick another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class _Stepper:
+    """Runs one step: its directory, its run, its figures, a line for the terminal."""
+
+    def __init__(
+        self,
+        settings: SweepSettings,
+        ready: Prepared,
+        out: Path,
+        slo: list[Threshold],
+        console: Console,
+    ) -> None:
+        self.settings, self.ready, self.out, self.slo, self.console = (
+            settings,
+            ready,
+            out,
+            slo,
+            console,
+        )
+        self.count = 0
+
+    def __call__(
+        self, label: str, load: float, rate: float | None, users: int | None, batch: int | None
+    ) -> SweepStep:
+        s = self.settings
+        self.count += 1
+        name = f"{self.count:02d}-{label}"
+        run_dir = self.out / name
+        run_dir.mkdir()
+        self.console.print(f"[bold]step {self.count}[/bold] {label.replace('-', ' ')}")
+        update = {"out": run_dir, "rate_rps": rate, "batch": batch}
+        result = run_scenario(
+            self.ready.load.model_copy(update=update),
+            s.scenario,
+            users,
+            s.duration_s,
+            self.ready.target,
+            self.console,
+            self.ready.server,
+            s.processes,
+        )
+        step = step_of(result.summary, name, load, self.slo)
+        p99 = "-" if step.p99_ms is None else f"{step.p99_ms:.1f} ms"
+        verdict = {None: "", True: " · within the SLO", False: " · outside the SLO"}
+        self.console.print(
+            f"  {step.qps:.1f} req/s, {step.inputs_per_s:.1f} inputs/s, P99 {p99}, "
+            f"errors {step.error_rate:.2%}{verdict[step.within_slo]}",
+            highlight=False,
+        )
+        return step
+
+
+def _search(
+    settings: SweepSettings, step: Callable[..., SweepStep]
+) -> tuple[SweepStep, list[SweepStep]]:
+    """A closed-loop baseline of one user, then rates until the bracket is narrow enough."""
+    baseline = step("baseline-1-user", 1, None, 1, None)
+    first = round(max(baseline.qps, _MIN_FIRST_RATE), 1)
+    steps: list[SweepStep] = []
+    while len(steps) + 1 < settings.max_steps:
+        rate = next_rate(first, steps, settings.precision)
+        if rate is None:
+            break
+        rate = round(rate, 1)
+        if any(s.load == rate for s in steps):  # the bracket is finer than a tenth
+            break
+        steps.append(step(f"rate-{rate:g}", rate, rate, settings.max_in_flight, None))
+    return baseline, steps
+
+
+def run_sweep(
+    settings: SweepSettings, serve: ServeSettings | None, console: Console
+) -> tuple[Path, SweepResult]:
+    """Every step against one target (started here with `serve`); sweep.json written."""
+    kind = _kind(settings)
+    scenario_file(settings.scenario)
+    slo = _thresholds(settings.slo, "--slo")
+    fail_on = _thresholds(settings.fail_on, "--fail-on")
+    out = sweep_dir(settings, datetime.now())
+    settings = settings.model_copy(update={"fail_on": None})  # judged on the answer, not per step
+    baseline = None
+    with prepared(settings, settings.target, serve, console) as ready:
+        step = _Stepper(settings, ready, out, slo, console)
+        if kind == "rates" and not settings.rates:
+            baseline, steps = _search(settings, step)
+        elif kind == "rates":
+            cap = settings.max_in_flight
+            steps = [step(f"rate-{r:g}", r, r, cap, None) for r in sorted(settings.rates)]
+        elif kind == "users":
+            steps = [step(f"users-{u}", u, None, u, None) for u in sorted(settings.users)]
+        else:
+            rate = settings.rate_rps
+            users = settings.max_in_flight if rate is not None else settings.fixed_users
+            steps = [step(f"batch-{b}", b, rate, users, b) for b in sorted(settings.batch)]
+    knee = find_knee(kind, steps, settings.knee_factor)
+    max_rps, best_batch, answer = conclude(kind, steps, knee, bool(slo))
+    verdicts = _judge(fail_on, out, answer)
+    result = SweepResult(
+        kind=kind,
+        searched=baseline is not None,
+        target=ready.target.base_url,
+        scenario=settings.scenario,
+        duration_s=settings.duration_s,
+        slo=settings.slo,
+        baseline=baseline,
+        steps=steps,
+        max_rps_within_slo=max_rps,
+        knee=knee,
+        best_batch=best_batch,
+        answer=answer,
+        thresholds=verdicts,
+    )
+    write_json(out / SWEEP_JSON, result)
+    return out, result
+
+
+def _judge(fail_on: list[Threshold], out: Path, answer: SweepStep | None) -> list[ThresholdVerdict]:
+    """--fail-on on the answer's run; with no answer every threshold is crossed."""
+    if answer is not None and (out / answer.run_dir / SUMMARY).exists():
+        return check_all(fail_on, read_summary(out / answer.run_dir))
+    return [
+        ThresholdVerdict(threshold=t.text, metric=t.metric, value=None, limit=t.limit, held=False)
+        for t in fail_on
+    ]
