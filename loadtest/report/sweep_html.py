@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from loadtest.core.sweep import SweepResult, SweepStep
 from loadtest.core.thresholds import ThresholdError, parse_thresholds
 from loadtest.report.charts import sweep_curve
-from loadtest.report.formats import number, redact
+from loadtest.report.formats import metric_value, number, redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _LOAD = {"rates": "offered req/s", "users": "users", "batch": "texts per request"}
@@ -86,7 +86,10 @@ def write_sweep_html(out: Path, r: SweepResult) -> Path:
 
     knee = next((s for s in r.steps if r.knee and s.load == r.knee.load), None)
     curve = sweep_curve(
-        [(_label(s, r.kind), x_of(s), s.p50_ms, s.p99_ms) for s in r.steps],
+        [
+            (_label(s, r.kind), x_of(s), s.p50_ms, s.p99_ms)
+            for s in sorted(r.steps, key=lambda s: s.load)
+        ],
         "inputs embedded per second" if r.kind == "batch" else "successful requests per second",
         _slo_ms(r.slo),
         _label(knee, r.kind) if knee else None,
@@ -119,6 +122,10 @@ def write_sweep_html(out: Path, r: SweepResult) -> Path:
         curve=curve,
         rows=rows,
         load_label=_LOAD[r.kind],
+        thresholds=[
+            {"text": v.threshold, "value": metric_value(v.metric, v.value), "held": v.held}
+            for v in r.thresholds
+        ],
     )
     path = out / "sweep.html"
     path.write_text(page, encoding="utf-8")
