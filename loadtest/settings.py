@@ -313,7 +313,7 @@ class SweepSettings(LoadSettings):
             raise ValueError(f"a sweep steps one of --rates, --users, --batch; got {swept}")
         if self.slo and swept and swept != ["rates"]:
             raise ValueError("--slo searches rates: leave out --users and --batch")
-        if self.rate_rps is not None and swept != ["batch"]:
+        if self.rate_rps is not None and (self.slo or swept not in ([], ["batch"])):
             raise ValueError("--rate fixes a batch sweep's load; a rate sweep takes --rates")
         return self
 

@@ -31,6 +31,7 @@ from loadtest.settings import (
     Options,
     RunSettings,
     ServeSettings,
+    SweepSettings,
     parse_duration,
 )
 
@@ -38,6 +39,7 @@ COMMANDS: dict[type[Options], str] = {
     RunSettings: "run",
     CompareSettings: "compare",
     ServeSettings: "serve",
+    SweepSettings: "sweep",
 }
 
 
@@ -72,8 +74,12 @@ def layers(cls: type[Options], spec: OptionSpec) -> Layers:
     default = spec.default
     if spec.name == "duration":
         return ("10s", 10.0), ("2m", 120.0), ("1h", 3600.0)
-    if spec.name == "fail_on_regression":
+    if spec.name in ("fail_on_regression", "precision"):
         return ("5%", 0.05), ("0.1", 0.1), ("15%", 0.15)
+    if spec.name == "knee_factor":  # above 1: a factor of the low-load P99
+        return (2.0, 2.0), ("2.5", 2.5), (4.0, 4.0)
+    if cls is SweepSettings and spec.name in ("rates", "users", "batch"):
+        return ("5,10", [5, 10]), ("20", [20]), ("1,2,4", [1, 2, 4])
     if spec.kind is bool:
         flip = not default if default is not None else True
         return (flip, flip), (str(not flip).lower(), not flip), (flip, flip)
