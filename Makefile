@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/aa.py
+	$(BIN)/python bench/open_loop.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,12 +1,13 @@
 """Open-loop generator: req/s per core against the closed loop's, and send lag at half a core.
 
 The fixed-reply server (bench/fixed_reply_server.py) runs on core 1; each generator run is
-`embload run --scenario single` pinned to core 0, one at a time, alternating:
+plain `locust -f scenarios/single.py` (the generator alone: no `embload run` parent polling
+records for its progress line on the same core) pinned to core 0, one at a time, alternating:
 
 - closed: 64 users back to back: what one core sends at most.
-- open, saturated: `--rate` at twice the closed loop's figure, `--max-in-flight 64`: the
+- open, saturated: `--embload-rate` at twice the closed loop's figure, 64 users in flight: the
   generator is the bottleneck, so what gets through is what the open loop sends per core.
-- open, half: `--rate` at half the closed loop's figure: the send lag (due time to send) it
+- open, half: `--embload-rate` at half the closed loop's figure: the send lag (due to send) it
   keeps when the core has room, the figure the issue bounds (P99 < 2 ms).
 
 Per core is measured both ways: req/s with the generator pinned to one core, and CPU seconds
@@ -47,10 +48,11 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_run(target: str, seconds: int, load: list[str], out: Path) -> dict[str, float]:
+def one_run(host: str, seconds: int, load: list[str], out: Path) -> dict[str, float]:
     cpu0 = children_cpu_s()
-    cmd = [sys.executable, "-m", "loadtest.cli", "run", "--target", target]
-    cmd += ["--scenario", "single", "--duration", f"{seconds}s", "--out", str(out), *load]
+    cmd = [sys.executable, "-m", "locust", "-f", str(HERE.parent / "scenarios/single.py")]
+    cmd += ["--headless", "-t", f"{seconds}s", "--host", host, "--only-summary"]
+    cmd += ["--loglevel", "WARNING", "--embload-out", str(out), *load]
     proc = subprocess.run(pinned(cmd, 0), capture_output=True, text=True, timeout=seconds + 120)
     cpu_s = children_cpu_s() - cpu0
     if proc.returncode not in (0, 1):
@@ -79,20 +81,21 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    target = f"http://127.0.0.1:{port}/v1"
+    target = f"http://127.0.0.1:{port}"
     rows: dict[str, list[dict[str, float]]] = {"closed": [], "open_saturated": [], "open_half": []}
     try:
         time.sleep(2)
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.rounds):
-                closed = one_run(target, args.seconds, ["--users", "64"], Path(tmp, f"c{r}"))
+                users = ["-u", "64", "-r", "64"]
+                closed = one_run(target, args.seconds, users, Path(tmp, f"c{r}"))
                 rows["closed"].append(closed)
                 cap = closed["rps"]
-                saturated = ["--rate", f"{2 * cap:.0f}", "--max-in-flight", "64"]
+                saturated = [*users, "--embload-rate", f"{2 * cap:.0f}"]
                 rows["open_saturated"].append(
                     one_run(target, args.seconds, saturated, Path(tmp, f"s{r}"))
                 )
-                half = ["--rate", f"{cap / 2:.0f}", "--max-in-flight", "64"]
+                half = [*users, "--embload-rate", f"{cap / 2:.0f}"]
                 rows["open_half"].append(one_run(target, args.seconds, half, Path(tmp, f"h{r}")))
                 print(json.dumps({k: v[-1] for k, v in rows.items()}), flush=True)
     finally:
