@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -48,11 +49,17 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: a sixth user connecting at once waits for a
+    # SYN retry, a whole second, and that second lands in the latencies
+    request_queue_size = 1024
+
+
 @contextlib.contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """`handler` on a free loopback port in a thread: its `http://127.0.0.1:PORT`."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -64,11 +71,22 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 SERVICE_S = 0.009  # the one-at-a-time server's service time: ~100 req/s at most
 
 
+def _serve_in_order(line: queue.Queue[threading.Event]) -> None:
+    while True:
+        done = line.get()
+        end = time.perf_counter() + SERVICE_S
+        while (left := end - time.perf_counter()) > 0:
+            time.sleep(left)
+        done.set()
+
+
 class OneAtATime(QuietHandler):
     """An embeddings server whose capacity is known: it serves one request at a time, each for
-    SERVICE_S, however many arrive; the others queue (in their connections' threads)."""
+    SERVICE_S, in the order they arrived (a lock would let some wait far longer than others),
+    however many arrive; the others queue."""
 
-    lock = threading.Lock()
+    line: queue.Queue[threading.Event] = queue.Queue()
+    threading.Thread(target=_serve_in_order, args=(line,), daemon=True).start()
 
     def do_GET(self) -> None:
         self._send(200, b'{"object": "list", "data": [{"id": "one-at-a-time"}]}')
@@ -77,10 +95,9 @@ class OneAtATime(QuietHandler):
         n = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
         data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
         body = json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": n}})
-        with self.lock:
-            end = time.perf_counter() + SERVICE_S
-            while (left := end - time.perf_counter()) > 0:
-                time.sleep(left)
+        done = threading.Event()
+        self.line.put(done)
+        done.wait()
         self._send(200, body.encode())
 
 
