@@ -75,8 +75,8 @@ def test_a_users_sweep_finds_the_knee_and_fail_on_exits_3(
         .splitlines()[-1]
         .startswith("error: threshold crossed: p99<1ms (P99 was ")
     )
-    # one user already keeps the server busy: four get no more through
-    assert doc["knee"]["load"] == 4 and "QPS" in doc["knee"]["reason"]
+    # one user already keeps the server busy: four queue (P99 4x) for little more throughput
+    assert doc["knee"]["load"] == 4, doc["knee"]
     assert doc["answer"]["load"] == 1 and doc["thresholds"][0]["held"] is False
 
 
