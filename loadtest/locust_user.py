@@ -85,7 +85,8 @@ class OpenLoop:
         self._idle: list[AsyncResult[tuple[float, float]]] = []  # (due perf, due wall clock)
         self._greenlet: gevent.Greenlet[[], None] | None = None
         self._stopped = False
-        self.count = ArrivalCount()
+        self._due = self._dropped = 0
+        self._started = self._last = 0.0  # perf_counter: the schedule's start, its last arrival
 
     def take(self) -> tuple[float, float]:
         """Wait (as an idle user) for the next arrival; the first call starts the schedule."""
@@ -101,13 +102,16 @@ class OpenLoop:
         if self._greenlet is not None:
             self._greenlet.kill()
 
+    @property
+    def count(self) -> ArrivalCount:
+        return ArrivalCount(self._due, self._dropped, self._last - self._started)
+
     def _run(self) -> None:
         start_perf, start_wall = time.perf_counter(), time.time()
         if self.start_at is not None:  # past already: what came due meanwhile goes late
             start_perf, start_wall = start_perf + self.start_at - start_wall, self.start_at
             gevent.sleep(max(0.0, start_perf - time.perf_counter()))
-        due = dropped = 0
-        started = time.perf_counter()
+        self._started = self._last = time.perf_counter()
         while True:
             offset = self.schedule.next()
             delay = start_perf + offset - time.perf_counter()
@@ -115,12 +119,12 @@ class OpenLoop:
                 gevent.sleep(delay)
             elif not self._idle:
                 gevent.sleep(0)  # behind, every user busy: let finished replies in first
-            due += 1
+            self._due += 1
             if self._idle:
                 self._idle.pop().set((start_perf + offset, start_wall + offset))
             else:
-                dropped += 1
-            self.count = ArrivalCount(due, dropped, time.perf_counter() - started)
+                self._dropped += 1
+            self._last = time.perf_counter()
 
 
 def _listen(hook: Any, listener: Callable[..., None]) -> None:
@@ -203,7 +207,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if isinstance(runner, MasterRunner):
         setattr(environment, _GATHERING, Gathering(recorder))
     else:
-        gevent.spawn(_flush_loop, environment, recorder.flush)  # flush(limit)
+        gevent.spawn(_flush_loop, environment, recorder.flush)
 
 
 def _open_loop(environment: Environment, settings: LoadSettings) -> None:
@@ -282,8 +286,11 @@ def _worker_name(index: object) -> str:
     return f"worker-{index}"
 
 
-def _await_workers(environment: Environment, runner: MasterRunner) -> Gathering:
-    """Every worker's final batch, waited for (bounded); a line per worker that fell short."""
+def _await_workers(
+    environment: Environment, runner: MasterRunner, open_loop: float | None
+) -> tuple[list[str], ArrivalCount | None]:
+    """Every worker's final batch, waited for (bounded): a line per worker that fell short, and
+    the workers' open-loop arrivals together."""
     gathering: Gathering = getattr(environment, _GATHERING)
     names = {c.id: _worker_name(runner.worker_indexes.get(c.id, "?")) for c in runner.clients.all}
     for client_id, name in names.items():
@@ -294,8 +301,7 @@ def _await_workers(environment: Environment, runner: MasterRunner) -> Gathering:
     while not all(gathering.complete(n) for n in expected) and time.monotonic() < deadline:
         gevent.sleep(0.02)
     setattr(environment, _GATHERING, None)
-    gathering.expected = expected
-    return gathering
+    return gathering.shortfalls(expected, open_loop), gathering.arrivals()
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
@@ -351,9 +357,7 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         return
     warnings: list[str] = []
     if isinstance(runner, MasterRunner):
-        gathering = _await_workers(environment, runner)
-        warnings = gathering.shortfalls(gathering.expected, open_loop=recorder.settings.rate_rps)
-        arrivals = gathering.arrivals()
+        warnings, arrivals = _await_workers(environment, runner, recorder.settings.rate_rps)
     for line in warnings:
         print(f"embload: warning: {line}", file=sys.stderr)
     opts = environment.parsed_options

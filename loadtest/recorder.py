@@ -255,7 +255,6 @@ class Gathering:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.tallies: dict[str, _Tally] = {}
-        self.expected: set[str] = set()  # the workers the test ran on, once it has stopped
 
     def take(self, batch: WorkerBatch) -> int:
         """Writes the batch; the rows received from its worker so far."""
