@@ -94,6 +94,16 @@ def _settings(cls: type[Options], flags: dict[str, Any], config: Path | None) ->
         raise _fail(str(exc)) from None
 
 
+def _serve_settings(
+    settings: RunSettings | SweepSettings, config: Path | None
+) -> ServeSettings | None:
+    """[serve] on the command's --serve-port, when the command is to start the bundled server."""
+    if not settings.serve:
+        return None
+    serve: ServeSettings = _settings(ServeSettings, {"port": settings.serve_port}, config)
+    return serve
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"embload {__version__}")
@@ -121,9 +131,7 @@ def run(config: Config = None, **flags: Any) -> None:
     from loadtest.runner import run as run_scenarios
 
     settings: RunSettings = _settings(RunSettings, flags, config)
-    serve: ServeSettings | None = None
-    if settings.serve:
-        serve = _settings(ServeSettings, {"port": settings.serve_port}, config)
+    serve = _serve_settings(settings, config)
     console = Console()
     try:
         results = run_scenarios(settings, serve, console)
@@ -165,9 +173,7 @@ def sweep(config: Config = None, **flags: Any) -> None:
     from loadtest.sweep import SWEEP_JSON, run_sweep
 
     settings: SweepSettings = _settings(SweepSettings, flags, config)
-    serve: ServeSettings | None = None
-    if settings.serve:
-        serve = _settings(ServeSettings, {"port": settings.serve_port}, config)
+    serve = _serve_settings(settings, config)
     console = Console()
     try:
         where, result = run_sweep(settings, serve, console)

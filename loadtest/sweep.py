@@ -10,12 +10,13 @@ or compared like any run. sweep.json holds every step's figures, the knee and th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 
-from loadtest.core.results import ThresholdVerdict
+from loadtest.core.results import RunSummary, ThresholdVerdict
 from loadtest.core.sweep import (
     SweepKind,
     SweepResult,
@@ -28,7 +29,7 @@ from loadtest.core.sweep import (
 from loadtest.core.thresholds import Threshold, ThresholdError, check_all, parse_thresholds
 from loadtest.runner import Prepared, RunError, prepared, run_scenario, scenario_file
 from loadtest.settings import ServeSettings, SweepSettings
-from loadtest.store import SUMMARY, read_summary, write_json
+from loadtest.store import write_json
 
 SWEEP_JSON = "sweep.json"
 _MIN_FIRST_RATE = 0.5  # req/s: where a search starts when one user barely got anything through
@@ -63,35 +64,27 @@ def sweep_dir(settings: SweepSettings, now: datetime) -> Path:
     return out
 
 
+@dataclass
 class _Stepper:
-    """Runs one step: its directory, its run, its figures, a line for the terminal."""
+    """Runs one step: its directory, its run, its figures, a line for the terminal; keeps each
+    step's summary for --fail-on."""
 
-    def __init__(
-        self,
-        settings: SweepSettings,
-        ready: Prepared,
-        out: Path,
-        slo: list[Threshold],
-        console: Console,
-    ) -> None:
-        self.settings, self.ready, self.out, self.slo, self.console = (
-            settings,
-            ready,
-            out,
-            slo,
-            console,
-        )
-        self.count = 0
+    settings: SweepSettings
+    ready: Prepared
+    out: Path
+    slo: list[Threshold]
+    console: Console
+    summaries: dict[str, RunSummary] = field(default_factory=dict)  # by run directory name
 
     def __call__(
         self, label: str, load: float, rate: float | None, users: int | None, batch: int | None
     ) -> SweepStep:
         s = self.settings
-        self.count += 1
-        name = f"{self.count:02d}-{label}"
+        number = len(self.summaries) + 1
+        name = f"{number:02d}-{label}"
         run_dir = self.out / name
         run_dir.mkdir()
-        self.console.print(f"[bold]step {self.count}[/bold] {label.replace('-', ' ')}")
+        self.console.print(f"[bold]step {number}[/bold] {label.replace('-', ' ')}")
         update = {"out": run_dir, "rate_rps": rate, "batch": batch}
         result = run_scenario(
             self.ready.load.model_copy(update=update),
@@ -103,6 +96,7 @@ class _Stepper:
             self.ready.server,
             s.processes,
         )
+        self.summaries[name] = result.summary
         step = step_of(result.summary, name, load, self.slo)
         p99 = "-" if step.p99_ms is None else f"{step.p99_ms:.1f} ms"
         verdict = {None: "", True: " · within the SLO", False: " · outside the SLO"}
@@ -158,7 +152,7 @@ def run_sweep(
             steps = [step(f"batch-{b}", b, rate, users, b) for b in sorted(settings.batch)]
     knee = find_knee(kind, steps, settings.knee_factor)
     max_rps, best_batch, answer = conclude(kind, steps, knee, bool(slo))
-    verdicts = _judge(fail_on, out, answer)
+    verdicts = _judge(fail_on, step.summaries, answer)
     result = SweepResult(
         kind=kind,
         searched=baseline is not None,
@@ -178,10 +172,12 @@ def run_sweep(
     return out, result
 
 
-def _judge(fail_on: list[Threshold], out: Path, answer: SweepStep | None) -> list[ThresholdVerdict]:
+def _judge(
+    fail_on: list[Threshold], summaries: dict[str, RunSummary], answer: SweepStep | None
+) -> list[ThresholdVerdict]:
     """--fail-on on the answer's run; with no answer every threshold is crossed."""
-    if answer is not None and (out / answer.run_dir / SUMMARY).exists():
-        return check_all(fail_on, read_summary(out / answer.run_dir))
+    if answer is not None:
+        return check_all(fail_on, summaries[answer.run_dir])
     return [
         ThresholdVerdict(threshold=t.text, metric=t.metric, value=None, limit=t.limit, held=False)
         for t in fail_on
