@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,22 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from generator import free_port, pinned  # python puts this script's folder on sys.path
+from processes import children_cpu_s
+
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pinned(cmd: list[str], cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu), *cmd] if (os.cpu_count() or 1) > 1 else cmd
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def one_run(host: str, seconds: int, load: list[str], out: Path) -> dict[str, float]:

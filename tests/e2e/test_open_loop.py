@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import SERVICE_S
-from tests.e2e.conftest import ROOT
-from tests.e2e.test_scenarios import clean_env, run_embload
+from tests.e2e.test_scenarios import run_embload, run_locust
 
 SERVICE_MS = SERVICE_S * 1000
 
@@ -64,19 +61,9 @@ def test_plain_locust_workers_share_one_constant_schedule(
     one_at_a_time: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "p2"
-    proc = subprocess.run(
-        [
-            *[sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/single.py")],
-            *["--headless", "--processes", "2", "-u", "4", "-r", "4", "-t", "4s", "--only-summary"],
-            *["--host", one_at_a_time.removesuffix("/v1"), "--embload-out", str(out)],
-            *["--embload-rate", "50", "--embload-arrival", "constant"],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env=clean_env(),
-    )
+    args = ["--processes", "2", "-u", "4", "-r", "4", "-t", "4s", "--embload-out", str(out)]
+    args += ["--embload-rate", "50", "--embload-arrival", "constant"]
+    proc = run_locust("single", one_at_a_time.removesuffix("/v1"), args, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = records(out)
     assert {r["worker"] for r in rows} == {"worker-0", "worker-1"}

@@ -55,6 +55,24 @@ def check_seeded_streams(scenario: str, records: list[dict[str, Any]], seed: int
         assert [r["chars"] for r in mine] == expected, f"user {user}"
 
 
+def run_locust(
+    scenario: str, host: str, args: list[str], cwd: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Plain `locust -f scenarios/<scenario>.py --headless --host HOST --only-summary ARGS`, as
+    a Locust user runs a shipped scenario, with the EMBLOAD_* variables given and no others."""
+    return subprocess.run(
+        [
+            *[sys.executable, "-m", "locust", "-f", str(ROOT / f"scenarios/{scenario}.py")],
+            *["--headless", "--host", host, "--only-summary", *args],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=clean_env(**env),
+    )
+
+
 def run_embload(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*EMBLOAD, "run", *args],
@@ -90,13 +108,9 @@ def test_plain_locust_against_the_default_server_fails_nothing(
 ) -> None:
     # No -u: the scenario's own user count applies. No --embload-out: ./reports/<time>-<name>/.
     # Settings reach plain locust as EMBLOAD_* variables; base64 is the default encoding.
-    env = clean_env(**({"EMBLOAD_ENCODING_FORMAT": encoding} if encoding else {}))
+    env = {"EMBLOAD_ENCODING_FORMAT": encoding} if encoding else {}
     host = reference_server.removesuffix("/v1")
-    cmd = [
-        *[sys.executable, "-m", "locust", "-f", str(ROOT / f"scenarios/{scenario}.py")],
-        *["--headless", "-t", "6s", "--host", host, "--only-summary"],
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    proc = run_locust(scenario, host, ["-t", "6s"], tmp_path, **env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = (tmp_path / "reports").iterdir()
     assert run_dir.name.endswith(f"-{scenario}") and (run_dir / "report.html").exists()
@@ -177,14 +191,8 @@ def test_instruction_and_extra_headers_reach_the_server_but_no_file(
             },
         ),
     ):
-        cmd = [
-            *[sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/single.py")],
-            *["--headless", "-t", "3s", "--host", host, "--only-summary"],
-            *["--embload-out", str(tmp_path / name)],
-        ]
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=120, env=clean_env(**extra)
-        )
+        args = ["-t", "3s", "--embload-out", str(tmp_path / name)]
+        proc = run_locust("single", host, args, tmp_path, **extra)
         assert proc.returncode == 0, proc.stderr[-2000:]
         first = json.loads((tmp_path / name / "records.jsonl").open().readline())
         tokens[name] = first["prompt_tokens"]

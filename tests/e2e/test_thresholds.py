@@ -4,12 +4,9 @@ crossed, 0 when every threshold holds, 2 with one line for a threshold that cann
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT
-from tests.e2e.test_scenarios import clean_env, run_embload
+from tests.e2e.test_scenarios import run_embload, run_locust
 
 
 def args(server: str, out: Path) -> list[str]:
@@ -52,19 +49,8 @@ def test_a_threshold_that_cannot_be_read_is_one_line_before_any_load(tmp_path: P
 
 
 def test_plain_locust_takes_embload_fail_on(reference_server: str, tmp_path: Path) -> None:
-    locustfile = str(ROOT / "scenarios/single.py")
     host = reference_server.removesuffix("/v1")
-    proc = subprocess.run(
-        [
-            *[sys.executable, "-m", "locust", "-f", locustfile, "--headless", "-t", "2s"],
-            *["--host", host, "--only-summary", "--embload-out", str(tmp_path / "r")],
-            *["--embload-fail-on", "p50<0.001ms"],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env=clean_env(),
-    )
+    args = ["-t", "2s", "--embload-out", str(tmp_path / "r"), "--embload-fail-on", "p50<0.001ms"]
+    proc = run_locust("single", host, args, tmp_path)
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert "embload: threshold crossed: p50<0.001ms (P50 was " in proc.stderr
