@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
-from gevent.event import AsyncResult
 from geventhttpclient import HTTPClient
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 from locust import FastHttpUser, events, task
@@ -49,6 +48,7 @@ from loadtest.core.payloads import SCENARIOS, PayloadSampler, Scenario, describe
 from loadtest.core.thresholds import crossed_line, parse_thresholds
 from loadtest.core.types import ErrorKind
 from loadtest.core.wire import failure, instructed
+from loadtest.open_loop import OpenLoop
 from loadtest.options import locust_arguments, settings_from
 from loadtest.recorder import Gathering, Recorder, WorkerBatch, new_recorder, run_dir_for
 from loadtest.settings import LoadSettings
@@ -66,65 +66,12 @@ _GATHERING = "embload_gathering"  # on a master's Environment, while its test ru
 _SENT = "embload_sent"  # on a worker's Environment: rows its last test sent
 _SHARE = "embload_share"  # on a worker's Environment: (slot, of) of the next test
 _OPEN_LOOP = "embload_open_loop"  # on the Environment, while an open-loop test runs
+_RAMP = "embload_ramp"  # on a master's Environment: the greenlet spawning users, while it runs
+_RUN_TIME = "embload_run_time"  # on a headless local or master Environment: Locust's -t
 _FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
 _SHARE_LEAD_S = 1.0  # workers start the schedule this long after the master's test_start
 _USERS_PER_WORKER = 1_000_000  # worker N's users are numbered from N * this: seeds stay apart
 RunWritten = Callable[[Path], None]
-
-
-class OpenLoop:
-    """One process's share of an open loop: a greenlet that, as each arrival comes due, hands it
-    to an idle user, or counts it dropped when every user (in-flight slot) is busy.
-
-    The user idle the shortest time gets it (a stack, not a queue), so a low rate keeps reusing
-    a few warm connections instead of cycling through every user's and paying for new ones."""
-
-    def __init__(self, schedule: Schedule, start_at: float | None = None) -> None:
-        self.schedule = schedule
-        self.start_at = start_at  # wall clock: where workers share one origin (else: at once)
-        self._idle: list[AsyncResult[tuple[float, float]]] = []  # (due perf, due wall clock)
-        self._greenlet: gevent.Greenlet[[], None] | None = None
-        self._stopped = False
-        self._due = self._dropped = 0
-        self._started = self._last = 0.0  # perf_counter: the schedule's start, its last arrival
-
-    def take(self) -> tuple[float, float]:
-        """Wait (as an idle user) for the next arrival; the first call starts the schedule."""
-        if self._greenlet is None and not self._stopped:
-            self._greenlet = gevent.spawn(self._run)
-        slot: AsyncResult[tuple[float, float]] = AsyncResult()
-        self._idle.append(slot)
-        due: tuple[float, float] = slot.get()
-        return due
-
-    def stop(self) -> None:
-        self._stopped = True
-        if self._greenlet is not None:
-            self._greenlet.kill()
-
-    @property
-    def count(self) -> ArrivalCount:
-        return ArrivalCount(self._due, self._dropped, self._last - self._started)
-
-    def _run(self) -> None:
-        start_perf, start_wall = time.perf_counter(), time.time()
-        if self.start_at is not None:  # past already: what came due meanwhile goes late
-            start_perf, start_wall = start_perf + self.start_at - start_wall, self.start_at
-            gevent.sleep(max(0.0, start_perf - time.perf_counter()))
-        self._started = self._last = time.perf_counter()
-        while True:
-            offset = self.schedule.next()
-            delay = start_perf + offset - time.perf_counter()
-            if delay > 0:
-                gevent.sleep(delay)
-            elif not self._idle:
-                gevent.sleep(0)  # behind, every user busy: let finished replies in first
-            self._due += 1
-            if self._idle:
-                self._idle.pop().set((start_perf + offset, start_wall + offset))
-            else:
-                self._dropped += 1
-            self._last = time.perf_counter()
 
 
 def _listen(hook: Any, listener: Callable[..., None]) -> None:
@@ -187,7 +134,6 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     except ValueError as exc:  # ThresholdError is one
         raise SystemExit(f"embload: {exc}") from None
     setattr(environment, _ON_ENVIRONMENT, recorder)
-    _open_loop(environment, settings)
     EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = settings.timeout_s
     # What exists now (modules, corpus, Locust) lives all run: keep the collector off it, and
     # collect young objects less often. Measured: ~5% more requests per core (bench/RESULTS.md).
@@ -195,6 +141,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     if isinstance(runner, WorkerRunner):
+        _open_loop(environment, settings)
         recorder.next_user = max(0, runner.worker_index) * _USERS_PER_WORKER
         recorder.begin_worker()
         gevent.spawn(
@@ -204,19 +151,45 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         )
         return
     recorder.begin(run_dir_for(settings, user_class.scenario.name))
+    recorder.started_at = _open_loop(environment, settings)
+    run_time_s: float | None = getattr(environment, _RUN_TIME, None)
+    if run_time_s and opts is not None:
+        opts.run_time = run_time_s  # for --html's {t}, as Locust had it
+        gevent.spawn_later(recorder.started_at - time.time() + run_time_s, _time_up, runner)
     if isinstance(runner, MasterRunner):
         setattr(environment, _GATHERING, Gathering(recorder))
+        setattr(environment, _RAMP, gevent.getcurrent())  # test_start fires in runner.start
     else:
         gevent.spawn(_flush_loop, environment, recorder.flush)
 
 
-def _open_loop(environment: Environment, settings: LoadSettings) -> None:
-    """With --embload-rate: this process's share of the schedule (a master shares it out)."""
+class _RunTimeLine(logging.Filter):
+    """Locust's start-up line, told the truth: there is a limit, embload's."""
+
+    def __init__(self, run_time_s: float) -> None:
+        super().__init__()
+        self.line = f"Run time limit set to {run_time_s:g} seconds, counted from the load's start"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("No run time limit set"):
+            record.msg, record.args = self.line, ()
+        return True
+
+
+def _time_up(runner: Any) -> None:
+    log.info("--run-time limit reached, shutting down")  # Locust's own words
+    runner.quit()
+
+
+def _open_loop(environment: Environment, settings: LoadSettings) -> float:
+    """With --embload-rate: this process's share of the schedule (a master shares it out).
+    When the load starts: a distributed open loop's shared start, else now."""
     runner = environment.runner
     loop = None
+    start_at = time.time()
     if settings.rate_rps is not None and isinstance(runner, MasterRunner):
         clients = sorted(runner.clients.all, key=lambda c: runner.worker_indexes.get(c.id, 0))
-        start_at = time.time() + _SHARE_LEAD_S  # by then Locust has spawned -r = -u users
+        start_at += _SHARE_LEAD_S  # by then Locust has spawned -r = -u users
         for slot, client in enumerate(clients):
             message = {"slot": slot, "of": len(clients), "start_at": start_at}
             runner.send_message(_SHARE_MESSAGE, message, client_id=client.id)
@@ -225,6 +198,7 @@ def _open_loop(environment: Environment, settings: LoadSettings) -> None:
         plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, *share[:2])
         loop = OpenLoop(Schedule(plan, settings.seed), share[2])
     setattr(environment, _OPEN_LOOP, loop)
+    return start_at
 
 
 def _on_share_message(environment: Environment, msg: Any, **_: Any) -> None:
@@ -236,6 +210,13 @@ def _on_test_stopping(environment: Environment, **_: Any) -> None:
     loop: OpenLoop | None = getattr(environment, _OPEN_LOOP, None)
     if loop is not None:
         loop.stop()
+    ramp = getattr(environment, _RAMP, None)
+    setattr(environment, _RAMP, None)
+    if isinstance(ramp, gevent.Greenlet) and ramp is not gevent.getcurrent() and not ramp.dead:
+        # A master stopped mid-ramp (-t before -u/-r is reached) goes on sending spawn messages
+        # (Locust 2.47 stops only a local runner's ramp): a worker that gets one after the
+        # final batch starts a new test, whose requests Locust counts and no record holds.
+        ramp.kill(block=False)
 
 
 def _send(runner: WorkerRunner, batch: WorkerBatch) -> None:
@@ -306,6 +287,14 @@ def _await_workers(
 
 def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
+    opts = environment.parsed_options
+    if opts is not None and opts.headless and opts.run_time and not opts.worker:
+        # Locust starts --run-time's clock before test_start, where embload looks the model up
+        # and takes the telemetry's idle baseline (0.3 s here, over 1 s on a busy machine): a
+        # 2 s run once loaded for 0.9 s. The clock is embload's, and starts with the load.
+        setattr(environment, _RUN_TIME, opts.run_time)
+        logging.getLogger("locust.main").addFilter(_RunTimeLine(opts.run_time))
+        opts.run_time = None  # given back at test_start, once Locust has looked
     if isinstance(runner, MasterRunner):
         runner.register_message(_RECORDS_MESSAGE, _on_records_message)
     elif isinstance(runner, WorkerRunner):
