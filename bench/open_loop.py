@@ -13,7 +13,7 @@ records for its progress line on the same core) pinned to core 0, one at a time,
 Per core is measured both ways: req/s with the generator pinned to one core, and CPU seconds
 of the generator's processes per 1,000 requests (getrusage of the children).
 
-    python bench/open_loop.py [--rounds 2] [--seconds 15]
+    python bench/open_loop.py [--rounds 3] [--seconds 15]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def one_run(host: str, seconds: int, load: list[str], out: Path) -> dict[str, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
     args = parser.parse_args()
     port = free_port()
@@ -98,7 +98,11 @@ def main() -> None:
             f"late {m['late']:.0f} dropped {m['dropped']:.0f}"
         )
     print(f"open / closed req/s per core: {ratio:.2f} (CPU per request: {cpu_ratio:.2f})")
-    print(f"send lag P99 at half the closed loop's rate: {med['open_half']['lag_p99_ms']:.2f} ms")
+    rounds = ", ".join(f"{r['lag_p99_ms']:.2f}" for r in rows["open_half"])
+    print(
+        f"send lag P99 at half the closed loop's rate: {med['open_half']['lag_p99_ms']:.2f} ms"
+        f" (rounds: {rounds})"
+    )
 
 
 if __name__ == "__main__":
