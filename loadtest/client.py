@@ -30,6 +30,14 @@ import pybase64
 import simdjson
 from pydantic import BaseModel, ValidationError
 
+from loadtest.core.dialects import (
+    DEFAULT_PREFIX,
+    SPECS,
+    Dialect,
+    ReplyShape,
+    request_body,
+    route_dialect,
+)
 from loadtest.core.errors import classify_status
 from loadtest.core.results import ModelCard
 from loadtest.core.types import ErrorKind
@@ -38,17 +46,20 @@ from loadtest.core.wire import (
     ReplyCheck,
     check_embedding_reply,
     check_vectors,
-    embedding_request,
     failure,
+    locate,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """An OpenAI-style base URL split the way Locust wants it: bare host, then a path prefix."""
+    """Where a target's embeddings live: the bare host (Locust's --host), the prefix its other
+    routes share (`/v1`: `/v1/models`), its embeddings route and the dialect spoken there."""
 
-    host: str  # scheme://host:port, Locust's --host
-    prefix: str  # "/v1" unless the URL names another
+    host: str  # scheme://host:port
+    prefix: str  # "/v1", "" (no prefix), "/api" (ollama)
+    dialect: Dialect = "openai"
+    probe: bool = False  # a bare http://h:p: the route is found by asking (EmbeddingsClient.find)
 
     @property
     def base_url(self) -> str:
@@ -56,18 +67,39 @@ class Target:
 
     @property
     def embeddings_path(self) -> str:
-        return self.prefix + "/embeddings"
+        return self.prefix + SPECS[self.dialect].route
+
+    @property
+    def url(self) -> str:
+        """The embeddings route's URL: what an explicit --target names."""
+        return self.host + self.embeddings_path
 
 
-def parse_target(url: str) -> Target:
-    """`http://h:p/v1` (as the openai SDK's base_url) or a bare `http://h:p` (meaning /v1)."""
+def parse_target(url: str, dialect: Dialect | None = None) -> Target:
+    """A target URL as users give it. `http://h:p/v1` (the openai SDK's base_url) and
+    `http://h:p/v1/embeddings` are the same route; `http://h:p/` means no prefix; a path that
+    ends in a dialect's route (`/embed`, `/api/embed`, `/v2/embed`) speaks that dialect. A bare
+    `http://h:p` is `/v1/embeddings` until `EmbeddingsClient.find` asks the server, unless
+    `dialect` says which. An explicit path is kept as given."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"target {url!r} is not an http(s) URL like http://127.0.0.1:30000/v1")
-    prefix = parts.path.rstrip("/")
-    if prefix.endswith("/embeddings"):
-        prefix = prefix[: -len("/embeddings")]
-    return Target(host=f"{parts.scheme}://{parts.netloc}", prefix=prefix or "/v1")
+    host = f"{parts.scheme}://{parts.netloc}"
+    if not parts.path:
+        if dialect is None:
+            return Target(host, DEFAULT_PREFIX["openai"], "openai", probe=True)
+        return Target(host, DEFAULT_PREFIX[dialect], dialect)
+    path = parts.path.rstrip("/")
+    named = route_dialect(path)
+    if named is not None:
+        prefix, spoken = named
+        if dialect is not None and SPECS[dialect].route != SPECS[spoken].route:
+            raise ValueError(
+                f"target {url!r} names a {spoken} route but --dialect is {dialect}: "
+                "drop one, or give the server's base URL"
+            )
+        return Target(host, prefix, dialect or spoken)  # /embeddings is Infinity's if asked
+    return Target(host, path, dialect or "openai")
 
 
 def encode_request(
@@ -75,8 +107,9 @@ def encode_request(
     model: str | None,
     encoding_format: str = "float",
     dimensions: int | None = None,
+    dialect: Dialect = "openai",
 ) -> bytes:
-    return orjson.dumps(embedding_request(texts, model, encoding_format, dimensions))
+    return orjson.dumps(request_body(dialect, texts, model, encoding_format, dimensions))
 
 
 def request_headers(api_key: str | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -103,13 +136,22 @@ def encode_vector(vector: np.ndarray) -> str:
     return pybase64.b64encode(vector.astype("<f4").tobytes()).decode()
 
 
-def check_reply(status: int, body: bytes, n_inputs: int, expected_dim: int | None) -> ReplyCheck:
+_OPENAI = SPECS["openai"].shape
+
+
+def check_reply(
+    status: int,
+    body: bytes,
+    n_inputs: int,
+    expected_dim: int | None,
+    shape: ReplyShape = _OPENAI,
+) -> ReplyCheck:
     """Status, JSON, one finite vector per input, one dimension: the verdict on a reply."""
     if not 200 <= status < 300:
         kind, message = classify_status(status, body)
         if kind is not None and message is not None:  # set together for every non-2xx
             return failure(kind, message)
-    parts = _read_fast(body)
+    parts = _read_fast(body, shape)
     if parts is not None:
         return check_vectors(*parts, n_inputs, expected_dim, decode_vector)
     # The lenient parser reads NaN and Infinity, so a bad vector is told from bad JSON.
@@ -117,20 +159,21 @@ def check_reply(status: int, body: bytes, n_inputs: int, expected_dim: int | Non
         doc = json.loads(body)
     except ValueError:
         return failure(ErrorKind.INVALID_RESPONSE, "reply is not JSON")
-    return check_embedding_reply(doc, n_inputs, expected_dim, decode_vector)
+    return check_embedding_reply(doc, n_inputs, expected_dim, decode_vector, shape)
 
 
-def reply_vectors(body: bytes) -> list[np.ndarray]:
+def reply_vectors(body: bytes, shape: ReplyShape = _OPENAI) -> list[np.ndarray]:
     """The vectors of a reply `check_reply` passed, in input order, as float64."""
-    parts = _read_fast(body)
-    if parts is None:
-        doc = json.loads(body)
-        rows = sorted(doc["data"], key=lambda d: d.get("index", 0))
-        return [
-            decode_vector(e).astype(np.float64) if isinstance(e, str) else np.asarray(e, float)
-            for e in (r["embedding"] for r in rows)
+    parts = _read_fast(body, shape)
+    if parts is not None:
+        vectors, indices = parts[0], parts[1]
+    else:
+        found = locate(json.loads(body), shape)
+        assert not isinstance(found, str), found
+        indices = found[1]
+        vectors = [
+            decode_vector(e) if isinstance(e, str) else np.asarray(e, float) for e in found[0]
         ]
-    vectors, indices, _ = parts
     order = sorted(range(len(vectors)), key=lambda i: indices[i])  # type: ignore[arg-type,return-value]
     return [vectors[i].astype(np.float64) for i in order]
 
@@ -149,27 +192,27 @@ def _parse_strict(body: bytes) -> Any:
         return _parser.parse(body)
 
 
-def _read_fast(body: bytes) -> tuple[list[np.ndarray], list[object], object] | None:
-    """(vectors as numpy arrays, their `index` fields, usage.prompt_tokens); None if unusual."""
+def _read_fast(
+    body: bytes, shape: ReplyShape = _OPENAI
+) -> tuple[list[np.ndarray], list[object], object] | None:
+    """(vectors as numpy arrays, their `index` fields, the token count); None if unusual."""
     try:
         doc = _parse_strict(body)
     except ValueError:  # not strict JSON, NaN and Infinity included
         return None
-    data = doc.get("data") if isinstance(doc, simdjson.Object) else None
-    if not isinstance(data, simdjson.Array):
+    found = locate(doc, shape)
+    if isinstance(found, str):
         return None
+    embeddings, indices, tokens = found
     vectors: list[np.ndarray] = []
-    indices: list[object] = []
     lists = 0
-    for i, item in enumerate(data):
-        if not isinstance(item, simdjson.Object):
-            return None
-        embedding = item.get("embedding")
+    for embedding in embeddings:
         if isinstance(embedding, simdjson.Array):
             try:
-                vectors.append(np.frombuffer(embedding.as_buffer(of_type="d"), dtype=np.float64))
+                vector = np.frombuffer(embedding.as_buffer(of_type="d"), dtype=np.float64)
             except TypeError:  # an element that is not a number
                 return None
+            vectors.append(vector)
             lists += 1
         elif isinstance(embedding, str):
             try:
@@ -178,16 +221,12 @@ def _read_fast(body: bytes) -> tuple[list[np.ndarray], list[object], object] | N
                 return None
         else:
             return None
-        indices.append(item.get("index", i))
-    # as_buffer flattens nested arrays: only `data` and the vectors may open one.
-    if _count_brackets(body, 2 + lists) != 1 + lists:
+    # as_buffer flattens nested arrays: a well-formed reply opens no more than its shape says
+    # (a '[' inside a string, as Cohere's echoed texts may hold, takes the lenient road).
+    expected = shape.arrays + lists
+    if _count_brackets(body, expected + 1) != expected:
         return None
-    usage = doc.get("usage")
-    return (
-        vectors,
-        indices,
-        usage.get("prompt_tokens") if isinstance(usage, simdjson.Object) else None,
-    )
+    return vectors, indices, tokens
 
 
 def _count_brackets(body: bytes, most: int) -> int:
@@ -265,6 +304,10 @@ class EmbeddingsClient:
                 f"nothing is answering at {self.target.base_url}: {type(exc).__name__}"
             ) from None
 
+    def post(self, url: str, body: bytes, timeout_s: float) -> httpx.Response:
+        """One POST of a request body; httpx's errors are the caller's to name."""
+        return self._http.post(url, content=body, timeout=timeout_s)
+
     def models(self, timeout_s: float = 5.0) -> list[ModelCard]:
         """`GET {base}/models`; [] when the server has no such route or shape."""
         reply = self._get(self.target.base_url + "/models", timeout_s)
@@ -303,16 +346,17 @@ class EmbeddingsClient:
         dimensions: int | None = None,
     ) -> list[np.ndarray]:
         """One request, checked as the load path checks replies; its vectors in input order."""
-        body = encode_request(texts, model, encoding_format, dimensions)
-        url = self.target.base_url + "/embeddings"
+        target = self.target
+        body = encode_request(texts, model, encoding_format, dimensions, target.dialect)
+        url, shape = target.url, SPECS[target.dialect].shape
         try:
             reply = self._http.post(url, content=body)
         except httpx.HTTPError as exc:
             raise EmbeddingFailed(ErrorKind.CONNECTION, f"{url}: {type(exc).__name__}") from None
-        check = check_reply(reply.status_code, reply.content, len(texts), dimensions)
+        check = check_reply(reply.status_code, reply.content, len(texts), dimensions, shape)
         if check.error is not None:
             raise EmbeddingFailed(check.error, f"{url}: {check.message}")
-        return reply_vectors(reply.content)
+        return reply_vectors(reply.content, shape)
 
     def embed_each(
         self, texts: list[str], model: str | None, concurrency: int = 64

@@ -38,19 +38,24 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtest.client import (
     EmbeddingsClient,
+    Target,
     TargetUnreachable,
     check_reply,
     encode_request,
     parse_target,
 )
 from loadtest.core.arrivals import ArrivalCount, ArrivalPlan, Schedule
+from loadtest.core.dialects import SPECS
 from loadtest.core.payloads import SCENARIOS, PayloadSampler, Scenario, describe_batch, user_seed
+from loadtest.core.results import ModelCard
 from loadtest.core.thresholds import crossed_line, parse_thresholds
 from loadtest.core.types import ErrorKind
 from loadtest.core.wire import failure, instructed
+from loadtest.data import builtin_corpus
 from loadtest.open_loop import OpenLoop
 from loadtest.options import locust_arguments, settings_from
 from loadtest.recorder import Gathering, Recorder, WorkerBatch, new_recorder, run_dir_for
+from loadtest.routes import PreflightFailed, find_route
 from loadtest.settings import LoadSettings
 
 log = logging.getLogger("embload")
@@ -109,6 +114,27 @@ def _user_class(environment: Environment) -> type[EmbeddingUser]:
     return found[0]
 
 
+def _target_and_card(host: str, settings: LoadSettings) -> tuple[Target, ModelCard | None]:
+    """--host as a target (a bare one asked where its embeddings route is), and its model."""
+    try:
+        target = parse_target(host, settings.dialect)
+    except ValueError as exc:
+        raise SystemExit(f"embload: {exc}") from None
+    api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    try:
+        with EmbeddingsClient(target, api_key=api_key, headers=settings.headers) as client:
+            if target.probe:
+                text = builtin_corpus()[0].text
+                target = client.target = find_route(client, target, text, settings.model)
+                log.info("embload: embeddings route %s (%s)", target.url, target.dialect)
+            return target, client.model_card(settings.model)
+    except TargetUnreachable as exc:
+        log.warning("embload: %s; sending the model name as given", exc)
+        return target, None
+    except PreflightFailed as exc:
+        raise SystemExit(f"embload: {exc}") from None
+
+
 def _on_test_start(environment: Environment, **_: Any) -> None:
     opts = environment.parsed_options
     if environment.host is None or opts is None:
@@ -116,15 +142,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
             "embload: no --host given; pass the server, e.g. --host http://127.0.0.1:30000"
         )
     settings = settings_from(opts, LoadSettings)
-    target = parse_target(environment.host)
+    target, card = _target_and_card(environment.host, settings)
     user_class = _user_class(environment)
-    api_key = settings.api_key.get_secret_value() if settings.api_key else None
-    try:
-        with EmbeddingsClient(target, api_key=api_key, headers=settings.headers) as client:
-            card = client.model_card(settings.model)
-    except TargetUnreachable as exc:
-        log.warning("embload: %s; sending the model name as given", exc)
-        card = None
     runner = environment.runner
     worker = _worker_name(runner.worker_index) if isinstance(runner, WorkerRunner) else "local"
     try:
@@ -405,6 +424,8 @@ class EmbeddingUser(FastHttpUser):
         self._open: OpenLoop | None = getattr(self.environment, _OPEN_LOOP, None)
         self._due: tuple[float, float] | None = None
         self._path = test.target.embeddings_path
+        self._dialect = test.target.dialect
+        self._shape = SPECS[self._dialect].shape
         self._http = HTTPClient.from_url(
             test.target.host,
             concurrency=1,  # one request at a time per user, over one kept-alive connection
@@ -434,7 +455,7 @@ class EmbeddingUser(FastHttpUser):
         texts = [p.text for p in batch]
         if s.instruction:
             texts = [instructed(s.instruction, t) for t in texts]
-        body = encode_request(texts, test.model, s.encoding_format, s.dimensions)
+        body = encode_request(texts, test.model, s.encoding_format, s.dimensions, self._dialect)
         response = None
         start_time = time.time()
         t0 = time.perf_counter()
@@ -451,7 +472,9 @@ class EmbeddingUser(FastHttpUser):
             check = failure(*_transport_error(exc))
         else:
             latency_s = time.perf_counter() - t0
-            check = check_reply(response.status_code, content, len(texts), test.expected_dim)
+            check = check_reply(
+                response.status_code, content, len(texts), test.expected_dim, self._shape
+            )
         status = response.status_code if response is not None else 0
         if check.error is None:
             if test.expected_dim is None:

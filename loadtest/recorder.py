@@ -25,6 +25,7 @@ from typing import Any
 from loadtest import __version__
 from loadtest.client import Target, reply_vectors, request_headers
 from loadtest.core.arrivals import ArrivalCount, LoadShape, load_figures
+from loadtest.core.dialects import SPECS
 from loadtest.core.payloads import Scenario, scenario_pools
 from loadtest.core.results import LoadEnvironment, ModelCard, RunSummary
 from loadtest.core.stats import summarize
@@ -186,7 +187,8 @@ class Recorder:
         self.good_replies += 1
         n = self.good_replies
         if n % _KEEP_EVERY == 0 and n // _KEEP_EVERY <= self.settings.keep_vectors:
-            pairs = zip(texts, reply_vectors(content), strict=True)
+            shape = SPECS[self.target.dialect].shape
+            pairs = zip(texts, reply_vectors(content, shape), strict=True)
             self.vectors.write(vector_row(t, v) for t, v in pairs)
 
     def finish(
@@ -221,10 +223,13 @@ class Recorder:
         return {
             "scenario": self.scenario.name,
             "target": self.target.base_url,
+            "route": self.target.url,
+            "dialect": self.target.dialect,
             "model": self.model,
             "users": users,
             "inputs_per_request": self.inputs_per_request,
-            "encoding_format": s.encoding_format,
+            # the dialects without base64 send and get floats, whatever was asked
+            "encoding_format": s.encoding_format if SPECS[self.target.dialect].base64 else "float",
             "dimensions": s.dimensions,
             "seed": s.seed,
             "corpus": str(s.corpus) if s.corpus else "builtin",
@@ -351,7 +356,7 @@ def new_recorder(
         headers=request_headers(api_key, settings.headers),
         # worked out once: the load path reads both on every request
         model=settings.model or (card.id if card else None),
-        url=target.host + target.embeddings_path,
+        url=target.url,
         expected_dim=settings.dimensions,
     )
 

@@ -25,13 +25,15 @@ from rich.live import Live
 from rich.text import Text
 
 import loadtest
+from loadtest import routes
 from loadtest.bundled import BundledServer, ServeError, bundled_server, stop_process
 from loadtest.client import EmbeddingsClient, Target, TargetUnreachable, parse_target
+from loadtest.core.dialects import Dialect
 from loadtest.core.payloads import SCENARIOS
 from loadtest.core.results import RunSummary
 from loadtest.core.stats import latency_ms
 from loadtest.core.thresholds import ThresholdError, parse_thresholds
-from loadtest.data import read_corpus
+from loadtest.data import builtin_corpus, read_corpus
 from loadtest.settings import LoadSettings, RunSettings, ServeSettings
 from loadtest.store import RECORDS, STARTUP, NotARun, new_run_dir, read_summary, write_json
 
@@ -138,7 +140,7 @@ def locust_command(
         *[sys.executable, "-m", "locust", "-f", str(scenario_file(name)), "--headless"],
         *["-u", str(users), "-r", str(users)],
         *["-t", f"{max(1, round(duration_s))}s"],  # Locust takes whole seconds
-        *["--stop-timeout", "5", "--host", target.host, "--only-summary"],
+        *["--stop-timeout", "5", "--host", target.url, "--only-summary"],
         *["--loglevel", "WARNING"],
         *([] if processes is None else ["--processes", str(processes)]),
         *([] if csv_prefix is None else ["--csv", str(csv_prefix)]),
@@ -209,25 +211,34 @@ def _run_dirs(settings: RunSettings, names: list[str]) -> dict[str, Path]:
     return dirs
 
 
-def preflight(target: Target, settings: LoadSettings) -> str | None:
-    """The model to send: as given, else the first the target lists. One line if it is down."""
+def preflight(target: Target, settings: LoadSettings) -> tuple[Target, str | None]:
+    """The route (asked for when the target is a bare host) and the model to send (as given,
+    else the first the target lists), checked with one real request. One line if not."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    corpus = read_corpus(settings.corpus) if settings.corpus else builtin_corpus()
     try:
         with EmbeddingsClient(target, api_key=api_key, headers=settings.headers) as client:
-            card = client.model_card(settings.model)
+            return routes.preflight(
+                client,
+                corpus[0].text,
+                settings.model,
+                settings.encoding_format,
+                settings.dimensions,
+            )
     except TargetUnreachable:
         raise RunError(
             f"nothing is listening at {target.host}; start a server (`embload serve`) or let "
             "embload start one with `embload run --serve`"
         ) from None
-    return settings.model or (card.id if card else None)
+    except routes.PreflightFailed as exc:
+        raise RunError(str(exc)) from None
 
 
-def _target(url: str | None) -> Target:
+def _target(url: str | None, dialect: Dialect | None = None) -> Target:
     if not url:
         raise RunError("no target: pass --target URL (e.g. http://127.0.0.1:30000/v1) or --serve")
     try:
-        return parse_target(url)
+        return parse_target(url, dialect)
     except ValueError as exc:
         raise RunError(str(exc)) from None
 
@@ -271,12 +282,16 @@ def prepared(
                 raise RunError(str(exc)) from None
             target = server.target
         else:
-            target = _target(url)
+            target = _target(url, settings.dialect)
         # the options a Locust process takes, out of the command's
         load = LoadSettings.model_validate(
             {f: getattr(settings, f) for f in LoadSettings.model_fields if f != "batch"}
         )
-        load = load.model_copy(update={"model": preflight(target, load)})
+        asked = target
+        target, model = preflight(asked, load)
+        if asked.probe:
+            console.print(f"embeddings route: {target.url} ({target.dialect})")
+        load = load.model_copy(update={"model": model, "dialect": target.dialect})
         yield Prepared(target, load, server)
 
 

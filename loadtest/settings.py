@@ -150,6 +150,10 @@ class LoadSettings(Options):
     TRANSFER: ClassVar[str | None] = "EMBLOAD_SETTINGS"
 
     model: str | None = option(None, "model name to send (default: the first of /v1/models)")
+    dialect: Literal["openai", "infinity", "tei", "ollama", "cohere"] | None = option(
+        None,
+        "the API to speak (default: from the target's route; a bare http://h:p is asked)",
+    )
     corpus: Path | None = option(None, "texts to send: .jsonl (text, category) or .txt")
     seed: int = option(0, "seed for payload sampling: the same seed sends the same texts")
     encoding_format: Literal["base64", "float"] = option(

@@ -205,6 +205,10 @@ class RunSummary(Figures):
     schema_version: Literal[1] = SCHEMA_VERSION
     scenario: str
     target: str = Field(description="the base URL, without any user:password")
+    route: str | None = Field(
+        None, description="the embeddings route's URL the load went to (found, if not given)"
+    )
+    dialect: str = Field("openai", description="the API spoken there: openai, infinity, tei, ...")
     model: str | None
     users: int | None
     inputs_per_request: int

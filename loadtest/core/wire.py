@@ -1,4 +1,4 @@
-"""OpenAI `/v1/embeddings` shapes: the request body, and the check of a parsed reply.
+"""The check of a parsed embeddings reply, in any dialect (core/dialects.py says where).
 
 The reply check runs once per request inside the load generator, so it is hand-written over
 plain lists and arrays rather than a pydantic model: a 1024-d vector costs a few microseconds.
@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from loadtest.core.dialects import SPECS, ReplyShape
 from loadtest.core.types import ErrorKind
 
 
@@ -21,20 +22,6 @@ def instructed(instruction: str, text: str) -> str:
     """A query as Qwen3-Embedding's authors send it: the task first, no space after `Query:`.
     Formatted by the client, so it works with any server (sglang, vLLM, TEI, the bundled one)."""
     return f"Instruct: {instruction}\nQuery:{text}"
-
-
-def embedding_request(
-    texts: list[str],
-    model: str | None,
-    encoding_format: str = "float",
-    dimensions: int | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"input": texts, "encoding_format": encoding_format}
-    if model:
-        body["model"] = model
-    if dimensions is not None:
-        body["dimensions"] = dimensions
-    return body
 
 
 class ReplyCheck(NamedTuple):
@@ -110,20 +97,56 @@ def _one_each(indices: Sequence[object], n: int) -> bool:
 
 
 def check_embedding_reply(
-    doc: object, n_inputs: int, expected_dim: int | None, decode: Decoder
+    doc: object,
+    n_inputs: int,
+    expected_dim: int | None,
+    decode: Decoder,
+    shape: ReplyShape = SPECS["openai"].shape,
 ) -> ReplyCheck:
-    """The verdict on a reply as a standard JSON parser reads it."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        return failure(ErrorKind.INVALID_RESPONSE, "reply has no 'data' list")
-    vectors, indices = [], []
-    for i, item in enumerate(doc["data"]):
-        if not isinstance(item, dict) or "embedding" not in item:
-            return failure(ErrorKind.INVALID_RESPONSE, f"data[{i}] has no 'embedding'")
-        vectors.append(item["embedding"])
-        indices.append(item.get("index", i))
-    usage = doc.get("usage")
-    tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    """The verdict on a reply as a standard JSON parser reads it, its vectors where `shape`
+    says they are."""
+    found = locate(doc, shape)
+    if isinstance(found, str):
+        return failure(ErrorKind.INVALID_RESPONSE, found)
+    vectors, indices, tokens = found
     return check_vectors(vectors, indices, tokens, n_inputs, expected_dim, decode)
+
+
+def locate(doc: object, shape: ReplyShape) -> tuple[list[object], list[object], object] | str:
+    """(the embeddings, their `index` fields, the token count) of a parsed reply, or what is
+    missing. Takes dicts and lists, or any parser's objects and arrays that behave alike."""
+    node = doc
+    for key in shape.vectors:
+        node = node.get(key) if _is_object(node) else None  # type: ignore[attr-defined]
+    where = ".".join(shape.vectors) or "the reply"
+    if not _is_array(node):
+        return f"reply has no '{where}' list" if shape.vectors else "reply is not a list"
+    vectors: list[object] = []
+    indices: list[object] = []
+    item: Any
+    for i, item in enumerate(node):  # type: ignore[arg-type]
+        if shape.item is None:
+            vectors.append(item)
+            indices.append(i)
+            continue
+        if not _is_object(item) or shape.item not in item:
+            return f"{where}[{i}] has no '{shape.item}'"
+        vectors.append(item.get(shape.item))
+        indices.append(item.get("index", i))
+    tokens: object = doc
+    for key in shape.tokens:
+        tokens = tokens.get(key) if _is_object(tokens) else None  # type: ignore[attr-defined]
+    return vectors, indices, tokens if shape.tokens else None
+
+
+def _is_object(node: object) -> bool:
+    return hasattr(node, "get") and hasattr(node, "keys")
+
+
+def _is_array(node: object) -> bool:
+    return isinstance(node, list) or (
+        hasattr(node, "__len__") and hasattr(node, "as_buffer")  # simdjson's Array
+    )
 
 
 def check_vectors(

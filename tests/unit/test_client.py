@@ -24,6 +24,7 @@ from loadtest.client import (
     parse_target,
     request_headers,
 )
+from loadtest.core.dialects import Dialect
 from loadtest.core.types import ErrorKind
 from loadtest.core.wire import NotFloat32, check_embedding_reply
 from tests.conftest import QuietHandler, serving
@@ -212,19 +213,34 @@ def test_error_message_is_the_servers_own_words() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "host", "prefix"),
+    ("url", "dialect", "route", "spoken", "probe"),
     [
-        ("http://127.0.0.1:30000/v1", "http://127.0.0.1:30000", "/v1"),
-        ("http://127.0.0.1:30000", "http://127.0.0.1:30000", "/v1"),
-        ("http://127.0.0.1:30000/", "http://127.0.0.1:30000", "/v1"),
-        ("https://api.example.com/openai/v1/", "https://api.example.com", "/openai/v1"),
-        ("http://h:8080/v1/embeddings", "http://h:8080", "/v1"),
+        ("http://127.0.0.1:30000/v1", None, "/v1/embeddings", "openai", False),
+        ("http://127.0.0.1:30000", None, "/v1/embeddings", "openai", True),  # until asked
+        ("http://127.0.0.1:30000/", None, "/embeddings", "openai", False),  # no prefix
+        ("http://127.0.0.1:30000/embeddings", None, "/embeddings", "openai", False),
+        ("https://api.example.com/openai/v1/", None, "/openai/v1/embeddings", "openai", False),
+        ("http://h:8080/v1/embeddings", None, "/v1/embeddings", "openai", False),
+        ("http://h:8080/embed", None, "/embed", "tei", False),
+        ("http://h:8080/api/embed", None, "/api/embed", "ollama", False),
+        ("https://api.cohere.com/v2/embed", None, "/v2/embed", "cohere", False),
+        ("http://h:8080", "tei", "/embed", "tei", False),
+        ("http://h:8080", "infinity", "/embeddings", "infinity", False),
+        ("http://h:8080/", "tei", "/embed", "tei", False),
+        ("http://h:8080/embeddings", "infinity", "/embeddings", "infinity", False),
     ],
 )
-def test_targets(url: str, host: str, prefix: str) -> None:
-    target = parse_target(url)
-    assert (target.host, target.prefix) == (host, prefix)
-    assert target.embeddings_path == prefix + "/embeddings"
+def test_targets(
+    url: str, dialect: Dialect | None, route: str, spoken: Dialect, probe: bool
+) -> None:
+    target = parse_target(url, dialect)
+    assert (target.embeddings_path, target.dialect, target.probe) == (route, spoken, probe)
+    assert target.url == target.host + route and "/" not in target.host.split("//")[1]
+
+
+def test_a_target_route_and_a_dialect_that_disagree_are_refused() -> None:
+    with pytest.raises(ValueError, match="names a tei route but --dialect is openai"):
+        parse_target("http://h:8080/embed", "openai")
 
 
 @pytest.mark.parametrize("url", ["127.0.0.1:30000", "ftp://x/v1", "http://"])

@@ -24,7 +24,8 @@ def test_locust_gets_its_own_options_only() -> None:
     joined = " ".join(cmd)
     assert "scenarios/medium.py" in joined and "--headless" in cmd
     assert "-u 3 -r 3" in joined and "-t 2s" in joined  # Locust runs whole seconds
-    assert "--host http://127.0.0.1:30000 " in joined + " "  # the bare host, as Locust expects
+    # the route itself, found or given: a Locust process asks nothing again
+    assert "--host http://127.0.0.1:30000/v1/embeddings " in joined + " "
     assert not any(arg.startswith("--embload") for arg in cmd)  # settings travel as one value
     assert "--processes" not in cmd and "--csv" not in cmd
     cmd = locust_command("single", 1, 1, parse_target("http://h:1/v1"), -1, Path("r/locust"))

@@ -1,0 +1,130 @@
+"""Before any load: find a bare target's embeddings route, then send it one real request.
+
+A target given as a bare `http://h:p` is asked, in order, at `/v1/embeddings`, `/embeddings`
+(OpenAI-shaped, Infinity's default), `/embed` (TEI) and `/api/embed` (Ollama); the first route
+that is there is used. Then one request with a corpus text goes to the route the load will use
+and gets the load path's own check. Anything wrong (no such route, a key refused, an unknown
+model, a reply that is not embeddings in this dialect) stops the command with one line that
+names the URL, what came back and what to do: never thousands of failed requests later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+
+from loadtest.client import (
+    EmbeddingsClient,
+    Target,
+    TargetUnreachable,
+    check_reply,
+    encode_request,
+)
+from loadtest.core.dialects import PROBES, SPECS
+from loadtest.core.errors import error_message
+from loadtest.core.types import ErrorKind
+
+_PROBE_TIMEOUT_S = 10.0
+_PREFLIGHT_TIMEOUT_S = 60.0  # a cold server's first request may load a model
+
+
+class PreflightFailed(Exception):
+    """The one line a user sees when the target cannot take the load as given."""
+
+
+def _no_route(status: int, body: bytes) -> bool:
+    """A 404 or 405 for the route itself, not for a model it does not know (Ollama's 404)."""
+    return status in (404, 405) and "model" not in body.decode("utf-8", "replace").lower()
+
+
+def _post(
+    client: EmbeddingsClient, target: Target, body: bytes, timeout_s: float
+) -> httpx.Response:
+    try:
+        return client.post(target.url, body, timeout_s)
+    except (httpx.ConnectError, httpx.TimeoutException) as exc:
+        raise TargetUnreachable(
+            f"nothing is answering at {target.host}: {type(exc).__name__}"
+        ) from None
+
+
+def find_route(client: EmbeddingsClient, target: Target, text: str, model: str | None) -> Target:
+    """The first route a bare target answers at; the target itself when it is not bare."""
+    if not target.probe:
+        return target
+    tried = []
+    for prefix, dialect in PROBES:
+        candidate = Target(target.host, prefix, dialect)
+        body = encode_request([text], model, "float", None, dialect)
+        reply = _post(client, candidate, body, _PROBE_TIMEOUT_S)
+        if not _no_route(reply.status_code, reply.content):
+            return candidate
+        tried.append(candidate.embeddings_path)
+    raise PreflightFailed(
+        f"{target.host} has no embeddings route (tried {', '.join(tried)}: all 404): give the "
+        "route with --target, e.g. http://host:port/v1, or the API with --dialect"
+    )
+
+
+def preflight(
+    client: EmbeddingsClient,
+    text: str,
+    model: str | None,
+    encoding_format: str,
+    dimensions: int | None,
+) -> tuple[Target, str | None]:
+    """Find the route (bare target) and the model (the first listed, unless given), then one
+    real request there, checked as the load checks every reply. The target and the model to
+    load with; PreflightFailed with the one line otherwise."""
+    target = client.target = find_route(client, client.target, text, model)
+    if model is None:
+        card = client.model_card(None)
+        model = card.id if card else None
+    body = encode_request([text], model, encoding_format, dimensions, target.dialect)
+    reply = _post(client, target, body, _PREFLIGHT_TIMEOUT_S)
+    status = reply.status_code
+    check = check_reply(status, reply.content, 1, dimensions, SPECS[target.dialect].shape)
+    if check.error is None:
+        return target, model
+    raise PreflightFailed(_line(client, target, status, reply.content, check.error, check.message))
+
+
+def _line(
+    client: EmbeddingsClient,
+    target: Target,
+    status: int,
+    body: bytes,
+    kind: ErrorKind,
+    message: str | None,
+) -> str:
+    said = f"{target.url} answered HTTP {status}"
+    words = error_message(body) if status >= 400 else message
+    if status in (401, 403):
+        return f"{said} ({words}): pass the key with --api-key or EMBLOAD_API_KEY"
+    if _no_route(status, body):
+        elsewhere = _answering_route(client, target)
+        if elsewhere is not None:
+            base = elsewhere.host + (elsewhere.prefix or "/")
+            hint = f" --dialect {elsewhere.dialect}" if elsewhere.dialect != "openai" else ""
+            return (
+                f"{said}: no embeddings route there; the server answers at "
+                f"{elsewhere.embeddings_path}: use --target {base}{hint}"
+            )
+        return f"{said}: no embeddings route there; give the route with --target"
+    if status >= 400 and "model" in (words or "").lower():
+        return f"{said} ({words}): pass a model it serves with --model"
+    if kind in (ErrorKind.INVALID_RESPONSE, ErrorKind.INVALID_VECTOR) and status < 400:
+        return (
+            f"{said} but not with embeddings in the {target.dialect} dialect ({message}): "
+            "name the API with --dialect"
+        )
+    return f"{said}: {words}"
+
+
+def _answering_route(client: EmbeddingsClient, target: Target) -> Target | None:
+    """Where else on this host an embeddings route answers, for the hint."""
+    try:
+        return find_route(client, replace(target, probe=True), "hello", None)
+    except PreflightFailed:
+        return None

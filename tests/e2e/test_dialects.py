@@ -1,0 +1,157 @@
+"""Targets as users name them, each API in its own dialect, and the preflight's one line.
+
+The servers (tests/dialect_servers.py) are written from each API's published reference.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import serving
+from tests.dialect_servers import KEY, MODEL, Cohere, Infinity, NoRoute, Ollama, Tei
+from tests.e2e.test_scenarios import run_embload, run_locust
+
+
+def summary_of(out: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((out / "summary.json").read_text())
+    return doc
+
+
+def ran_clean(proc: Any, out: Path) -> dict[str, Any]:
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = summary_of(out)
+    assert summary["requests"] == summary["ok"] > 0, summary["error_samples"]
+    return summary
+
+
+def test_infinity_at_its_defaults_by_its_bare_address(tmp_path: Path) -> None:
+    Infinity.hits.clear()
+    with serving(Infinity) as host:
+        args = ["--target", host, "--scenario", "single", "--duration", "2s"]
+        proc = run_embload([*args, "--out", str(tmp_path / "r")], tmp_path)
+        summary = ran_clean(proc, tmp_path / "r")
+    assert summary["route"] == f"{host}/embeddings" and summary["dialect"] == "openai"
+    assert summary["model"] == MODEL  # /models, found at the route's prefix
+    assert f"embeddings route: {host}/embeddings" in proc.stdout
+    # asked /v1/embeddings first, then took /embeddings; the load never went to /v1
+    assert Infinity.hits[0] == "POST /v1/embeddings"
+    assert sum(h == "POST /v1/embeddings" for h in Infinity.hits) == 1
+
+
+def test_an_explicit_route_is_kept_and_a_wrong_one_gets_the_fix(tmp_path: Path) -> None:
+    with serving(Infinity) as host:
+        proc = run_embload(
+            ["--target", f"{host}/", "--duration", "1s", "--out", str(tmp_path / "r")], tmp_path
+        )
+        ran_clean(proc, tmp_path / "r")
+        wrong = run_embload(["--target", f"{host}/v1", "--duration", "1s"], tmp_path)
+    assert wrong.returncode == 2
+    (line,) = wrong.stderr.strip().splitlines()
+    assert line == (
+        f"error: {host}/v1/embeddings answered HTTP 404: no embeddings route there; the "
+        f"server answers at /embeddings: use --target {host}/"
+    )
+
+
+def test_a_target_with_no_embeddings_route_stops_within_seconds(tmp_path: Path) -> None:
+    NoRoute.hits.clear()
+    with serving(NoRoute) as host:
+        start = time.monotonic()
+        proc = run_embload(["--target", host, "--duration", "30s"], tmp_path)
+        took_s = time.monotonic() - start
+    assert proc.returncode == 2 and took_s < 20
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {host} has no embeddings route (tried /v1/embeddings, ")
+    assert "--target" in line
+    assert len(NoRoute.hits) <= 6, NoRoute.hits  # the four routes asked, nothing more
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_tei_native_found_by_asking_and_by_dialect(tmp_path: Path) -> None:
+    with serving(Tei) as host:
+        for name, args in (
+            ("asked", ["--target", host]),
+            ("told", ["--target", host, "--dialect", "tei"]),
+        ):
+            out = tmp_path / name
+            proc = run_embload(
+                [*args, "--scenario", "medium", "--duration", "2s", "--out", str(out)], tmp_path
+            )
+            summary = ran_clean(proc, out)
+            assert summary["route"] == f"{host}/embed" and summary["dialect"] == "tei"
+            assert summary["encoding_format"] == "float"  # TEI sends floats whatever is asked
+
+
+def test_ollama_with_its_model_and_an_unknown_model(tmp_path: Path) -> None:
+    with serving(Ollama) as host:
+        out = tmp_path / "r"
+        args = ["--target", host, "--model", MODEL, "--duration", "2s", "--out", str(out)]
+        summary = ran_clean(run_embload(args, tmp_path), out)
+        assert summary["route"] == f"{host}/api/embed" and summary["dialect"] == "ollama"
+        assert summary["tokens_per_s"] > 0  # prompt_eval_count
+        unknown = run_embload(["--target", host, "--model", "nope", "--duration", "2s"], tmp_path)
+    assert unknown.returncode == 2
+    (line,) = unknown.stderr.strip().splitlines()
+    assert line.startswith(f'error: {host}/api/embed answered HTTP 404 (model "nope" not found')
+    assert line.endswith("pass a model it serves with --model")
+
+
+def test_cohere_with_and_without_its_key(tmp_path: Path) -> None:
+    with serving(Cohere) as host:
+        target = f"{host}/v2/embed"
+        out = tmp_path / "r"
+        args = ["--target", target, "--model", "embed-v4.0", "--duration", "2s", "--out", str(out)]
+        summary = ran_clean(run_embload(args, tmp_path, EMBLOAD_API_KEY=KEY), out)
+        assert summary["dialect"] == "cohere" and summary["tokens_per_s"] > 0
+        refused = run_embload(["--target", target, "--duration", "2s"], tmp_path)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert line == (
+        f"error: {target} answered HTTP 401 (invalid api token): pass the key with "
+        "--api-key or EMBLOAD_API_KEY"
+    )
+
+
+class ListsAtV1(Tei):
+    """Answers /v1/embeddings the way TEI answers /embed: a bare list of vectors."""
+
+    def _post(self) -> None:
+        if self.path == "/v1/embeddings":
+            self.path = "/embed"
+            self._json(200, [[0.6, 0.8]])
+            return
+        super()._post()
+
+
+def test_a_reply_in_another_dialect_or_route_is_named(tmp_path: Path) -> None:
+    with serving(ListsAtV1) as host:
+        shape = run_embload(["--target", f"{host}/v1"], tmp_path)
+    with serving(Tei) as host:
+        openai = run_embload(["--target", f"{host}/", "--dialect", "openai"], tmp_path)
+        both = run_embload(["--target", f"{host}/embed", "--dialect", "infinity"], tmp_path)
+    assert shape.returncode == openai.returncode == both.returncode == 2
+    (line,) = shape.stderr.strip().splitlines()
+    assert line.endswith(
+        "but not with embeddings in the openai dialect (reply has no 'data' "
+        "list): name the API with --dialect"
+    )
+    (line,) = openai.stderr.strip().splitlines()
+    assert line.endswith(f"the server answers at /embed: use --target {host}/ --dialect tei")
+    (line,) = both.stderr.strip().splitlines()
+    assert "names a tei route but --dialect is infinity" in line
+
+
+@pytest.mark.parametrize("server", [Infinity, Tei])
+def test_plain_locust_with_a_bare_host_asks_too(server: type[Infinity], tmp_path: Path) -> None:
+    with serving(server) as host:
+        out = tmp_path / "r"
+        proc = run_locust("single", host, ["-t", "2s", "--embload-out", str(out)], tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = summary_of(out)
+    assert summary["requests"] == summary["ok"] > 0
+    assert summary["route"] in (f"{host}/embeddings", f"{host}/embed")
