@@ -27,14 +27,20 @@ import numpy as np
 from rich.console import Console
 
 from loadtest.bundled import BundledServer, ServeError, bundled_server
-from loadtest.client import EmbeddingFailed, EmbeddingsClient, TargetUnreachable, parse_target
+from loadtest.client import (
+    EmbeddingFailed,
+    EmbeddingsClient,
+    Target,
+    TargetUnreachable,
+    parse_target,
+)
 from loadtest.core.compare import SideData, compare_sides, pooled, side_data
 from loadtest.core.results import Comparison, ProbeResult, ScenarioComparison, Side
 from loadtest.core.stats import figures
 from loadtest.data import probe_pairs
 from loadtest.options import SettingsError, config_path, override, read_config, resolve
 from loadtest.probe import probe
-from loadtest.runner import RunError, run_scenario, scenario_names
+from loadtest.runner import RunError, preflight, run_scenario, scenario_names
 from loadtest.settings import CompareSettings, LoadSettings, ServeSettings
 from loadtest.store import (
     SUMMARY,
@@ -78,6 +84,13 @@ class TargetSpec:
 
     def client(self) -> EmbeddingsClient:
         return EmbeddingsClient(parse_target(self.url), api_key=self.api_key, headers=self.headers)
+
+
+def _parse(spec: TargetSpec) -> Target:
+    try:
+        return parse_target(spec.url)
+    except ValueError as exc:
+        raise RunError(f"{spec.name}: {exc}") from None
 
 
 def load_targets(config: Path | None, overrides: list[str]) -> dict[str, TargetSpec]:
@@ -163,7 +176,9 @@ class _Plan:
                     "out": run_dir,
                 }
             )
-            target = server.target if server else parse_target(spec.url)
+            # the same preflight as `embload run`: the route found, the model, one request
+            target, model = preflight(server.target if server else _parse(spec), load)
+            load = load.model_copy(update={"model": model, "dialect": target.dialect})
             run_scenario(load, scenario, s.users, self.half_s, target, console, server, s.processes)
             self.dirs[scenario][side].append(run_dir)
         if part == 2 and s.probe:

@@ -76,7 +76,10 @@ def preflight(
 ) -> tuple[Target, str | None]:
     """Find the route (bare target) and the model (the first listed, unless given), then one
     real request there, checked as the load checks every reply. The target and the model to
-    load with; PreflightFailed with the one line otherwise."""
+    load with; PreflightFailed with the one line when the load could only fail as asked for.
+
+    A server that is there but failing (5xx, 429, a timeout, a NaN vector) is what a load
+    test measures: those go on to the load, which records each failure."""
     target = client.target = find_route(client, client.target, text, model)
     if model is None:
         card = client.model_card(None)
@@ -85,9 +88,16 @@ def preflight(
     reply = _post(client, target, body, _PREFLIGHT_TIMEOUT_S)
     status = reply.status_code
     check = check_reply(status, reply.content, 1, dimensions, SPECS[target.dialect].shape)
-    if check.error is None:
+    if not _misasked(status, check.error):
         return target, model
     raise PreflightFailed(_line(client, target, status, reply.content, check.error, check.message))
+
+
+def _misasked(status: int, kind: ErrorKind | None) -> bool:
+    """A reply that says the request itself is wrong (route, key, model, shape, dialect)."""
+    if 400 <= status < 500:
+        return status not in (408, 429)
+    return status < 300 and kind is ErrorKind.INVALID_RESPONSE
 
 
 def _line(
@@ -95,7 +105,7 @@ def _line(
     target: Target,
     status: int,
     body: bytes,
-    kind: ErrorKind,
+    kind: ErrorKind | None,
     message: str | None,
 ) -> str:
     said = f"{target.url} answered HTTP {status}"
