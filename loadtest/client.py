@@ -16,7 +16,7 @@ Anything unusual falls back to the lenient standard parser, which finds the exac
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
@@ -119,6 +119,21 @@ def request_headers(api_key: str | None, extra: Mapping[str, str] | None = None)
         "Content-Type": "application/json",
         **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
     }
+
+
+SERVER_CLOCK = ("x-queue-time", "x-tokenization-time", "x-inference-time", "x-total-time")
+
+
+def server_clock(header: Callable[[str], object]) -> tuple[float, float, float, float] | None:
+    """TEI's timing headers (milliseconds; the bundled server sends them too) in seconds:
+    queue, tokenization, inference, total. None without `x-total-time` or with a garbled one."""
+    if header("x-total-time") is None:
+        return None
+    try:
+        q, t, i, total = (float(str(header(name) or 0)) / 1000 for name in SERVER_CLOCK)
+    except ValueError:
+        return None
+    return q, t, i, total
 
 
 def decode_vector(text: str) -> np.ndarray:

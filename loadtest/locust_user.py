@@ -43,6 +43,7 @@ from loadtest.client import (
     check_reply,
     encode_request,
     parse_target,
+    server_clock,
 )
 from loadtest.core.arrivals import ArrivalCount, ArrivalPlan, Schedule
 from loadtest.core.dialects import SPECS
@@ -496,6 +497,7 @@ class EmbeddingUser(FastHttpUser):
                 self.user_index,
                 test.worker,
                 send_lag_s,
+                None if response is None else server_clock(response.get),
             )
         )
         self.environment.events.request.fire(

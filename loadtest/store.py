@@ -113,8 +113,11 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def record_from_json(row: dict[str, Any]) -> RequestRecord:
-    error = row.get("error")
-    return RequestRecord(**{**row, "error": ErrorKind(error) if error else None})
+    error, clock = row.get("error"), row.get("server_s")
+    fixed: dict[str, object] = {"error": ErrorKind(error) if error else None}
+    if clock:
+        fixed["server_s"] = tuple(clock)
+    return RequestRecord(**{**row, **fixed})
 
 
 def read_records(run_dir: Path) -> list[RequestRecord]:

@@ -96,6 +96,20 @@ class Figures(_Model):
     latency_ms: LatencyMs = Field(description=LATENCY_DEFINITION)
 
 
+class ServerTimeMs(_Model):
+    """Where a request's time went by the server's own clock (TEI's x-queue-time,
+    x-tokenization-time, x-inference-time and x-total-time headers; the bundled server sends
+    them too), over the successful replies that carried them. `rest` is each one's latency
+    minus the server's total: the network and the client."""
+
+    requests: int = Field(description="successful replies that carried the headers")
+    queue: LatencyMs
+    tokenization: LatencyMs
+    inference: LatencyMs
+    total: LatencyMs
+    rest: LatencyMs
+
+
 class ModelCard(BaseModel):
     """A model as `GET /v1/models` lists it; servers add fields of their own."""
 
@@ -209,6 +223,9 @@ class RunSummary(Figures):
         None, description="the embeddings route's URL the load went to (found, if not given)"
     )
     dialect: str = Field("openai", description="the API spoken there: openai, infinity, tei, ...")
+    server_time_ms: ServerTimeMs | None = Field(
+        None, description="the server's own clock, when its replies carry it"
+    )
     model: str | None
     users: int | None
     inputs_per_request: int

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from loadtest.core.results import Figures, LatencyMs, RunSummary
+from loadtest.core.results import Figures, LatencyMs, RunSummary, ServerTimeMs
 from loadtest.core.telemetry import Telemetry, gpu_summary, oom_events, process_summary
 from loadtest.core.types import ErrorKind, RequestRecord
 
@@ -75,6 +75,20 @@ def error_samples(records: Sequence[RequestRecord]) -> dict[ErrorKind, list[str]
     return samples
 
 
+def server_time(records: Sequence[RequestRecord]) -> ServerTimeMs | None:
+    """Percentiles of the server's own clock over the good replies that carried it."""
+    timed = [r for r in records if r.error is None and r.server_s is not None]
+    if not timed:
+        return None
+    clock = np.array([r.server_s for r in timed], dtype=np.float64)
+    rest = np.array([r.latency_s for r in timed]) - clock[:, 3]
+    parts = {name: latency_ms(clock[:, i]) for i, name in enumerate(_CLOCK_PARTS)}
+    return ServerTimeMs(requests=len(timed), **parts, rest=latency_ms(rest))
+
+
+_CLOCK_PARTS = ("queue", "tokenization", "inference", "total")  # RequestRecord.server_s order
+
+
 def summarize(
     records: Sequence[RequestRecord],
     telemetry: Telemetry,
@@ -91,6 +105,7 @@ def summarize(
             **dict(figures(records, duration_s)),
             "duration_s": duration_s,
             "error_samples": error_samples(records),
+            "server_time_ms": server_time(records),
             "workers": sorted({r.worker for r in records}),
             "by_category": _grouped(records, lambda r: r.category, duration_s),
             "by_bucket": _grouped(records, lambda r: r.bucket, duration_s),

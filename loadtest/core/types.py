@@ -56,6 +56,9 @@ class RequestRecord:
     worker: str
     # open loop only: seconds from the due time (start_time) to the send; latency_s includes it
     send_lag_s: float | None = None
+    # the server's own clock (TEI's x-*-time headers), seconds: queue, tokenization, inference,
+    # total; None when the reply carries no such headers
+    server_s: tuple[float, float, float, float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -81,6 +84,7 @@ RecordRow = tuple[
     int,
     str,
     float | None,
+    tuple[float, float, float, float] | None,
 ]
 
 

@@ -112,6 +112,22 @@ def latency_cdf(latency_ms: np.ndarray, fraction: np.ndarray, marks: dict[str, f
     return _svg(fig)
 
 
+def server_time(parts: dict[str, tuple[float, float]]) -> str:
+    """Stacked bars, P50 and P99: each part of a request's time (ms) by its own percentile."""
+    fig, ax = _figure()
+    fig.set_size_inches(fig.get_size_inches()[0], 1.9)
+    colors = (_PURPLE, _ORANGE, _BLUE, _MUTED)
+    rows = ("P99", "P50")
+    left = [0.0, 0.0]
+    for (name, (p50, p99)), color in zip(parts.items(), colors, strict=False):
+        widths = [p99, p50]
+        ax.barh(rows, widths, left=left, color=color, label=name, height=0.55)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_xlabel("ms")
+    ax.legend(**_LEGEND, ncols=len(parts))
+    return _svg(fig)
+
+
 def latency_by_length(bins: LengthBins) -> str:
     fig, ax = _figure()
     ax.plot(bins.chars_mid, bins.p50_ms, "o-", color=_BLUE, markersize=3, label="P50")

@@ -221,6 +221,25 @@ def _charts(
                 "Successful requests in log-spaced bins of total characters per request.",
             )
         )
+    clock = s.server_time_ms
+    if clock is not None:
+        parts = {
+            "queue": clock.queue,
+            "tokenization": clock.tokenization,
+            "inference": clock.inference,
+            "network and client": clock.rest,
+        }
+        out.append(
+            _chart(
+                "server-time",
+                "Where the time went, by the server's clock",
+                charts.server_time({k: (v.p50 or 0.0, v.p99 or 0.0) for k, v in parts.items()}),
+                f"The server's own timing headers on {clock.requests:,} replies (queue, "
+                "tokenization, inference) and the latency left outside its total (network "
+                "and client), each by its own P50 and P99: stacked P99s need not add up to "
+                "the latency's P99.",
+            )
+        )
     gpu = read_gpu_samples(run_dir)
     if gpu:
         out.append(

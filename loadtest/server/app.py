@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
-from loadtest.server.batcher import Batcher, OutOfMemory, QueueFull
+from loadtest.server.batcher import Batcher, OutOfMemory, PassClock, QueueFull
 from loadtest.server.model import Encoder
 from loadtest.server.presets import PRESETS, format_query
 from loadtest.settings import ServeSettings
@@ -252,6 +252,7 @@ def create_app(config: ServeSettings) -> FastAPI:
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
+        arrived = time.perf_counter()
         encoder = ready()
         assert state.batcher is not None
         req = _parse(await _read_body(request, config.max_body_bytes))
@@ -265,7 +266,9 @@ def create_app(config: ServeSettings) -> FastAPI:
         texts = _with_instruction(_texts(req), req, encoder, config.instruction)
         loop = asyncio.get_running_loop()
         with state.batcher.arriving():
+            tokenizing = time.perf_counter()
             ids = await loop.run_in_executor(state.tokenizers, encoder.tokenize, texts, truncate)
+            clock = PassClock()
             limit = encoder.info.max_tokens
             for one in ids:
                 if len(one) > limit:
@@ -276,7 +279,7 @@ def create_app(config: ServeSettings) -> FastAPI:
                         code="context_length_exceeded",
                     )
             try:
-                future = state.batcher.submit(ids)
+                future = state.batcher.submit(ids, clock)
             except QueueFull as exc:
                 raise ApiError(
                     429,
@@ -293,25 +296,46 @@ def create_app(config: ServeSettings) -> FastAPI:
             ) from None
         except RuntimeError as exc:
             raise ApiError(500, f"inference failed: {exc}", type_="server_error") from None
-        if req.encoding_format == "base64":
-            data: list[Any] = [
-                base64.b64encode(row.astype("<f4").tobytes()).decode() for row in matrix
-            ]
-        else:
-            data = list(matrix)
-        tokens = sum(len(one) for one in ids)
+        doc = _reply(matrix, req.encoding_format, encoder.info.name, sum(map(len, ids)))
+        started = clock.started or clock.submitted
         return _json(
-            {
-                "object": "list",
-                "data": [
-                    {"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(data)
-                ],
-                "model": encoder.info.name,
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            }
+            doc,
+            headers=_server_clock(
+                queue_s=started - clock.submitted,
+                tokenization_s=clock.submitted - tokenizing,
+                inference_s=(clock.finished or started) - started,
+                total_s=time.perf_counter() - arrived,
+            ),
         )
 
     return app
+
+
+def _reply(matrix: np.ndarray, encoding_format: str, model: str, tokens: int) -> dict[str, Any]:
+    """OpenAI's embeddings reply, vectors as float lists or base64 float32."""
+    if encoding_format == "base64":
+        data: list[Any] = [base64.b64encode(row.astype("<f4").tobytes()).decode() for row in matrix]
+    else:
+        data = list(matrix)
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(data)],
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+def _server_clock(
+    *, queue_s: float, tokenization_s: float, inference_s: float, total_s: float
+) -> dict[str, str]:
+    """TEI's timing headers, in its units (milliseconds), so a client reads both alike."""
+    times = {
+        "x-queue-time": queue_s,
+        "x-tokenization-time": tokenization_s,
+        "x-inference-time": inference_s,
+        "x-total-time": total_s,
+    }
+    return {name: f"{1000 * s:.3f}" for name, s in times.items()}
 
 
 def serve(config: ServeSettings) -> None:

@@ -29,6 +29,16 @@ class OutOfMemory(Exception):
 
 
 @dataclass
+class PassClock:
+    """When a request's texts were queued, first went into a pass, and all had vectors
+    (perf_counter seconds): the queue and inference times the server reports per reply."""
+
+    submitted: float = field(default_factory=time.perf_counter)
+    started: float | None = None
+    finished: float | None = None
+
+
+@dataclass
 class _Job:
     """One request's texts; resolved on the event loop once every text has a vector."""
 
@@ -37,6 +47,7 @@ class _Job:
     vectors: list[np.ndarray | None]
     remaining: int
     failed: bool = False
+    clock: PassClock | None = None
 
 
 @dataclass(order=True)
@@ -122,9 +133,12 @@ class Batcher:
                 self._arriving -= 1
                 self._cond.notify()
 
-    def submit(self, ids: list[list[int]]) -> asyncio.Future[np.ndarray]:
+    def submit(
+        self, ids: list[list[int]], clock: PassClock | None = None
+    ) -> asyncio.Future[np.ndarray]:
+        """The request's vectors, once computed; `clock` is filled in on the way."""
         loop = asyncio.get_running_loop()
-        job = _Job(loop, loop.create_future(), [None] * len(ids), len(ids))
+        job = _Job(loop, loop.create_future(), [None] * len(ids), len(ids), clock=clock)
         with self._cond:
             if len(self._queue) + len(ids) > self.max_queue:
                 raise QueueFull(f"{len(self._queue)} texts are queued (limit {self.max_queue})")
@@ -157,6 +171,11 @@ class Batcher:
     def _forward(self, chunk: list[_Item], *, retry: bool) -> None:
         """One pass. Out of memory: free the cache, then each half once more; a half that runs
         out again fails its requests with OutOfMemory, the rest are served."""
+        now = time.perf_counter()
+        for item in chunk:
+            clock = item.job.clock
+            if clock is not None and clock.started is None:
+                clock.started = now
         try:
             vectors = self._embed([item.ids for item in chunk])
         except Exception as exc:
@@ -180,6 +199,8 @@ class Batcher:
             job.vectors[item.index] = vector
             job.remaining -= 1
             if job.remaining == 0 and not job.failed:
+                if job.clock is not None:
+                    job.clock.finished = time.perf_counter()
                 job.loop.call_soon_threadsafe(_resolve, job)
 
     @staticmethod

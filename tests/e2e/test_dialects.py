@@ -85,6 +85,10 @@ def test_tei_native_found_by_asking_and_by_dialect(tmp_path: Path) -> None:
             summary = ran_clean(proc, out)
             assert summary["route"] == f"{host}/embed" and summary["dialect"] == "tei"
             assert summary["encoding_format"] == "float"  # TEI sends floats whatever is asked
+            clock = summary["server_time_ms"]  # what the server said it measured, per reply
+            assert clock["requests"] == summary["ok"]
+            assert clock["queue"]["p50"] == clock["queue"]["max"] == Tei.QUEUE_MS
+            assert clock["total"]["p50"] == Tei.QUEUE_MS + 3
 
 
 def test_ollama_with_its_model_and_an_unknown_model(tmp_path: Path) -> None:

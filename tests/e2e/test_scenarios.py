@@ -40,6 +40,10 @@ def check_run_dir(run_dir: Path, scenario: str, users: int) -> dict[str, Any]:
     ok_latencies = sorted(r["latency_s"] * 1000 for r in records if r["error"] is None)
     assert lat["max"] == pytest.approx(ok_latencies[-1])
     assert summary["qps"] == pytest.approx(summary["ok"] / summary["duration_s"])
+    # the bundled server's own clock (TEI's headers) on every good reply, inside the latency
+    clock = summary["server_time_ms"]
+    assert clock["requests"] == summary["ok"] and clock["rest"]["p50"] > 0
+    assert 0 < clock["inference"]["p50"] <= clock["total"]["p50"] < lat["p50"]
     check_seeded_streams(scenario, records)
     return summary
 

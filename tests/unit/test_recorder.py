@@ -9,10 +9,10 @@ import numpy as np
 
 from loadtest.client import encode_vector, parse_target
 from loadtest.core.payloads import SCENARIOS
-from loadtest.core.types import RECORD_FIELDS
+from loadtest.core.types import RECORD_FIELDS, RequestRecord
 from loadtest.recorder import Recorder, new_recorder, run_dir_for
 from loadtest.settings import LoadSettings
-from loadtest.store import RECORDS, RecordWriter, read_vectors
+from loadtest.store import RECORDS, RecordWriter, read_vectors, record_from_json
 
 
 def recorder(tmp_path: Path, **settings: object) -> Recorder:
@@ -38,7 +38,22 @@ def test_headers_pools_and_a_user_corpus(tmp_path: Path) -> None:
 
 def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: Path) -> None:
     r = recorder(tmp_path)
-    row = (1.0, 0.01, 200, None, None, 1, 5, 3, "zh", "short", 0, "local", None)
+    row = (
+        1.0,
+        0.01,
+        200,
+        None,
+        None,
+        1,
+        5,
+        3,
+        "zh",
+        "short",
+        0,
+        "local",
+        None,
+        (0.001, 0, 0.002, 0.004),
+    )
     r.buffer.append(row)
     assert r.flush() == [row] and r.buffer == []  # a worker's: nothing written, rows to send
     r.writer = RecordWriter(tmp_path)
@@ -46,7 +61,8 @@ def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: 
     r.flush()
     r.writer.close()
     lines = (tmp_path / RECORDS).read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[0]) == dict(zip(RECORD_FIELDS, row, strict=True))
+    assert len(lines) == 2 and json.loads(lines[0]).keys() == set(RECORD_FIELDS)
+    assert record_from_json(json.loads(lines[0])) == RequestRecord(*row)  # server_s a tuple again
 
 
 def test_every_tenth_good_reply_has_its_vectors_kept_up_to_the_limit(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from loadtest.core.results import RunSummary
-from loadtest.core.stats import latency_ms, rate, summarize
+from loadtest.core.stats import latency_ms, rate, server_time, summarize
 from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import ErrorKind, OomKind, RequestRecord
 
@@ -148,3 +148,17 @@ def test_summary_round_trips_through_its_json_and_schema() -> None:
     doc["latency_ms"]["p50"] = "fast"  # the schema is a real check, not a formality
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, RunSummary.model_json_schema())
+
+
+def test_server_time_is_the_servers_clock_and_the_rest_of_the_latency() -> None:
+    def rec(latency_s: float, clock: tuple[float, float, float, float] | None) -> RequestRecord:
+        return RequestRecord(
+            0.0, latency_s, 200, None, None, 1, 5, 3, "en", "short", 0, "local", None, clock
+        )
+
+    records = [rec(0.010, (0.002, 0.001, 0.004, 0.007)), rec(0.020, (0.004, 0.001, 0.008, 0.013))]
+    got = server_time([*records, rec(0.5, None)])
+    assert got is not None and got.requests == 2
+    assert got.queue.max == pytest.approx(4.0) and got.inference.p50 == pytest.approx(6.0)
+    assert got.rest.max == pytest.approx(7.0)  # 20 ms seen, 13 ms of them on the server
+    assert server_time([rec(0.5, None)]) is None

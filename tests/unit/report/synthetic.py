@@ -56,7 +56,18 @@ def write_run(
             MESSAGES.get(kind) if kind else None,
         )
         rows.append(
-            (*row, 1, int(chars[i]), tokens, str(categories[i]), bucket, i % 64, "local", None)
+            (
+                *row,
+                1,
+                int(chars[i]),
+                tokens,
+                str(categories[i]),
+                bucket,
+                i % 64,
+                "local",
+                None,
+                None,
+            )
         )
     writer.write_rows(rows)
     writer.close()
