@@ -36,7 +36,7 @@ from loadtest.client import (
 )
 from loadtest.core.compare import SideData, compare_sides, pooled, side_data
 from loadtest.core.results import Comparison, ProbeResult, ScenarioComparison, Side
-from loadtest.core.stats import figures
+from loadtest.core.stats import cost, figures
 from loadtest.data import probe_pairs
 from loadtest.options import SettingsError, config_path, override, read_config, resolve
 from loadtest.probe import probe
@@ -60,7 +60,15 @@ BUILTIN_TARGETS: dict[str, dict[str, Any]] = {
     "bge": {"url": "http://127.0.0.1:30001/v1", "model": "bge-m3", "serve": {"model": "bge"}},
 }
 _KEPT_VECTORS = 64  # replies per run whose vectors the probe compares with idle ones
-_TARGET_KEYS = {"url", "model", "api_key_env", "instruction", "headers", "serve"}
+_TARGET_KEYS = {
+    "url",
+    "model",
+    "api_key_env",
+    "instruction",
+    "headers",
+    "serve",
+    "gpu_cost_per_hour",
+}
 
 # One scenario's run directories: A's, then B's (two each for an ABBA run).
 RunPairs = tuple[list[Path], list[Path]]
@@ -77,6 +85,7 @@ class TargetSpec:
     instruction: str | None = None  # queries sent as "Instruct: {instruction}\nQuery:{text}"
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers, never recorded
     serve: dict[str, Any] = field(default_factory=dict)  # `embload serve` options for --serve
+    gpu_cost_per_hour: float | None = None  # USD: its runs' cost per 1M tokens
 
     @property
     def api_key(self) -> str | None:
@@ -125,8 +134,17 @@ def load_targets(config: Path | None, overrides: list[str]) -> dict[str, TargetS
             instruction=table.get("instruction"),
             headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
             serve=dict(table.get("serve", {})),
+            gpu_cost_per_hour=_price(name, table.get("gpu_cost_per_hour")),
         )
     return specs
+
+
+def _price(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise RunError(f"target {name!r}: gpu_cost_per_hour is USD per hour, a number >= 0")
+    return float(value)
 
 
 def _serve_settings(
@@ -172,6 +190,7 @@ class _Plan:
                     "api_key": spec.api_key,
                     "headers": spec.headers,
                     "instruction": spec.instruction,
+                    "gpu_cost_per_hour": spec.gpu_cost_per_hour,
                     "keep_vectors": _KEPT_VECTORS if s.probe else 0,
                     "out": run_dir,
                 }
@@ -252,6 +271,8 @@ def _side(run_dirs: list[Path]) -> tuple[str, Side, SideData]:
         peak_gpu_mem_bytes=max(gpu_peaks) if gpu_peaks else None,
         startup_s=first.startup.ready_s if first.startup else None,
     )
+    if first.cost is not None:  # the side's price over its pooled rates
+        side = side.model_copy(update={"cost": cost(first.cost.usd_per_hour, side)})
     return first.scenario, side, pooled(parts)
 
 

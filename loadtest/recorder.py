@@ -28,7 +28,7 @@ from loadtest.core.arrivals import ArrivalCount, LoadShape, load_figures
 from loadtest.core.dialects import SPECS
 from loadtest.core.payloads import Scenario, scenario_pools
 from loadtest.core.results import LoadEnvironment, ModelCard, RunSummary
-from loadtest.core.stats import summarize
+from loadtest.core.stats import cost, summarize
 from loadtest.core.thresholds import Threshold, check_all
 from loadtest.core.types import ErrorKind, Payload, RecordRow
 from loadtest.data import builtin_corpus, read_corpus
@@ -216,6 +216,7 @@ class Recorder:
             oom_threshold=s.oom_threshold,
             thresholds=self.thresholds,
             load=(self.load_shape(self.peak_users or users), arrivals),
+            usd_per_hour=s.gpu_cost_per_hour,
         )
 
     def _meta(self, users: int | None) -> dict[str, object]:
@@ -316,6 +317,7 @@ def write_summary(
     oom_threshold: float,
     thresholds: list[Threshold] | None = None,
     load: tuple[LoadShape, ArrivalCount | None] = (LoadShape("closed"), None),
+    usd_per_hour: float | None = None,
 ) -> RunSummary:
     """summary.json from the run directory's files (records and telemetry) and `meta`, with
     how the load was offered (`load`: its shape and an open loop's arrivals) and each
@@ -330,6 +332,8 @@ def write_summary(
     )
     figures = load_figures(*load, records, summary.duration_s)
     summary = summary.model_copy(update={"load": figures})
+    if usd_per_hour is not None:
+        summary = summary.model_copy(update={"cost": cost(usd_per_hour, summary)})
     if thresholds:
         summary = summary.model_copy(update={"thresholds": check_all(thresholds, summary)})
     write_json(run_dir / SUMMARY, summary)

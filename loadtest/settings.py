@@ -172,6 +172,9 @@ class LoadSettings(Options):
     instruction: str | None = option(
         None, "send texts as 'Instruct: {this}\\nQuery:{text}' (Qwen3 queries)"
     )
+    gpu_cost_per_hour: float | None = option(
+        None, "the serving hardware's price, USD per hour: summary cost per 1M tokens", ge=0
+    )
     out: Path | None = option(None, "run directory (default: a new one under --reports)")
     reports: Path = option(Path("reports"), "where new run directories go")
     gpu_interval_s: float = option(

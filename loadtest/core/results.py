@@ -110,6 +110,16 @@ class ServerTimeMs(_Model):
     rest: LatencyMs
 
 
+class Cost(_Model):
+    """What the measured rates cost at `usd_per_hour` (--gpu-cost-per-hour): the price of a
+    second over what a second served, per million. None where nothing of that kind was served."""
+
+    usd_per_hour: float
+    usd_per_1m_tokens: float | None = Field(description="usd_per_hour / 3600 / tokens_per_s x 1e6")
+    usd_per_1m_inputs: float | None
+    usd_per_1m_requests: float | None
+
+
 class ModelCard(BaseModel):
     """A model as `GET /v1/models` lists it; servers add fields of their own."""
 
@@ -226,6 +236,7 @@ class RunSummary(Figures):
     server_time_ms: ServerTimeMs | None = Field(
         None, description="the server's own clock, when its replies carry it"
     )
+    cost: Cost | None = Field(None, description="with --gpu-cost-per-hour")
     model: str | None
     users: int | None
     inputs_per_request: int
@@ -294,6 +305,7 @@ class Side(Figures):
     oom_events: int
     peak_gpu_mem_bytes: int | None
     startup_s: float | None
+    cost: Cost | None = None
 
 
 class ScenarioComparison(_Model):

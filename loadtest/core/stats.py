@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from loadtest.core.results import Figures, LatencyMs, RunSummary, ServerTimeMs
+from loadtest.core.results import Cost, Figures, LatencyMs, RunSummary, ServerTimeMs
 from loadtest.core.telemetry import Telemetry, gpu_summary, oom_events, process_summary
 from loadtest.core.types import ErrorKind, RequestRecord
 
@@ -73,6 +73,21 @@ def error_samples(records: Sequence[RequestRecord]) -> dict[ErrorKind, list[str]
         if len(seen) < _SAMPLES_PER_KIND and r.error_message not in seen:
             seen.append(r.error_message)
     return samples
+
+
+def cost(usd_per_hour: float, fig: Figures) -> Cost:
+    """The price of a second over what a second served, per million: the measured rates'
+    cost at `usd_per_hour` (--gpu-cost-per-hour)."""
+
+    def per_1m(rate_per_s: float | None) -> float | None:
+        return usd_per_hour / 3600 / rate_per_s * 1e6 if rate_per_s else None
+
+    return Cost(
+        usd_per_hour=usd_per_hour,
+        usd_per_1m_tokens=per_1m(fig.tokens_per_s),
+        usd_per_1m_inputs=per_1m(fig.inputs_per_s),
+        usd_per_1m_requests=per_1m(fig.qps),
+    )
 
 
 def server_time(records: Sequence[RequestRecord]) -> ServerTimeMs | None:

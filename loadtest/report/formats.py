@@ -57,6 +57,10 @@ class CompareRow:
     verdict: str
 
 
+def usd(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.4g}"
+
+
 def compare_rows(entry: ScenarioComparison) -> list[CompareRow]:
     """A scenario's comparison: each metric with its verdict, then memory and start-up."""
     rows = [
@@ -84,6 +88,17 @@ def compare_rows(entry: ScenarioComparison) -> list[CompareRow]:
             "",
         )
     )
+    if a.cost is not None or b.cost is not None:
+        rows.append(
+            CompareRow(
+                "usd_per_1m_tokens",
+                "USD / 1M tokens",
+                usd(a.cost.usd_per_1m_tokens if a.cost else None),
+                usd(b.cost.usd_per_1m_tokens if b.cost else None),
+                "",
+                "",
+            )
+        )
     if a.startup_s is not None or b.startup_s is not None:
         rows.append(
             CompareRow(

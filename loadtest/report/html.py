@@ -19,7 +19,7 @@ from loadtest import __version__
 from loadtest.core import series
 from loadtest.core.results import Figures, RunSummary
 from loadtest.report import charts
-from loadtest.report.formats import mib, number, redact
+from loadtest.report.formats import mib, number, redact, usd
 from loadtest.store import (
     REPORT,
     read_gpu_samples,
@@ -156,6 +156,7 @@ def _config(s: RunSummary, run_dir: Path) -> list[tuple[str, str]]:
         ("run directory", str(run_dir.resolve())),
         ("scenario", f"{s.scenario}, {users}"),
         ("target", redact(s.target)),
+        ("route", f"{redact(s.route or s.target)} ({s.dialect})"),
         ("model", model),
         ("encoding_format", s.encoding_format),
         ("dimensions", str(s.dimensions or "the model's own")),
@@ -163,10 +164,21 @@ def _config(s: RunSummary, run_dir: Path) -> list[tuple[str, str]]:
         ("started", s.started_at),
         ("GPU", gpu),
         *_server_rows(s),
+        *_cost_rows(s),
         ("load generator", f"{env.host}, {env.cpus} CPUs"),
         ("platform", env.platform),
         ("Python", env.python),
         ("packages", f"embload {env.embload}, {packages}"),
+    ]
+
+
+def _cost_rows(s: RunSummary) -> list[tuple[str, str]]:
+    c = s.cost
+    if c is None:
+        return []
+    per = f"{usd(c.usd_per_1m_tokens)} / 1M tokens, {usd(c.usd_per_1m_inputs)} / 1M inputs"
+    return [
+        ("cost", f"at ${c.usd_per_hour:g}/h: {per}, {usd(c.usd_per_1m_requests)} / 1M requests")
     ]
 
 

@@ -17,6 +17,7 @@ from loadtest.report.formats import (
     probe_notes,
     probe_rows,
     redact,
+    usd,
 )
 
 # P99.9 stays in summary.json: eleven columns do not fit an 80-column terminal.
@@ -118,6 +119,13 @@ def resource_lines(summary: RunSummary) -> list[str]:
             f"server process {proc.pid}: RSS peak {mib(proc.peak_rss_bytes)} "
             f"(idle {mib(proc.idle_rss_bytes)}) · CPU mean {pct(proc.mean_cpu_pct)}, "
             f"peak {pct(proc.peak_cpu_pct)} of one core"
+        )
+    c = summary.cost
+    if c is not None:
+        lines.append(
+            f"cost at ${c.usd_per_hour:g}/h: {usd(c.usd_per_1m_tokens)} per 1M tokens · "
+            f"{usd(c.usd_per_1m_inputs)} per 1M inputs · {usd(c.usd_per_1m_requests)} per 1M "
+            "requests"
         )
     startup = summary.startup
     if startup:

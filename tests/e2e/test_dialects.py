@@ -33,8 +33,12 @@ def test_infinity_at_its_defaults_by_its_bare_address(tmp_path: Path) -> None:
     Infinity.hits.clear()
     with serving(Infinity) as host:
         args = ["--target", host, "--scenario", "single", "--duration", "2s"]
+        args += ["--gpu-cost-per-hour", "2.5"]
         proc = run_embload([*args, "--out", str(tmp_path / "r")], tmp_path)
         summary = ran_clean(proc, tmp_path / "r")
+    per_1m_tokens = 2.5 / 3600 / summary["tokens_per_s"] * 1e6
+    assert summary["cost"]["usd_per_1m_tokens"] == pytest.approx(per_1m_tokens)
+    assert "cost at $2.5/h" in proc.stdout
     assert summary["route"] == f"{host}/embeddings" and summary["dialect"] == "openai"
     assert summary["model"] == MODEL  # /models, found at the route's prefix
     assert f"embeddings route: {host}/embeddings" in proc.stdout

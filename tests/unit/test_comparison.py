@@ -25,6 +25,7 @@ url = "https://embed.example.com/v1"
 model = "bge-m3"
 api_key_env = "PROD_KEY"
 headers = { X-Tenant = "search" }
+gpu_cost_per_hour = 2.49
 """
     )
     targets = load_targets(config, ["bge=http://127.0.0.1:31001/v1"])
@@ -32,6 +33,7 @@ headers = { X-Tenant = "search" }
     assert targets["qwen"].model == "Qwen3-Embedding-0.6B"  # kept from the built-in
     assert targets["qwen"].instruction.startswith("Given a web search")  # type: ignore[union-attr]
     assert targets["prod"].headers == {"X-Tenant": "search"}
+    assert (targets["prod"].gpu_cost_per_hour, targets["qwen"].gpu_cost_per_hour) == (2.49, None)
     assert (targets["prod"].api_key_env, targets["prod"].model) == ("PROD_KEY", "bge-m3")
     assert targets["bge"].url == "http://127.0.0.1:31001/v1" and targets["bge"].model == "bge-m3"
 
@@ -42,6 +44,7 @@ headers = { X-Tenant = "search" }
         ("[targets.x]\nmodel = 'm'\n", [], "target 'x' has no url"),
         ("[targets\n", [], "is not valid TOML"),
         ("", ["no-equals-sign"], "is not NAME=URL"),
+        ("[targets.x]\nurl = 'u'\ngpu_cost_per_hour = '3'\n", [], "USD per hour, a number"),
     ],
 )
 def test_bad_targets_are_one_line(

@@ -7,8 +7,8 @@ import json
 import jsonschema
 import pytest
 
-from loadtest.core.results import RunSummary
-from loadtest.core.stats import latency_ms, rate, server_time, summarize
+from loadtest.core.results import Figures, RunSummary
+from loadtest.core.stats import cost, latency_ms, rate, server_time, summarize
 from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import ErrorKind, OomKind, RequestRecord
 
@@ -162,3 +162,24 @@ def test_server_time_is_the_servers_clock_and_the_rest_of_the_latency() -> None:
     assert got.queue.max == pytest.approx(4.0) and got.inference.p50 == pytest.approx(6.0)
     assert got.rest.max == pytest.approx(7.0)  # 20 ms seen, 13 ms of them on the server
     assert server_time([rec(0.5, None)]) is None
+
+
+def test_cost_is_the_price_of_a_second_over_what_a_second_served() -> None:
+    fig = Figures.model_validate(
+        {
+            "requests": 100,
+            "ok": 100,
+            "errors": {},
+            "error_rate": 0.0,
+            "qps": 50.0,
+            "inputs_per_s": 400.0,
+            "tokens_per_s": 12_000.0,
+            "latency_ms": {k: 1.0 for k in ("p50", "p90", "p99", "p999", "max", "mean")},
+        }
+    )
+    c = cost(2.5, fig)
+    assert c.usd_per_1m_tokens == pytest.approx(2.5 / 3600 / 12_000 * 1e6)
+    assert c.usd_per_1m_inputs == pytest.approx(2.5 / 3600 / 400 * 1e6)
+    assert c.usd_per_1m_requests == pytest.approx(2.5 / 3600 / 50 * 1e6)
+    # nothing counted, nothing priced
+    assert cost(2.5, fig.model_copy(update={"tokens_per_s": None})).usd_per_1m_tokens is None
