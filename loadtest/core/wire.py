@@ -114,39 +114,36 @@ def check_embedding_reply(
 
 def locate(doc: object, shape: ReplyShape) -> tuple[list[object], list[object], object] | str:
     """(the embeddings, their `index` fields, the token count) of a parsed reply, or what is
-    missing. Takes dicts and lists, or any parser's objects and arrays that behave alike."""
-    node = doc
+    missing. Takes dicts and lists, or any parser's objects and arrays that behave alike (an
+    object has `get`, an array `__len__` but no `get`, a string neither: duck-typed, because
+    this runs once per request and an attribute look-up is the cheapest test)."""
+    node: Any = doc
     for key in shape.vectors:
-        node = node.get(key) if _is_object(node) else None  # type: ignore[attr-defined]
-    where = ".".join(shape.vectors) or "the reply"
-    if not _is_array(node):
-        return f"reply has no '{where}' list" if shape.vectors else "reply is not a list"
+        node = node.get(key) if hasattr(node, "get") else None
+    if not hasattr(node, "__len__") or hasattr(node, "get") or isinstance(node, str | bytes):
+        where = ".".join(shape.vectors)
+        return f"reply has no '{where}' list" if where else "reply is not a list"
+    if shape.item is None:
+        embeddings = list(node)
+        return embeddings, list(range(len(embeddings))), _tokens(doc, shape.tokens)
     vectors: list[object] = []
     indices: list[object] = []
-    item: Any
-    for i, item in enumerate(node):  # type: ignore[arg-type]
-        if shape.item is None:
-            vectors.append(item)
-            indices.append(i)
-            continue
-        if not _is_object(item) or shape.item not in item:
-            return f"{where}[{i}] has no '{shape.item}'"
-        vectors.append(item.get(shape.item))
+    for i, item in enumerate(node):
+        value = item.get(shape.item) if hasattr(item, "get") else None
+        if value is None:
+            return f"{'.'.join(shape.vectors)}[{i}] has no '{shape.item}'"
+        vectors.append(value)
         indices.append(item.get("index", i))
-    tokens: object = doc
-    for key in shape.tokens:
-        tokens = tokens.get(key) if _is_object(tokens) else None  # type: ignore[attr-defined]
-    return vectors, indices, tokens if shape.tokens else None
+    return vectors, indices, _tokens(doc, shape.tokens)
 
 
-def _is_object(node: object) -> bool:
-    return hasattr(node, "get") and hasattr(node, "keys")
-
-
-def _is_array(node: object) -> bool:
-    return isinstance(node, list) or (
-        hasattr(node, "__len__") and hasattr(node, "as_buffer")  # simdjson's Array
-    )
+def _tokens(doc: object, keys: tuple[str, ...]) -> object:
+    if not keys:
+        return None
+    node: Any = doc
+    for key in keys:
+        node = node.get(key) if hasattr(node, "get") else None
+    return node
 
 
 def check_vectors(
