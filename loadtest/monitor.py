@@ -7,13 +7,15 @@ whose test died sees the same end of input and exits on its own.
 
 Files in the run directory: gpu.jsonl (local NVML, or a remote `embload gpu-agent`),
 process.jsonl (the server's RSS and CPU, when its PID is known), health.jsonl (changes of
-`/health`), telemetry.json (what could be read, and why not).
+`/health`), server_metrics.jsonl (the server's own Prometheus metrics, every second, when it
+has them), telemetry.json (what could be read, and why not).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import select
 import subprocess
@@ -23,17 +25,29 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import psutil
 from pydantic import BaseModel, ConfigDict
 
 from loadtest.client import EmbeddingsClient, Target
 from loadtest.core.types import HealthProbe, ProcessSample, to_json
 from loadtest.gpu import AgentReader, GpuUnavailable, NvmlReader, selected_devices
-from loadtest.store import GPU, HEALTH, PROCESS, TELEMETRY, JsonlWriter, write_json, write_samples
+from loadtest.store import (
+    GPU,
+    HEALTH,
+    PROCESS,
+    SERVER_METRICS,
+    TELEMETRY,
+    JsonlWriter,
+    write_json,
+    write_samples,
+)
 
 _READY_TIMEOUT_S = 20.0
 _HEALTH_EVERY_S = 0.5
 _AGENT_EVERY_S = 0.5
+_METRICS_EVERY_S = 1.0
+_METRICS_TIMEOUT_S = 2.0
 
 
 class MonitorConfig(BaseModel):
@@ -48,6 +62,7 @@ class MonitorConfig(BaseModel):
     server_pid: int | None
     host: str | None  # the target's scheme://host:port, whose health_path is polled
     health_path: str  # "" for none
+    metrics_url: str | None = None  # the server's Prometheus metrics, scraped every second
 
 
 class Monitor:
@@ -130,6 +145,35 @@ def _probe_health(
             last = up
 
 
+def _scrape_metrics(url: str, path: Path, stop: threading.Event) -> None:
+    """Every second: each sample of the server's metrics as a line (time, name, labels, value),
+    histogram buckets and NaN left out (their _sum and _count stay). Quits at once when the first
+    scrape finds no metrics there: most servers have none, and that is no error."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    writer: JsonlWriter | None = None
+    with httpx.Client(timeout=_METRICS_TIMEOUT_S) as http:
+        while True:
+            now = time.time()
+            try:
+                reply = http.get(url)
+                reply.raise_for_status()
+                families = list(text_string_to_metric_families(reply.text))
+            except (httpx.HTTPError, ValueError):
+                if writer is None:
+                    return
+                families = []
+            writer = writer or JsonlWriter(path)
+            writer.write(
+                {"time": now, "name": s.name, "labels": s.labels, "value": s.value}
+                for family in families
+                for s in family.samples
+                if not s.name.endswith(("_bucket", "_created")) and math.isfinite(s.value)
+            )
+            if stop.wait(max(0.0, now + _METRICS_EVERY_S - time.time())):
+                return
+
+
 def _stdin_closed(timeout_s: float, stdin: IO[bytes]) -> bool:
     ready, _, _ = select.select([stdin], [], [], max(timeout_s, 0.0))
     return bool(ready) and not stdin.read1(4096)  # type: ignore[attr-defined]
@@ -158,6 +202,12 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(
             target=_probe_health,
             args=(client, config.health_path, health_out, stop),
+            daemon=True,
+        ).start()
+    if config.metrics_url:
+        threading.Thread(
+            target=_scrape_metrics,
+            args=(config.metrics_url, config.run_dir / SERVER_METRICS, stop),
             daemon=True,
         ).start()
     every = _AGENT_EVERY_S if isinstance(gpu, AgentReader) else config.interval_s

@@ -139,6 +139,7 @@ class Recorder:
                 server_pid=s.server_pid,
                 host=self.target.host,
                 health_path=s.health_path,
+                metrics_url=_metrics_url(s.server_metrics, self.target.host),
             )
         )
         self.started_at = time.time()
@@ -338,6 +339,13 @@ def write_summary(
         summary = summary.model_copy(update={"thresholds": check_all(thresholds, summary)})
     write_json(run_dir / SUMMARY, summary)
     return summary
+
+
+def _metrics_url(given: str | None, host: str) -> str | None:
+    """--server-metrics: a URL as given, `off` for none, else the target's /metrics."""
+    if given is None:
+        return host + "/metrics"
+    return None if given.strip().lower() == "off" else given
 
 
 def new_recorder(

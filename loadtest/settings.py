@@ -172,6 +172,11 @@ class LoadSettings(Options):
     instruction: str | None = option(
         None, "send texts as 'Instruct: {this}\\nQuery:{text}' (Qwen3 queries)"
     )
+    server_metrics: str | None = option(
+        None,
+        "the server's Prometheus metrics URL, scraped every second into server_metrics.jsonl "
+        "(default: the target's /metrics when it answers; off: none)",
+    )
     gpu_cost_per_hour: float | None = option(
         None, "the serving hardware's price, USD per hour: summary cost per 1M tokens", ge=0
     )

@@ -27,6 +27,7 @@ from loadtest.core.types import (
     ErrorKind,
     GpuSample,
     HealthProbe,
+    MetricSample,
     ProcessSample,
     RequestRecord,
     Sample,
@@ -40,6 +41,7 @@ GPU = "gpu.jsonl"
 PROCESS = "process.jsonl"
 HEALTH = "health.jsonl"
 TELEMETRY = "telemetry.json"  # what the sidecar could sample, and why not
+SERVER_METRICS = "server_metrics.jsonl"  # the server's own Prometheus metrics, scraped
 STARTUP = "startup.json"  # written by `embload run --serve` before the load starts
 REPORT = "report.html"
 VECTORS = "vectors.jsonl"  # a sample of reply vectors under load, for the quality probe
@@ -157,6 +159,10 @@ def read_process_samples(run_dir: Path) -> list[ProcessSample]:
 
 def read_health(run_dir: Path) -> list[HealthProbe]:
     return _samples(HealthProbe, run_dir / HEALTH)
+
+
+def read_server_metrics(run_dir: Path) -> list[MetricSample]:
+    return _samples(MetricSample, run_dir / SERVER_METRICS)
 
 
 def vector_row(text: str, vector: np.ndarray) -> dict[str, Any]:

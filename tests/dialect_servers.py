@@ -106,6 +106,18 @@ class Tei(_Counting):
     def _get(self) -> None:
         if self.path == "/info":
             self._json(200, {"model_id": MODEL, "max_client_batch_size": 32})
+        elif self.path == "/metrics":  # a few of TEI's own, in Prometheus' text format
+            served = sum(h == "POST /embed" for h in self.hits)
+            text = (
+                "# TYPE te_queue_size gauge\nte_queue_size 2\n"
+                "# TYPE te_batch_current_size gauge\nte_batch_current_size 4\n"
+                "# TYPE te_request_count counter\n"
+                f'te_request_count{{method="embed"}} {served}\n'
+                "# TYPE te_request_duration histogram\n"
+                'te_request_duration_bucket{le="0.01"} 1\nte_request_duration_bucket{le="+Inf"} 1\n'
+                "te_request_duration_sum 0.006\nte_request_duration_count 1\n"
+            )
+            self._send(200, text.encode(), "text/plain; version=0.0.4")
         elif self.path == "/health":
             self._send(200, b"")
         else:

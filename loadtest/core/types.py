@@ -124,6 +124,28 @@ class HealthProbe:
     detail: str  # "HTTP 200", "HTTP 503", "ConnectError: ..."
 
 
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    """One sample of the server's own Prometheus metrics, as scraped (server_metrics.jsonl)."""
+
+    time: float
+    name: str
+    labels: dict[str, str]
+    value: float
+
+
+# The server's queue and batch gauges the report draws, by server: TEI, vLLM, sglang, bundled.
+QUEUE_GAUGES: tuple[str, ...] = (
+    "te_queue_size",
+    "te_batch_current_size",
+    "vllm:num_requests_waiting",
+    "vllm:num_requests_running",
+    "sglang:num_queue_reqs",
+    "sglang:num_running_reqs",
+    "embload_server_queue_size",
+)
+
+
 class OomKind(StrEnum):
     OOM_RESPONSE = "oom_response"  # a reply that says the server ran out of memory
     SERVER_CRASH = "server_crash"  # connection refused/reset after the server had answered
@@ -138,7 +160,7 @@ class OomEvent:
     evidence: str  # what showed it, in words a person can check against the files
 
 
-Sample = TypeVar("Sample", "GpuSample", "ProcessSample", "HealthProbe")
+Sample = TypeVar("Sample", "GpuSample", "ProcessSample", "HealthProbe", "MetricSample")
 
 
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}

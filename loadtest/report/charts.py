@@ -169,6 +169,19 @@ def gpu_over_time(
     return _svg(fig)
 
 
+def server_gauges(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """The server's own queue and batch gauges over time: name -> (seconds, values)."""
+    fig, ax = _figure()
+    colors = (_BLUE, _ORANGE, _GREEN, _PURPLE, _RED, _MUTED)
+    for (name, (t, v)), color in zip(series.items(), colors, strict=False):
+        ax.step(t, v, where="post", color=color, linewidth=1.3, label=name)
+    ax.set_xlabel("time since the load started (s)")
+    ax.set_ylabel("requests or texts")
+    ax.set_ylim(bottom=0)
+    ax.legend(**_LEGEND, ncols=min(len(series), 3))
+    return _svg(fig)
+
+
 def process_over_time(
     samples: Sequence[ProcessSample], t0: float, events: Sequence[OomEvent]
 ) -> str:

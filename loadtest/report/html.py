@@ -13,11 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from loadtest import __version__
 from loadtest.core import series
 from loadtest.core.results import Figures, RunSummary
+from loadtest.core.types import QUEUE_GAUGES, MetricSample
 from loadtest.report import charts
 from loadtest.report.formats import mib, number, redact, usd
 from loadtest.store import (
@@ -25,6 +27,7 @@ from loadtest.store import (
     read_gpu_samples,
     read_process_samples,
     read_record_columns,
+    read_server_metrics,
     read_summary,
 )
 
@@ -172,6 +175,22 @@ def _config(s: RunSummary, run_dir: Path) -> list[tuple[str, str]]:
     ]
 
 
+def _queue_gauges(
+    samples: list[MetricSample], t0: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """TEI's, vLLM's, sglang's or the bundled server's queue and batch gauges: per name, the
+    scrape times (from t0) and the value summed over labels (vLLM labels by model)."""
+    sums: dict[str, dict[float, float]] = {}
+    for m in samples:
+        if m.name in QUEUE_GAUGES:
+            at = sums.setdefault(m.name, {})
+            at[m.time] = at.get(m.time, 0.0) + m.value
+    return {
+        name: (np.array(sorted(at)) - t0, np.array([at[t] for t in sorted(at)]))
+        for name, at in sorted(sums.items(), key=lambda kv: QUEUE_GAUGES.index(kv[0]))
+    }
+
+
 def _cost_rows(s: RunSummary) -> list[tuple[str, str]]:
     c = s.cost
     if c is None:
@@ -260,6 +279,17 @@ def _charts(
                 "GPU memory and utilization",
                 charts.gpu_over_time(gpu, t0, events),
                 f"Peak memory and mean utilization per 1 s; dashed: total memory; {_EVENTS_RED}.",
+            )
+        )
+    gauges = _queue_gauges(read_server_metrics(run_dir), t0)
+    if gauges:
+        out.append(
+            _chart(
+                "server-metrics",
+                "The server's queue and batch, by its own metrics",
+                charts.server_gauges(gauges),
+                "Gauges from the server's /metrics, scraped every second "
+                "(server_metrics.jsonl), summed over their labels.",
             )
         )
     procs = read_process_samples(run_dir)

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
 from loadtest.server.batcher import Batcher, OutOfMemory, PassClock, QueueFull
+from loadtest.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from loadtest.server.metrics import ServerMetrics
 from loadtest.server.model import Encoder
 from loadtest.server.presets import PRESETS, format_query
 from loadtest.settings import ServeSettings
@@ -83,6 +85,7 @@ class _State:
         self.load_error: str | None = None
         self.tokenizers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embload-tokenize")
         self.timings: dict[str, float] = {"process_start": time.time()}
+        self.metrics = ServerMetrics()
 
     def load(self) -> None:
         try:
@@ -108,7 +111,10 @@ class _State:
             max_queue=c.max_queue,
             is_oom=encoder.is_oom,
             free_memory=encoder.free_memory,
+            on_pass=self.metrics.forward_pass,
         )
+        batcher = self.batcher
+        self.metrics.watch_queue(lambda: batcher.queued)
         self.timings["model_loaded"] = time.time()
         self.encoder = encoder
 
@@ -197,7 +203,9 @@ def create_app(config: ServeSettings) -> FastAPI:
     threading.Thread(target=state.load, name="embload-load", daemon=True).start()
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        if request.url.path.rstrip("/").endswith("/embeddings"):
+            state.metrics.refused(exc.status, exc.code)
         return _error_response(exc)
 
     @app.exception_handler(HTTPException)
@@ -217,6 +225,10 @@ def create_app(config: ServeSettings) -> FastAPI:
                 headers={"Retry-After": "1"},
             )
         return state.encoder
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(state.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/health")
     async def health() -> Response:
@@ -298,13 +310,14 @@ def create_app(config: ServeSettings) -> FastAPI:
             raise ApiError(500, f"inference failed: {exc}", type_="server_error") from None
         doc = _reply(matrix, req.encoding_format, encoder.info.name, sum(map(len, ids)))
         started = clock.started or clock.submitted
+        total_s = state.metrics.answered(arrived)
         return _json(
             doc,
             headers=_server_clock(
                 queue_s=started - clock.submitted,
                 tokenization_s=clock.submitted - tokenizing,
                 inference_s=(clock.finished or started) - started,
-                total_s=time.perf_counter() - arrived,
+                total_s=total_s,
             ),
         )
 

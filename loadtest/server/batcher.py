@@ -104,8 +104,10 @@ class Batcher:
         max_queue: int = 4096,
         is_oom: Callable[[BaseException], bool] = lambda exc: False,
         free_memory: Callable[[], None] = lambda: None,
+        on_pass: Callable[[int, int], None] = lambda texts, padded_tokens: None,
     ) -> None:
         self._embed = embed
+        self._on_pass = on_pass
         self._is_oom = is_oom
         self._free_memory = free_memory
         self.max_batch_size = max_batch_size
@@ -132,6 +134,11 @@ class Batcher:
             with self._cond:
                 self._arriving -= 1
                 self._cond.notify()
+
+    @property
+    def queued(self) -> int:
+        """Texts waiting for a forward pass."""
+        return len(self._queue)
 
     def submit(
         self, ids: list[list[int]], clock: PassClock | None = None
@@ -166,6 +173,7 @@ class Batcher:
             items = sorted(self._take())
             lengths = [item.length for item in items]
             for start, end in plan_passes(lengths, self.max_batch_tokens):
+                self._on_pass(end - start, (end - start) * lengths[end - 1])  # padded to longest
                 self._forward(items[start:end], retry=True)
 
     def _forward(self, chunk: list[_Item], *, retry: bool) -> None:

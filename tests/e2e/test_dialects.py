@@ -93,6 +93,14 @@ def test_tei_native_found_by_asking_and_by_dialect(tmp_path: Path) -> None:
             assert clock["requests"] == summary["ok"]
             assert clock["queue"]["p50"] == clock["queue"]["max"] == Tei.QUEUE_MS
             assert clock["total"]["p50"] == Tei.QUEUE_MS + 3
+            # its /metrics, found at the target's host and scraped every second
+            scraped = [json.loads(line) for line in (out / "server_metrics.jsonl").open()]
+            names = {m["name"] for m in scraped}
+            # a counter's sample as prometheus-client names it: with _total
+            assert {"te_queue_size", "te_batch_current_size", "te_request_count_total"} <= names
+            assert "te_request_duration_bucket" not in names and "te_request_duration_sum" in names
+            queue = [m for m in scraped if m["name"] == "te_queue_size"]
+            assert len(queue) >= 2 and all(m["value"] == 2 for m in queue)  # 2 s, once a second
 
 
 def test_ollama_with_its_model_and_an_unknown_model(tmp_path: Path) -> None:

@@ -27,6 +27,8 @@ CHARTS = {
     "throughput-over-time",
     "latency-cdf",
     "latency-by-length",
+    "server-time",  # the bundled server's TEI-style timing headers
+    "server-metrics",  # its /metrics: embload_server_queue_size
     "process",
 }
 
@@ -96,10 +98,9 @@ def test_self_contained_and_no_secret_anywhere(run_dir: Path) -> None:
     assert not re.search(r"""(?:src|href|xlink:href)\s*=\s*["']?\s*(?:https?:)?//""", page)
     # url(#clip) inside the SVG points into the page itself; anything else would not.
     assert not re.search(r"url\((?!#)|@import|<link\b|<script\b|<img\b|<iframe\b", page)
-    # The only http:// on the page is the target's address, shown as text.
-    assert {m for m in re.findall(r"https?://[^\s<\"']+", page)} <= {
-        "http://127.0.0.1:" + page.split("http://127.0.0.1:")[1].split("/v1")[0] + "/v1"
-    }
+    # The only http:// on the page is the target's address and its route, shown as text.
+    base = "http://127.0.0.1:" + page.split("http://127.0.0.1:")[1].split("/v1")[0] + "/v1"
+    assert {m for m in re.findall(r"https?://[^\s<\"']+", page)} <= {base, base + "/embeddings"}
     for path in run_dir.iterdir():
         text = path.read_bytes()
         assert SECRET.encode() not in text, path.name

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import bundled_server
 
@@ -144,3 +145,32 @@ def test_probe_command_on_the_reference_server(reference_server: str, tmp_path: 
     # MiniLM reads English and code: code and its docstring separate well.
     assert separation["code_doc"]["auc"] > 0.9
     assert "quality probe" in proc.stdout and "code_doc" in proc.stdout
+
+
+def test_metrics_parse_with_prometheus_client_and_count_what_was_served(
+    reference_server: str,
+) -> None:
+    def scrape() -> dict[str, float]:
+        text = httpx.get(reference_server.removesuffix("/v1") + "/metrics").text
+        return {
+            f"{s.name}{sorted(s.labels.items())}": s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    before = scrape()
+    ok = httpx.post(f"{reference_server}/embeddings", json={"input": ["a", "b", "c"]})
+    refused = httpx.post(f"{reference_server}/embeddings", json={"input": ["a"], "model": "x"})
+    assert (ok.status_code, refused.status_code) == (200, 404)
+    after = scrape()
+    assert float(ok.headers["x-inference-time"]) > 0  # TEI's header, in ms
+    assert float(ok.headers["x-total-time"]) >= float(ok.headers["x-inference-time"])
+
+    def grew(key: str) -> float:
+        return after[key] - before.get(key, 0.0)
+
+    assert grew("embload_server_requests_total[('status', '200')]") == 1
+    assert grew("embload_server_errors_total[('code', 'model_not_found')]") == 1
+    assert grew("embload_server_request_duration_seconds_count[]") == 1
+    assert grew("embload_server_batch_size_sum[]") == 3  # the three texts, in one pass or more
+    assert after["embload_server_queue_size[]"] == 0
