@@ -136,6 +136,22 @@ def server_clock(header: Callable[[str], object]) -> tuple[float, float, float, 
     return q, t, i, total
 
 
+_RATE_LIMITS = (
+    ("retry-after", "retry after {} s"),
+    ("x-ratelimit-remaining-requests", "requests left {}"),
+    ("x-ratelimit-reset-requests", "requests reset in {}"),
+    ("x-ratelimit-remaining-tokens", "tokens left {}"),
+    ("x-ratelimit-reset-tokens", "tokens reset in {}"),
+)
+
+
+def rate_limit_note(header: Callable[[str], object]) -> str:
+    """What a 429's headers say about the limit (OpenAI's x-ratelimit-*, Retry-After), as a
+    suffix for its error message: " (retry after 2 s, requests left 0, ...)" or ""."""
+    said = [text.format(value) for name, text in _RATE_LIMITS if (value := header(name))]
+    return f" ({', '.join(said)})" if said else ""
+
+
 def decode_vector(text: str) -> np.ndarray:
     """A base64 string of little-endian float32s (OpenAI's `encoding_format=base64`), as float32.
 

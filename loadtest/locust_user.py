@@ -43,6 +43,7 @@ from loadtest.client import (
     check_reply,
     encode_request,
     parse_target,
+    rate_limit_note,
     server_clock,
 )
 from loadtest.core.arrivals import ArrivalCount, ArrivalPlan, Schedule
@@ -476,6 +477,8 @@ class EmbeddingUser(FastHttpUser):
             check = check_reply(
                 response.status_code, content, len(texts), test.expected_dim, self._shape
             )
+            if response.status_code == 429:  # what the limit is, from the headers
+                check = check._replace(message=f"{check.message}{rate_limit_note(response.get)}")
         status = response.status_code if response is not None else 0
         if check.error is None:
             if test.expected_dim is None:

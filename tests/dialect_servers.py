@@ -192,3 +192,32 @@ class NoRoute(_Counting):
 
     def _not_found(self) -> None:
         self._json(404, {"detail": "Not Found"})
+
+
+class OpenAICloud(Infinity):
+    """OpenAI's own API at /v1/embeddings: every other request refused with its 429, whose
+    headers say what the limit is."""
+
+    hits: ClassVar[list[str]] = []
+    LIMIT_HEADERS: ClassVar[dict[str, str]] = {
+        "retry-after": "1",
+        "x-ratelimit-limit-requests": "3000",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "20ms",
+        "x-ratelimit-remaining-tokens": "999000",
+        "x-ratelimit-reset-tokens": "60ms",
+    }
+
+    def _post(self) -> None:
+        if self.path != "/v1/embeddings":
+            return self._not_found()
+        if sum(h.startswith("POST") for h in self.hits) % 2 == 0:
+            error = {
+                "message": "Rate limit reached for text-embedding-3-small on requests per min",
+                "type": "requests",
+                "param": None,
+                "code": "rate_limit_exceeded",
+            }
+            return self._json(429, {"error": error}, self.LIMIT_HEADERS)
+        self.path = "/embeddings"
+        super()._post()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import serving
-from tests.dialect_servers import KEY, MODEL, Cohere, Infinity, NoRoute, Ollama, Tei
+from tests.dialect_servers import KEY, MODEL, Cohere, Infinity, NoRoute, Ollama, OpenAICloud, Tei
 from tests.e2e.test_scenarios import run_embload, run_locust
 
 
@@ -171,3 +171,21 @@ def test_plain_locust_with_a_bare_host_asks_too(server: type[Infinity], tmp_path
     summary = summary_of(out)
     assert summary["requests"] == summary["ok"] > 0
     assert summary["route"] in (f"{host}/embeddings", f"{host}/embed")
+
+
+def test_a_rate_limited_cloud_is_measured_and_its_limit_named(tmp_path: Path) -> None:
+    """A 429 is the server's answer under load, not a wrong request: the preflight lets it
+    through, the load records it, and its message says what the headers said."""
+    with serving(OpenAICloud) as host:
+        out = tmp_path / "r"
+        args = ["--target", f"{host}/v1", "--model", MODEL, "--duration", "2s"]
+        proc = run_embload([*args, "--out", str(out)], tmp_path)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]  # some failed
+    summary = summary_of(out)
+    assert summary["errors"]["rate_limited"] > 0 and summary["ok"] > 0
+    (sample, *_) = summary["error_samples"]["rate_limited"]
+    assert sample.startswith("HTTP 429: Rate limit reached for text-embedding-3-small")
+    assert sample.endswith(
+        "(retry after 1 s, requests left 0, requests reset in 20ms, tokens left 999000, "
+        "tokens reset in 60ms)"
+    )

@@ -22,6 +22,7 @@ from loadtest.client import (
     encode_request,
     encode_vector,
     parse_target,
+    rate_limit_note,
     request_headers,
 )
 from loadtest.core.dialects import Dialect
@@ -339,3 +340,9 @@ def test_nothing_listening_is_target_unreachable() -> None:
         with pytest.raises(TargetUnreachable, match="nothing is answering"):
             client.models()
         assert not client.health().up
+
+
+def test_a_429s_headers_say_what_the_limit_is() -> None:
+    headers = {"retry-after": "2", "x-ratelimit-remaining-requests": "0"}
+    assert rate_limit_note(headers.get) == " (retry after 2 s, requests left 0)"
+    assert rate_limit_note({}.get) == ""
