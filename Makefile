@@ -61,6 +61,7 @@ bench: install
 	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/aa.py
 	$(BIN)/python bench/open_loop.py
+	$(BIN)/python bench/dialects.py
 
 clean:
 	rm -rf $(VENV) $(INFINITY) .mypy_cache .ruff_cache .pytest_cache

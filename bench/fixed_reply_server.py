@@ -4,6 +4,8 @@ Raw ASGI on uvicorn + uvloop + httptools: as little server work as possible, so 
 measures the load generator, not the server. The vector is a unit float32 vector written the
 way Python servers write one: `tensor.tolist()` floats of 17 digits (~22 KB) for
 `encoding_format: float`, little-endian float32 base64 (~5.6 KB) when the request asks for it.
+TEI's `/embed`, Ollama's `/api/embed` and Cohere's `/v2/embed` get the same vector in their
+own shapes.
 """
 
 from __future__ import annotations
@@ -41,6 +43,22 @@ def _reply(embedding: list[float] | str) -> bytes:
 
 VECTOR = _vector()
 REPLY = _reply(VECTOR)
+# The same vector in the other dialects' shapes (loadtest/core/dialects.py), by route.
+BY_ROUTE = {
+    b"/embed": json.dumps([VECTOR]).encode(),  # TEI
+    b"/api/embed": json.dumps(
+        {"model": "fixed", "embeddings": [VECTOR], "prompt_eval_count": 24}
+    ).encode(),  # Ollama
+    b"/v2/embed": json.dumps(
+        {
+            "id": "fixed",
+            "embeddings": {"float": [VECTOR]},
+            "texts": ["a text"],
+            "meta": {"billed_units": {"input_tokens": 24}},
+            "response_type": "embeddings_by_type",
+        }
+    ).encode(),  # Cohere
+}
 REPLY_BASE64 = _reply(base64.b64encode(struct.pack(f"<{DIM}f", *VECTOR)).decode())
 MODELS = b'{"object": "list", "data": [{"id": "fixed", "object": "model"}]}'
 
@@ -54,6 +72,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         request += message.get("body", b"")
         more = message.get("more_body", False)
     body = REPLY_BASE64 if b'"base64"' in request else REPLY
+    body = BY_ROUTE.get(scope["raw_path"], body)
     if scope["method"] == "GET":
         body = MODELS
     await send(
