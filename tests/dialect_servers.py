@@ -126,7 +126,10 @@ class Tei(_Counting):
     def _post(self) -> None:
         if self.path != "/embed":
             return self._not_found()
-        inputs = self._body()["inputs"]
+        doc = self._body()
+        if not isinstance(doc.get("normalize", True), bool):
+            return self._json(422, {"error": "normalize: not a bool", "error_type": "Validation"})
+        inputs = doc["inputs"]
         texts = [inputs] if isinstance(inputs, str) else inputs
         if len(texts) > 32:
             msg = f"batch size {len(texts)} > maximum allowed batch size 32"

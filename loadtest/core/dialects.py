@@ -7,8 +7,10 @@ Read from each API's published reference:
 - infinity: the OpenAI shape at `/embeddings` (no `/v1` unless started with `--url-prefix`);
   errors as `{"detail": ...}` or `{"error": {...}}`.
 - tei: Hugging Face text-embeddings-inference's native `POST /embed`, `{"inputs", "truncate",
-  "normalize", "dimensions"}` -> a bare list of vectors; errors `{"error", "error_type"}` with
-  413 (payload), 422 (validation, too long), 424 (inference failed), 429 (overloaded).
+  "normalize", "dimensions"}` -> a bare list of vectors (embload sends `normalize: true`, as
+  the OpenAI route does, and leaves `truncate` to the server's `--auto-truncate`); errors
+  `{"error", "error_type"}` with 413 (payload), 422 (validation, too long), 424 (inference
+  failed), 429 (overloaded).
 - ollama: `POST /api/embed`, `{"model", "input"}` -> `{"embeddings": [[...]],
   "prompt_eval_count"}`; errors `{"error"}`.
 - cohere: `POST /v2/embed`, `{"model", "texts", "input_type", "embedding_types": ["float"]}` ->
@@ -100,7 +102,8 @@ def request_body(
     """The JSON body of one embeddings request in `dialect`."""
     body: dict[str, Any]
     if dialect == "tei":
-        body = {"inputs": texts}
+        # `truncate` left out: TEI then applies its own --auto-truncate, as the server is run
+        body = {"inputs": texts, "normalize": True}
         if dimensions is not None:
             body["dimensions"] = dimensions
         return body

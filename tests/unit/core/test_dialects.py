@@ -72,7 +72,7 @@ def test_a_bracket_in_cohere_texts_takes_the_lenient_road_to_the_same_verdict() 
     [
         ("openai", {"input": ["a"], "encoding_format": "base64", "model": "m", "dimensions": 8}),
         ("infinity", {"input": ["a"], "encoding_format": "base64", "model": "m", "dimensions": 8}),
-        ("tei", {"inputs": ["a"], "dimensions": 8}),
+        ("tei", {"inputs": ["a"], "normalize": True, "dimensions": 8}),
         ("ollama", {"model": "m", "input": ["a"], "dimensions": 8}),
         (
             "cohere",
