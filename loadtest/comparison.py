@@ -35,11 +35,13 @@ from loadtest.client import (
     parse_target,
 )
 from loadtest.core.compare import SideData, compare_sides, pooled, side_data
+from loadtest.core.dialects import DIALECTS, Dialect
 from loadtest.core.results import Comparison, ProbeResult, ScenarioComparison, Side
 from loadtest.core.stats import cost, figures
-from loadtest.data import probe_pairs
+from loadtest.data import builtin_corpus, probe_pairs
 from loadtest.options import SettingsError, config_path, override, read_config, resolve
 from loadtest.probe import probe
+from loadtest.routes import PreflightFailed, find_route
 from loadtest.runner import RunError, preflight, run_scenario, scenario_names
 from loadtest.settings import CompareSettings, LoadSettings, ServeSettings
 from loadtest.store import (
@@ -68,6 +70,7 @@ _TARGET_KEYS = {
     "headers",
     "serve",
     "gpu_cost_per_hour",
+    "dialect",
 }
 
 # One scenario's run directories: A's, then B's (two each for an ABBA run).
@@ -86,18 +89,25 @@ class TargetSpec:
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers, never recorded
     serve: dict[str, Any] = field(default_factory=dict)  # `embload serve` options for --serve
     gpu_cost_per_hour: float | None = None  # USD: its runs' cost per 1M tokens
+    dialect: Dialect | None = None  # the API it speaks, when its url does not say
 
     @property
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
     def client(self) -> EmbeddingsClient:
-        return EmbeddingsClient(parse_target(self.url), api_key=self.api_key, headers=self.headers)
+        """A client at the target's embeddings route: asked for, when its url is a bare host.
+        ValueError for a url that is none; TargetUnreachable or PreflightFailed when asking."""
+        target = parse_target(self.url, self.dialect)
+        client = EmbeddingsClient(target, api_key=self.api_key, headers=self.headers)
+        if target.probe:
+            client.target = find_route(client, target, builtin_corpus()[0].text, self.model)
+        return client
 
 
 def _parse(spec: TargetSpec) -> Target:
     try:
-        return parse_target(spec.url)
+        return parse_target(spec.url, spec.dialect)
     except ValueError as exc:
         raise RunError(f"{spec.name}: {exc}") from None
 
@@ -135,8 +145,15 @@ def load_targets(config: Path | None, overrides: list[str]) -> dict[str, TargetS
             headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
             serve=dict(table.get("serve", {})),
             gpu_cost_per_hour=_price(name, table.get("gpu_cost_per_hour")),
+            dialect=_dialect(name, table.get("dialect")),
         )
     return specs
+
+
+def _dialect(name: str, value: object) -> Dialect | None:
+    if value is None or value in DIALECTS:
+        return value
+    raise RunError(f"target {name!r}: dialect is one of {', '.join(DIALECTS)}")
 
 
 def _price(name: str, value: object) -> float | None:
@@ -244,7 +261,7 @@ def _probe(spec: TargetSpec, sampled: list[tuple[str, np.ndarray]]) -> ProbeResu
     try:
         with spec.client() as client:
             return probe(client, spec.model, probe_pairs(), sampled)
-    except (EmbeddingFailed, TargetUnreachable) as exc:
+    except (EmbeddingFailed, TargetUnreachable, PreflightFailed) as exc:
         return ProbeResult(target=spec.url, model=spec.model, skipped=f"the probe failed: {exc}")
 
 
@@ -332,6 +349,8 @@ def probe_named(
         client = spec.client()
     except ValueError as exc:
         raise RunError(f"{target!r} is neither a known target nor a URL: {exc}") from None
+    except (TargetUnreachable, PreflightFailed) as exc:
+        raise RunError(str(exc)) from None
     try:
         with client:
             result = probe(client, model or spec.model, probe_pairs())

@@ -6,6 +6,7 @@ The servers (tests/dialect_servers.py) are written from each API's published ref
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from tests.conftest import serving
 from tests.dialect_servers import KEY, MODEL, Cohere, Infinity, NoRoute, Ollama, OpenAICloud, Tei
-from tests.e2e.test_scenarios import run_embload, run_locust
+from tests.e2e.test_scenarios import EMBLOAD, run_embload, run_locust
 
 
 def summary_of(out: Path) -> dict[str, Any]:
@@ -189,3 +190,18 @@ def test_a_rate_limited_cloud_is_measured_and_its_limit_named(tmp_path: Path) ->
         "(retry after 1 s, requests left 0, requests reset in 20ms, tokens left 999000, "
         "tokens reset in 60ms)"
     )
+
+
+def test_the_quality_probe_asks_a_bare_target_too(tmp_path: Path) -> None:
+    Infinity.hits.clear()
+    with serving(Infinity) as host:
+        proc = subprocess.run(
+            [*EMBLOAD, "probe", host, "--out", str(tmp_path / "p")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((tmp_path / "p" / "probe.json").read_text())["skipped"] is None
+    assert Infinity.hits.count("POST /v1/embeddings") == 1  # asked once, then /embeddings

@@ -26,6 +26,10 @@ model = "bge-m3"
 api_key_env = "PROD_KEY"
 headers = { X-Tenant = "search" }
 gpu_cost_per_hour = 2.49
+
+[targets.tei]
+url = "http://tei-box:8080"
+dialect = "tei"
 """
     )
     targets = load_targets(config, ["bge=http://127.0.0.1:31001/v1"])
@@ -34,6 +38,7 @@ gpu_cost_per_hour = 2.49
     assert targets["qwen"].instruction.startswith("Given a web search")  # type: ignore[union-attr]
     assert targets["prod"].headers == {"X-Tenant": "search"}
     assert (targets["prod"].gpu_cost_per_hour, targets["qwen"].gpu_cost_per_hour) == (2.49, None)
+    assert (targets["tei"].dialect, targets["prod"].dialect) == ("tei", None)
     assert (targets["prod"].api_key_env, targets["prod"].model) == ("PROD_KEY", "bge-m3")
     assert targets["bge"].url == "http://127.0.0.1:31001/v1" and targets["bge"].model == "bge-m3"
 
@@ -45,6 +50,7 @@ gpu_cost_per_hour = 2.49
         ("[targets\n", [], "is not valid TOML"),
         ("", ["no-equals-sign"], "is not NAME=URL"),
         ("[targets.x]\nurl = 'u'\ngpu_cost_per_hour = '3'\n", [], "USD per hour, a number"),
+        ("[targets.x]\nurl = 'u'\ndialect = 'grpc'\n", [], "dialect is one of openai, "),
     ],
 )
 def test_bad_targets_are_one_line(
