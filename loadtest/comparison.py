@@ -196,26 +196,28 @@ class _Plan:
 
     def runs(self, side: int, part: int, server: BundledServer | None, console: Console) -> None:
         spec, s = self.specs[side], self.settings
+        load = LoadSettings.model_validate(
+            {
+                "model": spec.model,
+                "seed": s.seed,
+                "api_key": spec.api_key,
+                "headers": spec.headers,
+                "instruction": spec.instruction,
+                "gpu_cost_per_hour": spec.gpu_cost_per_hour,
+                "keep_vectors": _KEPT_VECTORS if s.probe else 0,
+            }
+        )
+        # the same preflight as `embload run`, once per half: the route, the model, one request
+        target, model = preflight(server.target if server else _parse(spec), load)
+        load = load.model_copy(update={"model": model, "dialect": target.dialect})
         for scenario in self.scenarios:
             # by position, so `compare x x` keeps both sides apart
             run_dir = self.out / f"{scenario}-{'AB'[side]}-{spec.name}-{part}"
             run_dir.mkdir(parents=True, exist_ok=True)
-            load = LoadSettings.model_validate(
-                {
-                    "model": spec.model,
-                    "seed": s.seed,
-                    "api_key": spec.api_key,
-                    "headers": spec.headers,
-                    "instruction": spec.instruction,
-                    "gpu_cost_per_hour": spec.gpu_cost_per_hour,
-                    "keep_vectors": _KEPT_VECTORS if s.probe else 0,
-                    "out": run_dir,
-                }
+            scenario_load = load.model_copy(update={"out": run_dir})
+            run_scenario(
+                scenario_load, scenario, s.users, self.half_s, target, console, server, s.processes
             )
-            # the same preflight as `embload run`: the route found, the model, one request
-            target, model = preflight(server.target if server else _parse(spec), load)
-            load = load.model_copy(update={"model": model, "dialect": target.dialect})
-            run_scenario(load, scenario, s.users, self.half_s, target, console, server, s.processes)
             self.dirs[scenario][side].append(run_dir)
         if part == 2 and s.probe:
             console.print(f"probing {spec.name}", highlight=False)

@@ -117,9 +117,7 @@ def locate(doc: object, shape: ReplyShape) -> tuple[list[object], list[object], 
     missing. Takes dicts and lists, or any parser's objects and arrays that behave alike (an
     object has `get`, an array `__len__` but no `get`, a string neither: duck-typed, because
     this runs once per request and an attribute look-up is the cheapest test)."""
-    node: Any = doc
-    for key in shape.vectors:
-        node = node.get(key) if hasattr(node, "get") else None
+    node = _walk(doc, shape.vectors)
     if not hasattr(node, "__len__") or hasattr(node, "get") or isinstance(node, str | bytes):
         where = ".".join(shape.vectors)
         return f"reply has no '{where}' list" if where else "reply is not a list"
@@ -138,9 +136,11 @@ def locate(doc: object, shape: ReplyShape) -> tuple[list[object], list[object], 
 
 
 def _tokens(doc: object, keys: tuple[str, ...]) -> object:
-    if not keys:
-        return None
-    node: Any = doc
+    return _walk(doc, keys) if keys else None
+
+
+def _walk(node: Any, keys: tuple[str, ...]) -> Any:
+    """The value at `keys` down from `node`, or None where an object is missing."""
     for key in keys:
         node = node.get(key) if hasattr(node, "get") else None
     return node
