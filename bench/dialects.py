@@ -23,7 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from generator import WARMUP_S, free_port, pinned  # python puts this script's folder on sys.path
+from generator import (  # python puts this script's folder on sys.path
+    WARMUP_S,
+    fixed_reply_server,
+    pinned,
+)
 
 HERE = Path(__file__).resolve().parent
 ROUTES = {
@@ -77,24 +81,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--users", type=int, default=16)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        pinned([sys.executable, str(HERE / "fixed_reply_server.py"), str(port)], 1),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     ratios: dict[str, list[float]] = {d: [] for d in ROUTES}
-    try:
-        time.sleep(2.0)
+    with fixed_reply_server() as host:
         for n in range(args.rounds):
-            rates = one_round(f"http://127.0.0.1:{port}", args)
+            rates = one_round(host, args)
             for dialect, rate in rates.items():
                 ratios[dialect].append(rate / rates["openai"])
             shown = ", ".join(f"{d} {r:,.0f}" for d, r in rates.items())
             print(f"round {n + 1}: req/s {shown}", flush=True)
-    finally:
-        server.terminate()
-        server.wait(10)
     print(f"machine: {os.cpu_count()} cores; 4 generators pinned to core 0, server to core 1")
     for dialect, values in ratios.items():
         print(

@@ -19,6 +19,7 @@ window, after all have started, and its CPU time per request.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,6 +45,24 @@ def free_port() -> int:
 
 def pinned(cmd: list[str], cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu), *cmd] if (os.cpu_count() or 1) > 1 else cmd
+
+
+@contextlib.contextmanager
+def fixed_reply_server() -> Iterator[str]:
+    """bench/fixed_reply_server.py pinned to core 1 on a free loopback port, given two seconds
+    to start: its http://127.0.0.1:PORT. Stopped when the block ends."""
+    port = free_port()
+    server = subprocess.Popen(
+        pinned([sys.executable, str(HERE / "fixed_reply_server.py"), str(port)], 1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2.0)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def locust_cmd(locustfile: Path, host: str, args: argparse.Namespace, tmp: str) -> list[str]:
@@ -142,18 +162,10 @@ def main() -> None:
         f"Python {platform.python_version()}; {args.users} users a side, {args.seconds} s "
         f"per round, {args.rounds} rounds"
     )
-    port = free_port()
-    server = subprocess.Popen(
-        pinned([sys.executable, str(HERE / "fixed_reply_server.py"), str(port)], 1)
-    )
-    try:
-        time.sleep(2.0)
+    with fixed_reply_server() as host:
         encodings = ["base64", "float"] if args.encoding == "both" else [args.encoding]
         for encoding in encodings:
-            compare(f"http://127.0.0.1:{port}", args, encoding)
-    finally:
-        server.terminate()
-        server.wait(10)
+            compare(host, args, encoding)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from generator import free_port, pinned  # python puts this script's folder on sys.path
+from generator import fixed_reply_server, pinned  # python puts this script's folder on sys.path
 from processes import children_cpu_s
 
 HERE = Path(__file__).resolve().parent
@@ -61,32 +60,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        pinned([sys.executable, str(HERE / "fixed_reply_server.py"), str(port)], 1),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    target = f"http://127.0.0.1:{port}"
     rows: dict[str, list[dict[str, float]]] = {"closed": [], "open_saturated": [], "open_half": []}
-    try:
-        time.sleep(2)
-        with tempfile.TemporaryDirectory() as tmp:
-            for r in range(args.rounds):
-                users = ["-u", "64", "-r", "64"]
-                closed = one_run(target, args.seconds, users, Path(tmp, f"c{r}"))
-                rows["closed"].append(closed)
-                cap = closed["rps"]
-                saturated = [*users, "--embload-rate", f"{2 * cap:.0f}"]
-                rows["open_saturated"].append(
-                    one_run(target, args.seconds, saturated, Path(tmp, f"s{r}"))
-                )
-                half = [*users, "--embload-rate", f"{cap / 2:.0f}"]
-                rows["open_half"].append(one_run(target, args.seconds, half, Path(tmp, f"h{r}")))
-                print(json.dumps({k: v[-1] for k, v in rows.items()}), flush=True)
-    finally:
-        server.terminate()
-        server.wait(10)
+    with fixed_reply_server() as target, tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            users = ["-u", "64", "-r", "64"]
+            closed = one_run(target, args.seconds, users, Path(tmp, f"c{r}"))
+            rows["closed"].append(closed)
+            cap = closed["rps"]
+            saturated = [*users, "--embload-rate", f"{2 * cap:.0f}"]
+            rows["open_saturated"].append(
+                one_run(target, args.seconds, saturated, Path(tmp, f"s{r}"))
+            )
+            half = [*users, "--embload-rate", f"{cap / 2:.0f}"]
+            rows["open_half"].append(one_run(target, args.seconds, half, Path(tmp, f"h{r}")))
+            print(json.dumps({k: v[-1] for k, v in rows.items()}), flush=True)
     med = {k: {f: statistics.median(r[f] for r in v) for f in v[0]} for k, v in rows.items()}
     ratio = med["open_saturated"]["rps"] / med["closed"]["rps"]
     cpu_ratio = med["closed"]["cpu_ms_per_req"] / med["open_saturated"]["cpu_ms_per_req"]

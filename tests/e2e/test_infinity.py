@@ -9,7 +9,6 @@ user gives first, its bare address, must find that route, and `/v1` must get the
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from loadtest.bundled import stop_process
 from tests.e2e.conftest import ROOT, free_port
 from tests.e2e.test_dialects import ran_clean
 from tests.e2e.test_scenarios import run_embload
@@ -67,12 +67,7 @@ def infinity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"infinity_emb did not answer /health within {_READY_S:.0f} s")
         yield host
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace_s=20)
         log.close()
 
 
