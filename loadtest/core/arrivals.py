@@ -136,6 +136,7 @@ def load_figures(
         achieved_rps=rate(len(records), span_s),
         late=sum(1 for s in lags if s > LATE_S),
         dropped=count.dropped if count else 0,
+        unfinished=count.due - count.dropped - len(records) if count else None,
         send_lag_p50_ms=lag.p50,
         send_lag_p99_ms=lag.p99,
         send_lag_max_ms=lag.max,

@@ -218,6 +218,12 @@ class LoadFigures(_Model):
     dropped: int = Field(
         description="arrivals not sent because max_in_flight requests were already in flight"
     )
+    unfinished: int | None = Field(
+        None,
+        description="arrivals sent (or about to be) with no reply when the test stopped: "
+        "due - dropped - requests (Locust ends users at once unless --stop-timeout lets them "
+        "finish)",
+    )
     send_lag_p50_ms: float | None = Field(description="median delay from due time to send")
     send_lag_p99_ms: float | None
     send_lag_max_ms: float | None

@@ -90,11 +90,12 @@ def load_lines(summary: RunSummary) -> list[str]:
         shape += f", burstiness {load.burstiness:g}"
     lag = "-" if load.send_lag_p99_ms is None else f"{load.send_lag_p99_ms:.2f} ms"
     behind = "red" if load.late or load.dropped else "green"
+    cut = f" · {load.unfinished:,} unfinished at stop" if load.unfinished else ""
     return [
         f"open loop: offered {load.offered_rps:g} req/s ({shape}), achieved "
         f"{load.achieved_rps:.1f} req/s · [{behind}]{load.late:,} late, {load.dropped:,} "
         f"dropped[/{behind}] of {load.due or 0:,} due · send lag P99 {lag} · at most "
-        f"{load.max_in_flight} in flight"
+        f"{load.max_in_flight} in flight{cut}"
     ]
 
 

@@ -72,14 +72,15 @@ def record(lag_s: float | None, ok: bool = True) -> RequestRecord:
 def test_load_block_of_an_open_loop() -> None:
     records = [record(0.001)] * 97 + [record(0.011), record(0.05), record(0.002, ok=False)]
     shape = LoadShape("open", 50.0, "gamma", 0.5, max_in_flight=16)
-    load = load_figures(shape, ArrivalCount(due=104, dropped=4), records, duration_s=2.0)
+    load = load_figures(shape, ArrivalCount(due=105, dropped=4), records, duration_s=2.0)
     assert (load.mode, load.offered_rps, load.arrival, load.burstiness) == (
         "open",
         50,
         "gamma",
         0.5,
     )
-    assert (load.due, load.dropped, load.late, load.max_in_flight) == (104, 4, 2, 16)
+    assert (load.due, load.dropped, load.late, load.max_in_flight) == (105, 4, 2, 16)
+    assert load.unfinished == 1  # in flight when the test stopped: neither dropped nor answered
     assert load.achieved_rps == 50.0  # every completed request, the failed one too
     assert load.send_lag_p50_ms == pytest.approx(1.0) and load.send_lag_max_ms == pytest.approx(50)
 
@@ -93,5 +94,5 @@ def test_load_block_of_a_closed_loop() -> None:
         0,
         0,
     )
-    assert load.achieved_rps == 2.0 and load.send_lag_p99_ms is None
+    assert load.achieved_rps == 2.0 and load.send_lag_p99_ms is None and load.unfinished is None
     assert ArrivalCount(3, 1) + ArrivalCount(4, 2) == ArrivalCount(7, 3)
