@@ -23,6 +23,7 @@ from loadtest.core.results import Startup
 from loadtest.gpu import GpuUnavailable, NvmlReader, selected_devices
 from loadtest.options import command_line
 from loadtest.settings import ServeSettings
+from loadtest.stopping import STOP
 
 _SERVER_READY_TIMEOUT_S = 180.0
 _LOOPBACK = "127.0.0.1"
@@ -65,12 +66,13 @@ def bundled_server(settings: ServeSettings, log_path: Path) -> Iterator[BundledS
             start_new_session=True,
         )
     try:
-        target = Target(host=f"http://{_LOOPBACK}:{settings.port}", prefix="/v1")
-        loaded_at, ready_at = _wait_healthy(proc, target, log_path)
-        command = " ".join(["embload serve", *command_line(settings)])
-        yield BundledServer(
-            target, proc.pid, _startup(proc.pid, started, loaded_at, ready_at, command)
-        )
+        with STOP.server(proc):
+            target = Target(host=f"http://{_LOOPBACK}:{settings.port}", prefix="/v1")
+            loaded_at, ready_at = _wait_healthy(proc, target, log_path)
+            command = " ".join(["embload serve", *command_line(settings)])
+            yield BundledServer(
+                target, proc.pid, _startup(proc.pid, started, loaded_at, ready_at, command)
+            )
     finally:
         stop_process(proc)
 

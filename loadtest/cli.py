@@ -29,6 +29,7 @@ from loadtest.settings import (
     ServeSettings,
     SweepSettings,
 )
+from loadtest.stopping import STOP, Interrupted
 
 app = typer.Typer(
     help="Load-test and profile text-embedding endpoints (OpenAI /v1/embeddings).",
@@ -47,6 +48,12 @@ Config = Annotated[
 def _fail(message: str, code: int = 2) -> typer.Exit:
     Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _stopped(exc: Interrupted) -> typer.Exit:
+    """SIGINT or SIGTERM: one line, and the exit code a shell gives a process a signal ended."""
+    Console(stderr=True).print(f"[yellow]{exc.line()}[/yellow]", highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
 
 
 def _shown(value: object) -> str:
@@ -134,15 +141,21 @@ def run(config: Config = None, **flags: Any) -> None:
     serve = _serve_settings(settings, config)
     console = Console()
     try:
-        results = run_scenarios(settings, serve, console)
+        with STOP.installed():
+            results = run_scenarios(settings, serve, console)
     except RunError as exc:
         raise _fail(str(exc)) from None
+    except Interrupted as exc:
+        raise _stopped(exc) from None
     failed = 0
     for result in results:
         print_summary(console, result.summary, str(result.run_dir))
         failed += result.summary.requests - result.summary.ok
         if (result.run_dir / "report.html").exists():
             console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
+    cut = next((r for r in results if r.summary.interrupted), None)
+    if cut is not None and STOP.signum is not None:
+        raise _stopped(Interrupted(STOP.signum, cut.run_dir))
     crashes = [e for r in results for e in r.summary.oom_events if e.kind == "server_crash"]
     if crashes:
         raise _fail(
@@ -176,9 +189,12 @@ def sweep(config: Config = None, **flags: Any) -> None:
     serve = _serve_settings(settings, config)
     console = Console()
     try:
-        where, result = run_sweep(settings, serve, console)
+        with STOP.installed():
+            where, result = run_sweep(settings, serve, console)
     except RunError as exc:
         raise _fail(str(exc)) from None
+    except Interrupted as exc:
+        raise _stopped(exc) from None
     html = write_sweep_html(where, result)
     console.print(sweep_table(result))
     for line in sweep_lines(result):
@@ -229,9 +245,12 @@ def compare(
     settings: CompareSettings = _settings(CompareSettings, flags, config)
     console = Console()
     try:
-        where, result = compare_anything(settings, (a, b), config, console)
+        with STOP.installed():
+            where, result = compare_anything(settings, (a, b), config, console)
     except RunError as exc:
         raise _fail(str(exc)) from None
+    except Interrupted as exc:
+        raise _stopped(exc) from None
     write_comparison(where, result)
     html = write_compare_html(where, result)
     for entry in result.scenarios:

@@ -44,6 +44,7 @@ from loadtest.probe import probe
 from loadtest.routes import PreflightFailed, find_route
 from loadtest.runner import RunError, preflight, run_scenario, scenario_names
 from loadtest.settings import CompareSettings, LoadSettings, ServeSettings
+from loadtest.stopping import STOP
 from loadtest.store import (
     SUMMARY,
     read_record_columns,
@@ -218,6 +219,7 @@ class _Plan:
             run_scenario(
                 scenario_load, scenario, s.users, self.half_s, target, console, server, s.processes
             )
+            STOP.check(run_dir)  # an interrupted half ends the compare; its run keeps its part
             self.dirs[scenario][side].append(run_dir)
         if part == 2 and s.probe:
             console.print(f"probing {spec.name}", highlight=False)

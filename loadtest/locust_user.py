@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -75,6 +76,7 @@ _SHARE = "embload_share"  # on a worker's Environment: (slot, of) of the next te
 _OPEN_LOOP = "embload_open_loop"  # on the Environment, while an open-loop test runs
 _RAMP = "embload_ramp"  # on a master's Environment: the greenlet spawning users, while it runs
 _RUN_TIME = "embload_run_time"  # on a headless local or master Environment: Locust's -t
+_SIGNAL = "embload_signal"  # on the Environment: SIGINT or SIGTERM, once one came
 _FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
 _SHARE_LEAD_S = 1.0  # workers start the schedule this long after the master's test_start
 _USERS_PER_WORKER = 1_000_000  # worker N's users are numbered from N * this: seeds stay apart
@@ -316,6 +318,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
         setattr(environment, _RUN_TIME, opts.run_time)
         logging.getLogger("locust.main").addFilter(_RunTimeLine(opts.run_time))
         opts.run_time = None  # given back at test_start, once Locust has looked
+    _watch_signals(environment)
     if isinstance(runner, MasterRunner):
         runner.register_message(_RECORDS_MESSAGE, _on_records_message)
     elif isinstance(runner, WorkerRunner):
@@ -330,6 +333,29 @@ def _on_init(environment: Environment, **_: Any) -> None:
             recorder.peak_users = max(recorder.peak_users, user_count)
 
     _listen(environment.events.spawning_complete, spawned)
+
+
+def _watch_signals(environment: Environment) -> None:
+    """Notes SIGINT or SIGTERM, so a summary says the test was cut short, and leaves stopping to
+    Locust as ever: its SIGTERM handler (a second libev watcher: both run, this one first), and
+    for SIGINT its KeyboardInterrupt."""
+
+    def seen(name: str) -> None:
+        if getattr(environment, _SIGNAL, None) is None:
+            setattr(environment, _SIGNAL, name)
+
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.SIG_IGN:  # nohup and friends: Ctrl-C stays ignored
+
+        def on_int(signum: int, frame: Any) -> None:
+            seen("SIGINT")
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_int)
+    gevent.signal_handler(signal.SIGTERM, seen, "SIGTERM")
 
 
 def _flush_loop(environment: Environment, flush: Callable[[int], object]) -> None:
@@ -371,8 +397,12 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     for line in warnings:
         print(f"embload: warning: {line}", file=sys.stderr)
     opts = environment.parsed_options
+    interrupted: str | None = getattr(environment, _SIGNAL, None)
     summary = recorder.finish(
-        users=opts.num_users if opts else None, warnings=warnings, arrivals=arrivals
+        users=opts.num_users if opts else None,
+        warnings=warnings,
+        arrivals=arrivals,
+        interrupted=interrupted,
     )
     run_dir = recorder.run_dir
     assert run_dir is not None
@@ -382,6 +412,12 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         print(f"embload: threshold crossed: {crossed_line(verdict)}", file=sys.stderr)
     if crossed:
         environment.process_exit_code = 3
+    if interrupted:  # as a shell reports a process a signal ended: 130, 143
+        environment.process_exit_code = 128 + signal.Signals[interrupted].value
+        print(
+            f"embload: interrupted by {interrupted}: {run_dir} holds the part that ran",
+            file=sys.stderr,
+        )
     on_written = _user_class(environment).on_written
     if on_written is not None:
         try:

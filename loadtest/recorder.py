@@ -197,8 +197,10 @@ class Recorder:
         users: int | None,
         warnings: list[str] | None = None,
         arrivals: ArrivalCount | None = None,
+        interrupted: str | None = None,
     ) -> RunSummary:
-        """Close the records, stop the sidecar, write summary.json from the files; the summary."""
+        """Close the records, stop the sidecar, write summary.json from the files; the summary.
+        `interrupted`: the signal that stopped the test early (SIGINT, SIGTERM)."""
         assert self.writer is not None and self.run_dir is not None
         self.flush()
         self.writer.close()
@@ -210,7 +212,11 @@ class Recorder:
         s = self.settings
         return write_summary(
             self.run_dir,
-            meta={**self._meta(self.peak_users or users), "warnings": warnings or []},
+            meta={
+                **self._meta(self.peak_users or users),
+                "warnings": warnings or [],
+                "interrupted": interrupted,
+            },
             duration_s=duration_s,
             load_start=self.started_at,
             server_pids=[s.server_pid] if s.server_pid else [],

@@ -35,6 +35,7 @@ from loadtest.core.stats import latency_ms
 from loadtest.core.thresholds import ThresholdError, parse_thresholds
 from loadtest.data import builtin_corpus, read_corpus
 from loadtest.settings import LoadSettings, RunSettings, ServeSettings
+from loadtest.stopping import STOP, Interrupted
 from loadtest.store import RECORDS, STARTUP, NotARun, new_run_dir, read_summary, write_json
 
 _STOP_GRACE_S = 60.0  # past the duration, before a Locust that does not stop is an error
@@ -177,21 +178,24 @@ def run_scenario(
         )
         deadline = time.monotonic() + duration_s + _STOP_GRACE_S
         try:
-            while proc.poll() is None:
-                if time.monotonic() > deadline:
-                    raise RunError(
-                        f"locust did not stop within {_STOP_GRACE_S:.0f} s of the end "
-                        f"(log: {run_dir}/locust.log)"
-                    )
-                progress.poll()
-                live.update(progress.render())
-                time.sleep(0.25)
+            with STOP.load(proc, run_dir):
+                while proc.poll() is None:
+                    if time.monotonic() > deadline:
+                        raise RunError(
+                            f"locust did not stop within {_STOP_GRACE_S:.0f} s of the end "
+                            f"(log: {run_dir}/locust.log)"
+                        )
+                    progress.poll()
+                    live.update(progress.render())
+                    time.sleep(0.25)
         finally:
             stop_process(proc)
             progress.close()
     try:
         return RunResult(name, run_dir, read_summary(run_dir))
     except NotARun:
+        if STOP.signum is not None:  # stopped before its test began: nothing to summarise
+            raise Interrupted(STOP.signum, run_dir) from None
         tail = (run_dir / "locust.log").read_text(errors="replace").strip().splitlines()[-1:]
         raise RunError(
             f"locust ended without a summary: {tail[0] if tail else '(no output)'} "
@@ -305,16 +309,21 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
         # an open loop's Locust users are its in-flight slots
         users = settings.max_in_flight if settings.rate_rps is not None else settings.users
         load = ready.load.model_copy(update={"batch": settings.batch})
-        return [
-            run_scenario(
-                load.model_copy(update={"out": dirs[name]}),
-                name,
-                users,
-                settings.duration_s,
-                ready.target,
-                console,
-                ready.server,
-                settings.processes,
+        results: list[RunResult] = []
+        for name in names:
+            if STOP.signum is not None:  # the last run was interrupted: no more start
+                break
+            scenario_load = load.model_copy(update={"out": dirs[name]})
+            results.append(
+                run_scenario(
+                    scenario_load,
+                    name,
+                    users,
+                    settings.duration_s,
+                    ready.target,
+                    console,
+                    ready.server,
+                    settings.processes,
+                )
             )
-            for name in names
-        ]
+        return results

@@ -29,6 +29,7 @@ from loadtest.core.sweep import (
 from loadtest.core.thresholds import Threshold, ThresholdError, check_all, parse_thresholds
 from loadtest.runner import Prepared, RunError, prepared, run_scenario, scenario_file
 from loadtest.settings import ServeSettings, SweepSettings
+from loadtest.stopping import STOP
 from loadtest.store import write_json
 
 SWEEP_JSON = "sweep.json"
@@ -96,6 +97,7 @@ class _Stepper:
             self.ready.server,
             s.processes,
         )
+        STOP.check(run_dir)  # an interrupted step ends the sweep; its run keeps what it had
         self.summaries[name] = result.summary
         step = step_of(result.summary, name, load, self.slo)
         p99 = "-" if step.p99_ms is None else f"{step.p99_ms:.1f} ms"

@@ -283,6 +283,11 @@ class RunSummary(Figures):
     load: LoadFigures | None = Field(
         default=None, description="open or closed loop, offered against achieved; late, dropped"
     )
+    interrupted: Literal["SIGINT", "SIGTERM"] | None = Field(
+        default=None,
+        description="the signal that stopped the load before its time: the figures are of the "
+        "part that ran",
+    )
 
 
 class Difference(_Model):

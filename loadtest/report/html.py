@@ -75,6 +75,12 @@ def _banner(kind: str, level: str, text: str) -> dict[str, str]:
 
 def _banners(s: RunSummary) -> list[dict[str, str]]:
     banners = []
+    if s.interrupted:
+        text = (
+            f"Interrupted by {s.interrupted} after {s.duration_s:.1f} s: "
+            "the figures are of the part that ran."
+        )
+        banners.append(_banner("interrupted", "warn", text))
     failed = s.requests - s.ok
     if failed:
         by_kind = ", ".join(f"{k.value} {v:,}" for k, v in s.errors.items() if v)

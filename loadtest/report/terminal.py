@@ -70,6 +70,12 @@ def summary_table(summary: RunSummary, run_dir: str) -> Table:
 
 def print_summary(console: Console, summary: RunSummary, run_dir: str) -> None:
     console.print(summary_table(summary, run_dir))
+    if summary.interrupted:
+        console.print(
+            f"[yellow]interrupted by {summary.interrupted} after {summary.duration_s:.1f} s: "
+            "the figures are of the part that ran[/yellow]",
+            highlight=False,
+        )
     for line in [*load_lines(summary), *resource_lines(summary)]:
         console.print(line, highlight=False)
     kinds = {k: v for k, v in summary.errors.items() if v}
