@@ -343,6 +343,8 @@ def _watch_signals(environment: Environment) -> None:
     def seen(name: str) -> None:
         if getattr(environment, _SIGNAL, None) is None:
             setattr(environment, _SIGNAL, name)
+            # now: Locust's shutdown reads it before it stops the test
+            environment.process_exit_code = 128 + signal.Signals[name].value
 
     previous = signal.getsignal(signal.SIGINT)
     if previous is not signal.SIG_IGN:  # nohup and friends: Ctrl-C stays ignored

@@ -9,16 +9,18 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import psutil
 import pytest
 
 from tests.conftest import QuietHandler, serving
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import ROOT, free_port
 from tests.e2e.test_scenarios import EMBLOAD, clean_env
 
 pytestmark = pytest.mark.slow
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.slow
 class Counting(QuietHandler):
     """An embeddings server that answers every request in ~5 ms and notes when it did."""
 
-    served: list[float] = []
+    served: ClassVar[list[float]] = []
     lock = threading.Lock()
 
     def do_GET(self) -> None:
@@ -131,3 +133,29 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_no_process(tmp_path: Path) -> 
     time.sleep(0.5)  # reaped by now: a process killed outright exits at once
     assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert (out / "records.jsonl").stat().st_size > 0
+
+
+def test_plain_locust_marks_its_summary_and_exits_130(counting: str, tmp_path: Path) -> None:
+    out = tmp_path / "plain"
+    proc = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/single.py")],
+            *["--headless", "-t", "60s", "--host", counting.removesuffix("/v1")],
+            *["--only-summary", "--embload-out", str(out)],
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    _wait_for(out / "records.jsonl", proc)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal Locust runs in
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert f"embload: interrupted by SIGINT: {out} holds the part that ran" in stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] == "SIGINT" and summary["duration_s"] < 30
+    assert summary["requests"] == len((out / "records.jsonl").read_text().splitlines())
