@@ -383,6 +383,17 @@ class ServeSettings(Options):
     gather_ms: float = option(2.0, "wait for requests still arriving, ms", ge=0)
     max_queue: int = option(4096, "queued texts before 429", ge=1)
     max_body_bytes: int = option(8 << 20, "request body limit in bytes (413 above)", ge=1)
+    api_key: SecretStr | None = option(
+        None,
+        "bearer token(s) clients must send to /v1, comma-separated; /health and /metrics stay open",
+        secret=True,
+    )
+    client_timeout_s: float = option(
+        10.0,
+        "seconds a client has to send a request's headers, and again its body (then 408)",
+        name="client_timeout",
+        gt=0,
+    )
 
     @model_validator(mode="after")
     def _real_weights_for_minilm(self) -> ServeSettings:

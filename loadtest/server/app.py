@@ -23,6 +23,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
 from loadtest.server.batcher import Batcher, OutOfMemory, PassClock, QueueFull
+from loadtest.server.guard import (
+    api_keys,
+    exposed_without_key,
+    guarded_protocol,
+    key_problem,
+    read_within,
+)
 from loadtest.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from loadtest.server.metrics import ServerMetrics
 from loadtest.server.model import Encoder
@@ -119,16 +126,21 @@ class _State:
         self.encoder = encoder
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"request body is {declared} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        chunks = await read_within(request.stream(), timeout_s, limit)
+    except TimeoutError:
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {timeout_s:g} s",
+            code="request_timeout",
+            headers={"Connection": "close"},  # the rest of the body may still come: not a request
+        ) from None
+    if chunks is None:
+        raise ApiError(413, f"request body exceeds the limit of {limit} bytes")
     return b"".join(chunks)
 
 
@@ -198,7 +210,11 @@ def create_app(config: ServeSettings) -> FastAPI:
     state = _State(config)
     # Unset, the preset decides: minilm cuts like sentence-transformers, qwen and bge refuse.
     truncate = PRESETS[config.model].truncates if config.truncate is None else config.truncate
-    app = FastAPI(title="embload reference server", docs_url=None, redoc_url=None)
+    # no redirect for /v1/embeddings/: a client that POSTs there is served, not sent a 307
+    app = FastAPI(
+        title="embload reference server", docs_url=None, redoc_url=None, redirect_slashes=False
+    )
+    keys = api_keys(config)
     app.state.embload = state
     threading.Thread(target=state.load, name="embload-load", daemon=True).start()
 
@@ -214,7 +230,12 @@ def create_app(config: ServeSettings) -> FastAPI:
             ApiError(exc.status_code, str(exc.detail), code=str(exc.status_code))
         )
 
-    def ready() -> Encoder:
+    def ready(request: Request) -> Encoder:
+        problem = key_problem(request.headers.get("authorization"), keys)
+        if problem is not None:
+            raise ApiError(
+                401, problem, code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"}
+            )
         if state.encoder is None:
             message = state.load_error or "the model is still loading; retry when /health is 200"
             raise ApiError(
@@ -245,8 +266,8 @@ def create_app(config: ServeSettings) -> FastAPI:
         )
 
     @app.get("/v1/models")
-    async def models() -> Response:
-        info = ready().info
+    async def models(request: Request) -> Response:
+        info = ready(request).info
         card = {
             "id": info.name,
             "object": "model",
@@ -263,65 +284,74 @@ def create_app(config: ServeSettings) -> FastAPI:
         return _json({"object": "list", "data": [card]})
 
     @app.post("/v1/embeddings")
+    @app.post("/v1/embeddings/", include_in_schema=False)
     async def embeddings(request: Request) -> Response:
         arrived = time.perf_counter()
-        encoder = ready()
-        assert state.batcher is not None
-        req = _parse(await _read_body(request, config.max_body_bytes))
-        if req.model is not None and req.model not in (encoder.info.name, encoder.info.preset.name):
-            raise ApiError(
-                404,
-                f"The model `{req.model}` does not exist; this server has `{encoder.info.name}`",
-                param="model",
-                code="model_not_found",
-            )
-        texts = _with_instruction(_texts(req), req, encoder, config.instruction)
-        loop = asyncio.get_running_loop()
-        with state.batcher.arriving():
-            tokenizing = time.perf_counter()
-            ids = await loop.run_in_executor(state.tokenizers, encoder.tokenize, texts, truncate)
-            clock = PassClock()
-            limit = encoder.info.max_tokens
-            for one in ids:
-                if len(one) > limit:
-                    raise ApiError(
-                        400,
-                        f"Input length {len(one)} tokens exceeds the maximum of {limit}",
-                        param="input",
-                        code="context_length_exceeded",
-                    )
-            try:
-                future = state.batcher.submit(ids, clock)
-            except QueueFull as exc:
-                raise ApiError(
-                    429,
-                    f"server is overloaded: {exc}",
-                    type_="rate_limit_error",
-                    code="queue_full",
-                    headers={"Retry-After": "1"},
-                ) from None
-        try:
-            matrix = _vectors(await future, req.dimensions, encoder.info.preset.min_dimensions)
-        except OutOfMemory as exc:
-            raise ApiError(
-                503, f"out of memory: {exc}", type_="server_error", code="out_of_memory"
-            ) from None
-        except RuntimeError as exc:
-            raise ApiError(500, f"inference failed: {exc}", type_="server_error") from None
-        doc = _reply(matrix, req.encoding_format, encoder.info.name, sum(map(len, ids)))
-        started = clock.started or clock.submitted
-        total_s = state.metrics.answered(arrived)
-        return _json(
-            doc,
-            headers=_server_clock(
-                queue_s=started - clock.submitted,
-                tokenization_s=clock.submitted - tokenizing,
-                inference_s=(clock.finished or started) - started,
-                total_s=total_s,
-            ),
-        )
+        encoder = ready(request)
+        body = await _read_body(request, config.max_body_bytes, config.client_timeout_s)
+        return await _embed(state, encoder, _parse(body), truncate, arrived)
 
     return app
+
+
+async def _embed(
+    state: _State, encoder: Encoder, req: EmbeddingRequest, truncate: bool, arrived: float
+) -> Response:
+    """One parsed request: tokenized, queued for a pass, answered with the server's clock."""
+    config = state.config
+    assert state.batcher is not None
+    if req.model is not None and req.model not in (encoder.info.name, encoder.info.preset.name):
+        raise ApiError(
+            404,
+            f"The model `{req.model}` does not exist; this server has `{encoder.info.name}`",
+            param="model",
+            code="model_not_found",
+        )
+    texts = _with_instruction(_texts(req), req, encoder, config.instruction)
+    loop = asyncio.get_running_loop()
+    with state.batcher.arriving():
+        tokenizing = time.perf_counter()
+        ids = await loop.run_in_executor(state.tokenizers, encoder.tokenize, texts, truncate)
+        clock = PassClock()
+        limit = encoder.info.max_tokens
+        for one in ids:
+            if len(one) > limit:
+                raise ApiError(
+                    400,
+                    f"Input length {len(one)} tokens exceeds the maximum of {limit}",
+                    param="input",
+                    code="context_length_exceeded",
+                )
+        try:
+            future = state.batcher.submit(ids, clock)
+        except QueueFull as exc:
+            raise ApiError(
+                429,
+                f"server is overloaded: {exc}",
+                type_="rate_limit_error",
+                code="queue_full",
+                headers={"Retry-After": "1"},
+            ) from None
+    try:
+        matrix = _vectors(await future, req.dimensions, encoder.info.preset.min_dimensions)
+    except OutOfMemory as exc:
+        raise ApiError(
+            503, f"out of memory: {exc}", type_="server_error", code="out_of_memory"
+        ) from None
+    except RuntimeError as exc:
+        raise ApiError(500, f"inference failed: {exc}", type_="server_error") from None
+    doc = _reply(matrix, req.encoding_format, encoder.info.name, sum(map(len, ids)))
+    started = clock.started or clock.submitted
+    total_s = state.metrics.answered(arrived)
+    return _json(
+        doc,
+        headers=_server_clock(
+            queue_s=started - clock.submitted,
+            tokenization_s=clock.submitted - tokenizing,
+            inference_s=(clock.finished or started) - started,
+            total_s=total_s,
+        ),
+    )
 
 
 def _reply(matrix: np.ndarray, encoding_format: str, model: str, tokens: int) -> dict[str, Any]:
@@ -355,10 +385,17 @@ def serve(config: ServeSettings) -> None:
     """Run until interrupted. uvicorn's access log is off: it costs the server CPU under load."""
     import uvicorn
 
+    if exposed_without_key(config):
+        print(
+            f"embload serve: warning: listening on {config.host} with no --api-key: anyone who "
+            "can reach this port can use it",
+            file=sys.stderr,
+        )
     uvicorn.run(
         create_app(config),
         host=config.host,
         port=config.port,
         log_level="warning",
         access_log=False,
+        http=guarded_protocol(config.client_timeout_s),
     )
