@@ -382,6 +382,12 @@ class ServeSettings(Options):
     max_batch_tokens: int = option(16384, "padded tokens per pass at most", ge=1)
     gather_ms: float = option(2.0, "wait for requests still arriving, ms", ge=0)
     max_queue: int = option(4096, "queued texts before 429", ge=1)
+    max_queue_wait_s: float = option(
+        2.0,
+        "seconds of work the queue may hold, at the best recent pass rate, before 429 (0: off)",
+        name="max_queue_wait",
+        ge=0,
+    )
     max_body_bytes: int = option(8 << 20, "request body limit in bytes (413 above)", ge=1)
     api_key: SecretStr | None = option(
         None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import sys
 import threading
 import time
@@ -116,6 +117,7 @@ class _State:
             max_batch_tokens=c.max_batch_tokens,
             gather_s=c.gather_ms / 1000,
             max_queue=c.max_queue,
+            max_wait_s=c.max_queue_wait_s or None,
             is_oom=encoder.is_oom,
             free_memory=encoder.free_memory,
             on_pass=self.metrics.forward_pass,
@@ -288,6 +290,11 @@ def create_app(config: ServeSettings) -> FastAPI:
     async def embeddings(request: Request) -> Response:
         arrived = time.perf_counter()
         encoder = ready(request)
+        assert state.batcher is not None
+        # refused before its body is parsed and its texts tokenized: a flood of refusals must
+        # not take the CPU from the passes (uvicorn drains the unread body)
+        if (refused := state.batcher.overload()) is not None:
+            raise _overloaded(refused)
         body = await _read_body(request, config.max_body_bytes, config.client_timeout_s)
         return await _embed(state, encoder, _parse(body), truncate, arrived)
 
@@ -325,13 +332,7 @@ async def _embed(
         try:
             future = state.batcher.submit(ids, clock)
         except QueueFull as exc:
-            raise ApiError(
-                429,
-                f"server is overloaded: {exc}",
-                type_="rate_limit_error",
-                code="queue_full",
-                headers={"Retry-After": "1"},
-            ) from None
+            raise _overloaded(exc) from None
     try:
         matrix = _vectors(await future, req.dimensions, encoder.info.preset.min_dimensions)
     except OutOfMemory as exc:
@@ -351,6 +352,17 @@ async def _embed(
             inference_s=(clock.finished or started) - started,
             total_s=total_s,
         ),
+    )
+
+
+def _overloaded(exc: QueueFull) -> ApiError:
+    """429 with Retry-After: when the queue should have room again, in whole seconds."""
+    return ApiError(
+        429,
+        f"server is overloaded: {exc}",
+        type_="rate_limit_error",
+        code="queue_full",
+        headers={"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))},
     )
 
 

@@ -5,6 +5,11 @@ and runs them in as few padded passes as the token budget allows. When requests 
 tokenized, it waits up to `gather_s` for them, so a burst of 64 one-text requests becomes one
 pass; with nothing else on its way it never waits, so a lone request pays no window.
 A pass that runs out of device memory is split in two and retried once (see `_forward`).
+
+Overload is refused, not queued without end: a request that would make the queue hold more
+than `max_wait_s` of work, at the best rate recent passes reached, gets QueueFull (429 with
+Retry-After), once at least a full pass is waiting. The best rate, not the latest: after a
+quiet spell the latest passes were small and slow, and a burst would be refused for nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +24,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+_RATE_PASSES = 64  # the passes whose best rate sizes the queue
+
 
 class QueueFull(Exception):
-    """More texts are waiting than `max_queue` allows."""
+    """More texts are waiting than `max_queue` allows, or more work than `max_wait_s` of it;
+    `retry_after_s`: about when there will be room."""
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class OutOfMemory(Exception):
@@ -102,6 +114,7 @@ class Batcher:
         max_batch_tokens: int = 16384,
         gather_s: float = 0.002,
         max_queue: int = 4096,
+        max_wait_s: float | None = None,
         is_oom: Callable[[BaseException], bool] = lambda exc: False,
         free_memory: Callable[[], None] = lambda: None,
         on_pass: Callable[[int, int], None] = lambda texts, padded_tokens: None,
@@ -114,7 +127,10 @@ class Batcher:
         self.max_batch_tokens = max_batch_tokens
         self.gather_s = gather_s
         self.max_queue = max_queue
+        self.max_wait_s = max_wait_s
         self._queue: deque[_Item] = deque()
+        self._queued_tokens = 0
+        self._rates: deque[float] = deque(maxlen=_RATE_PASSES)  # tokens/s of recent passes
         self._cond = threading.Condition()
         self._arriving = 0
         self._seq = 0
@@ -140,18 +156,44 @@ class Batcher:
         """Texts waiting for a forward pass."""
         return len(self._queue)
 
+    @property
+    def best_rate_tokens_per_s(self) -> float | None:
+        """The best rate of the recent passes: what the queue's wait is reckoned at."""
+        with self._cond:
+            return max(self._rates) if self._rates else None
+
+    def overload(self, more_tokens: int = 0) -> QueueFull | None:
+        """Why `more_tokens` more would be refused now, if they would (see the module's note)."""
+        with self._cond:
+            return self._overload(more_tokens)
+
+    def _overload(self, more_tokens: int) -> QueueFull | None:
+        if self.max_wait_s is None or not self._rates or len(self._queue) < self.max_batch_size:
+            return None
+        wait_s = (self._queued_tokens + more_tokens) / max(self._rates)
+        if wait_s <= self.max_wait_s:
+            return None
+        return QueueFull(
+            f"about {wait_s:.1f} s of work is queued (limit {self.max_wait_s:g} s)",
+            retry_after_s=wait_s - self.max_wait_s,
+        )
+
     def submit(
         self, ids: list[list[int]], clock: PassClock | None = None
     ) -> asyncio.Future[np.ndarray]:
         """The request's vectors, once computed; `clock` is filled in on the way."""
         loop = asyncio.get_running_loop()
         job = _Job(loop, loop.create_future(), [None] * len(ids), len(ids), clock=clock)
+        tokens = sum(map(len, ids))
         with self._cond:
             if len(self._queue) + len(ids) > self.max_queue:
                 raise QueueFull(f"{len(self._queue)} texts are queued (limit {self.max_queue})")
+            if (refused := self._overload(tokens)) is not None:
+                raise refused
             for index, one in enumerate(ids):
                 self._seq += 1
                 self._queue.append(_Item(len(one), self._seq, one, job, index))
+            self._queued_tokens += tokens
             self._cond.notify()
         return job.future
 
@@ -166,7 +208,9 @@ class Batcher:
                     break
                 self._cond.wait(left)
             n = min(len(self._queue), self.max_batch_size)
-            return [self._queue.popleft() for _ in range(n)]
+            items = [self._queue.popleft() for _ in range(n)]
+            self._queued_tokens -= sum(item.length for item in items)
+            return items
 
     def _run(self) -> None:
         while True:
@@ -186,6 +230,10 @@ class Batcher:
                 clock.started = now
         try:
             vectors = self._embed([item.ids for item in chunk])
+            took_s = time.perf_counter() - now
+            if took_s > 0:
+                with self._cond:
+                    self._rates.append(sum(item.length for item in chunk) / took_s)
         except Exception as exc:
             if not self._is_oom(exc):
                 self._fail(chunk, exc)  # the request fails, the server keeps serving

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 
-from loadtest.server.batcher import Batcher, OutOfMemory, plan_passes
+from loadtest.server.batcher import Batcher, OutOfMemory, QueueFull, plan_passes
 
 
 def test_passes_respect_the_token_budget() -> None:
@@ -151,3 +152,70 @@ def test_other_errors_are_not_retried() -> None:
     batcher = Batcher(embed, gather_s=0.0, is_oom=lambda exc: isinstance(exc, FakeOom))
     (result,) = run_burst(batcher, 1)
     assert isinstance(result, ValueError) and calls == [1]
+
+
+def test_work_past_max_wait_is_refused_with_when_to_come_back() -> None:
+    gate, seen = threading.Event(), []
+    embed = fake_embed(gate, seen)
+
+    def slow(batch: list[list[int]]) -> np.ndarray:
+        time.sleep(0.1)  # 400 tokens a pass: ~4,000 tokens/s
+        return embed(batch)  # type: ignore[no-any-return]
+
+    batcher = Batcher(slow, max_batch_size=4, gather_s=0.0, max_wait_s=2.0)
+
+    async def main() -> tuple[object, object, object]:
+        gate.set()
+        await batcher.submit([[1] * 100] * 4)  # a pass of 400 tokens: the rate is measured
+        rate = batcher.best_rate_tokens_per_s
+        assert rate is not None and 2000 < rate < 4001
+        gate.clear()  # the model is busy from here: what comes next waits
+        held = batcher.submit([[1] * 100])
+        await asyncio.sleep(0.05)  # the model thread has taken it and waits at the gate
+        # under a full pass queued: never refused, however slow the last pass was
+        queued = [batcher.submit([[1] * int(rate)]) for _ in range(3)]
+        under_a_pass = batcher.overload(int(rate))
+        queued.append(batcher.submit([[1] * int(rate)]))  # 4 texts: ~4 s of work queued
+        refused = batcher.overload()
+        try:
+            batcher.submit([[1] * 10])
+        except QueueFull as exc:
+            raised: object = exc
+        else:
+            raised = None
+        gate.set()
+        await asyncio.gather(held, *queued)
+        return under_a_pass, refused, raised
+
+    under_a_pass, refused, raised = asyncio.run(main())
+    assert under_a_pass is None
+    assert isinstance(refused, QueueFull) and 1.5 < refused.retry_after_s < 2.5
+    assert "s of work is queued (limit 2 s)" in str(refused)
+    assert isinstance(raised, QueueFull)
+    assert batcher.overload() is None  # drained: room again
+
+
+def test_no_max_wait_queues_up_to_max_queue() -> None:
+    gate, seen = threading.Event(), []
+    batcher = Batcher(fake_embed(gate, seen), max_batch_size=1, gather_s=0.0, max_queue=2)
+
+    async def main() -> object:
+        gate.set()
+        await batcher.submit([[1]])
+        gate.clear()
+        held = batcher.submit([[1]])
+        await asyncio.sleep(0.05)
+        queued = [batcher.submit([[1] * 10_000]) for _ in range(2)]
+        assert batcher.overload(10**9) is None
+        try:
+            batcher.submit([[1]])
+        except QueueFull as exc:
+            raised: object = exc
+        else:
+            raised = None
+        gate.set()
+        await asyncio.gather(held, *queued)
+        return raised
+
+    raised = asyncio.run(main())
+    assert isinstance(raised, QueueFull) and "2 texts are queued (limit 2)" in str(raised)
