@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python bench/aa.py
 	$(BIN)/python bench/open_loop.py
 	$(BIN)/python bench/dialects.py
+	$(BIN)/python bench/fuzz.py
 
 clean:
 	rm -rf $(VENV) $(INFINITY) .mypy_cache .ruff_cache .pytest_cache

@@ -152,6 +152,19 @@ def rate_limit_note(header: Callable[[str], object]) -> str:
     return f" ({', '.join(said)})" if said else ""
 
 
+def status_note(status: int, header: Callable[[str], object]) -> str:
+    """What a failed reply's headers add to its message: a 429's limit, a redirect's goal."""
+    if status == 429:
+        return rate_limit_note(header)
+    if 300 <= status < 400:
+        where = header("location") or "nowhere"
+        return (
+            f" (redirects to {where}: embload does not follow redirects; give that URL as "
+            "the target)"
+        )
+    return ""
+
+
 def decode_vector(text: str) -> np.ndarray:
     """A base64 string of little-endian float32s (OpenAI's `encoding_format=base64`), as float32.
 

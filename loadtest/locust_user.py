@@ -44,8 +44,8 @@ from loadtest.client import (
     check_reply,
     encode_request,
     parse_target,
-    rate_limit_note,
     server_clock,
+    status_note,
 )
 from loadtest.core.arrivals import ArrivalCount, ArrivalPlan, Schedule
 from loadtest.core.dialects import SPECS
@@ -428,11 +428,17 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
             print(f"embload: report.html not written: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _transport_error(exc: BaseException) -> tuple[ErrorKind, str]:
-    """The error kind of a request that got no complete HTTP reply."""
+def _transport_error(exc: BaseException, status: int | None) -> tuple[ErrorKind, str]:
+    """The error kind of a request that got no complete HTTP reply; `status` when its headers
+    had come (the body then broke off)."""
     if isinstance(exc, TimeoutError | gevent.Timeout):
         timeout_s = EmbeddingUser.network_timeout
         return ErrorKind.TIMEOUT, f"no reply within the {timeout_s:g} s timeout"
+    if status is not None:  # a body cut short is the connection's failing, not the server's
+        return ErrorKind.CONNECTION, (
+            f"the connection broke partway through an HTTP {status} reply's body "
+            f"({type(exc).__name__}: {exc})"
+        )
     if isinstance(exc, HTTPConnectionClosed):  # before HTTPParseError: it is one
         return ErrorKind.CONNECTION, "the server closed the connection without a reply"
     if isinstance(exc, HTTPParseError):
@@ -509,14 +515,16 @@ class EmbeddingUser(FastHttpUser):
         except FAILURE_EXCEPTIONS as exc:
             latency_s = time.perf_counter() - t0
             content = b""
-            check = failure(*_transport_error(exc))
+            status_seen = None if response is None else response.status_code
+            check = failure(*_transport_error(exc, status_seen))
         else:
             latency_s = time.perf_counter() - t0
             check = check_reply(
                 response.status_code, content, len(texts), test.expected_dim, self._shape
             )
-            if response.status_code == 429:  # what the limit is, from the headers
-                check = check._replace(message=f"{check.message}{rate_limit_note(response.get)}")
+            if check.error is not None:  # a 429's limit, a redirect's goal: from the headers
+                note = status_note(response.status_code, response.get)
+                check = check._replace(message=f"{check.message}{note}")
         status = response.status_code if response is not None else 0
         if check.error is None:
             if test.expected_dim is None:
