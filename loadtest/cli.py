@@ -153,6 +153,13 @@ def run(config: Config = None, **flags: Any) -> None:
         failed += result.summary.requests - result.summary.ok
         if (result.run_dir / "report.html").exists():
             console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
+    full = next((r for r in results if r.summary.write_error), None)
+    if full is not None:
+        raise _fail(
+            f"{full.summary.write_error}: the load stopped there; what was written is kept "
+            f"in {full.run_dir}",
+            code=2,
+        )
     cut = next((r for r in results if r.summary.interrupted), None)
     if cut is not None and STOP.signum is not None:
         raise _stopped(Interrupted(STOP.signum, cut.run_dir))

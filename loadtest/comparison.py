@@ -47,10 +47,12 @@ from loadtest.settings import CompareSettings, LoadSettings, ServeSettings
 from loadtest.stopping import STOP
 from loadtest.store import (
     SUMMARY,
+    NotWritable,
     read_record_columns,
     read_records,
     read_summary,
     read_vectors,
+    writable_dir,
     write_json,
 )
 
@@ -189,7 +191,10 @@ class _Plan:
     def __init__(self, settings: CompareSettings, specs: tuple[TargetSpec, TargetSpec]) -> None:
         self.settings, self.specs = settings, specs
         self.out = settings.out or Path("reports") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            writable_dir(self.out)
+        except NotWritable as exc:
+            raise RunError(str(exc)) from None
         self.half_s = float(max(1, math.ceil(settings.duration_s / 2)))  # Locust: whole seconds
         self.scenarios = scenario_names(",".join(settings.scenarios))
         self.dirs: dict[str, RunPairs] = {s: ([], []) for s in self.scenarios}

@@ -76,6 +76,7 @@ _SHARE = "embload_share"  # on a worker's Environment: (slot, of) of the next te
 _OPEN_LOOP = "embload_open_loop"  # on the Environment, while an open-loop test runs
 _RAMP = "embload_ramp"  # on a master's Environment: the greenlet spawning users, while it runs
 _RUN_TIME = "embload_run_time"  # on a headless local or master Environment: Locust's -t
+_UNWRITABLE = "embload_unwritable"  # on the Environment: the records' disk filled, load stopped
 _SIGNAL = "embload_signal"  # on the Environment: SIGINT or SIGTERM, once one came
 _FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
 _SHARE_LEAD_S = 1.0  # workers start the schedule this long after the master's test_start
@@ -157,6 +158,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     except ValueError as exc:  # ThresholdError is one
         raise SystemExit(f"embload: {exc}") from None
     setattr(environment, _ON_ENVIRONMENT, recorder)
+    setattr(environment, _UNWRITABLE, False)
     EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = settings.timeout_s
     # What exists now (modules, corpus, Locust) lives all run: keep the collector off it, and
     # collect young objects less often. Measured: ~5% more requests per core (bench/RESULTS.md).
@@ -257,6 +259,7 @@ def _on_records_message(environment: Environment, msg: Any, **_: Any) -> None:
         )
         return
     received = gathering.take(batch)
+    _stop_if_unwritable(environment, gathering.recorder)
     if batch.sent is not None:
         runner = environment.runner
         assert isinstance(runner, MasterRunner)
@@ -374,6 +377,20 @@ def _flush_loop(environment: Environment, flush: Callable[[int], object]) -> Non
                 break  # test_stop sends the rest
             flush(_PIECE_ROWS)
             gevent.sleep(0)
+        _stop_if_unwritable(environment, recorder)
+
+
+def _stop_if_unwritable(environment: Environment, recorder: Recorder) -> None:
+    """Records that cannot be written (the disk filled): the load stops, once, saying why; a
+    load whose requests leave no record measures nothing."""
+    if recorder.write_error is None or getattr(environment, _UNWRITABLE, False):
+        return
+    setattr(environment, _UNWRITABLE, True)
+    print(f"embload: {recorder.write_error}: stopping the load", file=sys.stderr)
+    runner = environment.runner
+    opts = environment.parsed_options
+    if runner is not None:
+        gevent.spawn(runner.quit if opts is not None and opts.headless else runner.stop)
 
 
 def _on_test_stop(environment: Environment, **_: Any) -> None:
@@ -400,20 +417,27 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         print(f"embload: warning: {line}", file=sys.stderr)
     opts = environment.parsed_options
     interrupted: str | None = getattr(environment, _SIGNAL, None)
-    summary = recorder.finish(
-        users=opts.num_users if opts else None,
-        warnings=warnings,
-        arrivals=arrivals,
-        interrupted=interrupted,
-    )
     run_dir = recorder.run_dir
     assert run_dir is not None
+    try:
+        summary = recorder.finish(
+            users=opts.num_users if opts else None,
+            warnings=warnings,
+            arrivals=arrivals,
+            interrupted=interrupted,
+        )
+    except OSError as exc:  # the disk is full: what was written stays
+        print(f"embload: cannot write {run_dir}/summary.json: {exc}", file=sys.stderr)
+        environment.process_exit_code = 2
+        return
     print(f"embload: wrote {run_dir} ({summary.requests} requests)", file=sys.stderr)
     crossed = [v for v in summary.thresholds if not v.held]
     for verdict in crossed:
         print(f"embload: threshold crossed: {crossed_line(verdict)}", file=sys.stderr)
     if crossed:
         environment.process_exit_code = 3
+    if summary.write_error:
+        environment.process_exit_code = 2
     if interrupted:  # as a shell reports a process a signal ended: 130, 143
         environment.process_exit_code = 128 + signal.Signals[interrupted].value
         print(

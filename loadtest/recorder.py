@@ -35,10 +35,12 @@ from loadtest.data import builtin_corpus, read_corpus
 from loadtest.monitor import Monitor, MonitorConfig, start_monitor
 from loadtest.settings import LoadSettings
 from loadtest.store import (
+    RECORDS,
     SUMMARY,
     VECTORS,
     JsonlWriter,
     RecordWriter,
+    complete_lines,
     new_run_dir,
     read_records,
     read_telemetry,
@@ -122,6 +124,8 @@ class Recorder:
     good_replies: int = 0  # counted only while vectors are kept
     sent: int = 0  # rows a worker has sent the master
     thresholds: list[Threshold] = field(default_factory=list)  # --fail-on, parsed at the start
+    write_error: str | None = None  # why records stopped being written (the disk filled)
+    produced: int = 0  # records handed to the writer, written or not
 
     def begin(self, run_dir: Path) -> None:
         """Open the records, start the sidecar; the load starts once it has idle readings."""
@@ -152,8 +156,19 @@ class Recorder:
         else:
             batch, self.buffer = self.buffer[:limit], self.buffer[limit:]
         if batch and self.writer is not None:
-            self.writer.write_rows(batch)
+            self.write_rows(batch)
         return batch
+
+    def write_rows(self, rows: list[RecordRow]) -> None:
+        """To records.jsonl, until it cannot be written (a full disk): from then on, counted as
+        lost, and `write_error` says why, for the load to stop on."""
+        assert self.writer is not None
+        self.produced += len(rows)
+        if self.write_error is None:
+            try:
+                self.writer.write_rows(rows)
+            except OSError as exc:
+                self.write_error = f"cannot write {self.writer.path}: {exc.strerror or exc}"
 
     def begin_worker(self) -> None:
         if self.settings.keep_vectors:
@@ -190,7 +205,10 @@ class Recorder:
         if n % _KEEP_EVERY == 0 and n // _KEEP_EVERY <= self.settings.keep_vectors:
             shape = SPECS[self.target.dialect].shape
             pairs = zip(texts, reply_vectors(content, shape), strict=True)
-            self.vectors.write(vector_row(t, v) for t, v in pairs)
+            try:
+                self.vectors.write(vector_row(t, v) for t, v in pairs)
+            except OSError as exc:
+                self.write_error = self.write_error or f"cannot write {VECTORS}: {exc.strerror}"
 
     def finish(
         self,
@@ -203,9 +221,20 @@ class Recorder:
         `interrupted`: the signal that stopped the test early (SIGINT, SIGTERM)."""
         assert self.writer is not None and self.run_dir is not None
         self.flush()
-        self.writer.close()
-        if self.vectors is not None:
-            self.vectors.close()
+        for writer in (self.writer, self.vectors):
+            if not isinstance(writer, JsonlWriter):
+                continue
+            try:
+                writer.close()
+            except OSError as exc:  # what was buffered had nowhere to go
+                self.write_error = self.write_error or f"cannot write {writer.path}: {exc}"
+        warnings = list(warnings or [])
+        if self.write_error is not None:
+            kept = complete_lines(self.run_dir / RECORDS)
+            warnings.append(
+                f"{self.write_error}: the load stopped there; {kept:,} records are kept, the "
+                f"{max(0, self.produced - kept):,} after them are in no file"
+            )
         duration_s = time.time() - self.started_at
         if self.monitor is not None:
             self.monitor.stop()
@@ -214,8 +243,9 @@ class Recorder:
             self.run_dir,
             meta={
                 **self._meta(self.peak_users or users),
-                "warnings": warnings or [],
+                "warnings": warnings,
                 "interrupted": interrupted,
+                "write_error": self.write_error,
             },
             duration_s=duration_s,
             load_start=self.started_at,
@@ -273,7 +303,7 @@ class Gathering:
         """Writes the batch; the rows received from its worker so far."""
         r = self.recorder
         if batch.rows and r.writer is not None:
-            r.writer.write_rows(batch.rows)
+            r.write_rows(batch.rows)
         if batch.vectors and isinstance(r.vectors, JsonlWriter):
             r.vectors.write(batch.vectors)
         tally = self.tallies.setdefault(batch.worker, _Tally())

@@ -36,7 +36,16 @@ from loadtest.core.thresholds import ThresholdError, parse_thresholds
 from loadtest.data import builtin_corpus, read_corpus
 from loadtest.settings import LoadSettings, RunSettings, ServeSettings
 from loadtest.stopping import STOP, Interrupted
-from loadtest.store import RECORDS, STARTUP, NotARun, new_run_dir, read_summary, write_json
+from loadtest.store import (
+    RECORDS,
+    STARTUP,
+    NotARun,
+    NotWritable,
+    new_run_dir,
+    read_summary,
+    writable_dir,
+    write_json,
+)
 
 _STOP_GRACE_S = 60.0  # past the duration, before a Locust that does not stop is an error
 
@@ -268,6 +277,10 @@ def prepared(
             parse_thresholds(settings.fail_on)
         except ThresholdError as exc:
             raise RunError(f"--fail-on: {exc}") from None
+    try:  # before any server starts or load runs: where the files go can be written
+        writable_dir(settings.out or settings.reports)
+    except NotWritable as exc:
+        raise RunError(str(exc)) from None
     if settings.corpus is not None:
         try:  # before any server starts: a corpus that cannot be read is one line, exit 2
             read_corpus(settings.corpus)

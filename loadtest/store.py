@@ -9,6 +9,7 @@ write, so a crash of the load generator loses at most the batch in hand (under a
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,24 @@ _LINE = orjson.OPT_APPEND_NEWLINE
 
 class NotARun(Exception):
     """A directory without a readable summary.json of this embload version; one line."""
+
+
+class NotWritable(Exception):
+    """A directory that runs cannot be written to: one line for the user."""
+
+
+def writable_dir(path: Path) -> Path:
+    """`path`, made if need be and checked by writing a file there, before any load depends on
+    it: a mistyped or read-only --out fails now, in one line, not after the run."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".embload-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise NotWritable(f"cannot write to {path}: {why}; pick another --out") from None
+    return path
 
 
 def new_run_dir(base: Path, scenario: str, now: datetime) -> Path:
@@ -98,6 +117,15 @@ class RecordWriter(JsonlWriter):
 
 def write_samples(writer: JsonlWriter, samples: Iterable[GpuSample | ProcessSample]) -> None:
     writer.write(to_json(s) for s in samples)
+
+
+def complete_lines(path: Path) -> int:
+    """How many whole lines a JSONL file holds (a torn last one is not one)."""
+    count = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+    return count
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from loadtest.core.thresholds import Threshold, ThresholdError, check_all, parse
 from loadtest.runner import Prepared, RunError, prepared, run_scenario, scenario_file
 from loadtest.settings import ServeSettings, SweepSettings
 from loadtest.stopping import STOP
-from loadtest.store import write_json
+from loadtest.store import NotWritable, writable_dir, write_json
 
 SWEEP_JSON = "sweep.json"
 _MIN_FIRST_RATE = 0.5  # req/s: where a search starts when one user barely got anything through
@@ -61,8 +61,10 @@ def sweep_dir(settings: SweepSettings, now: datetime) -> Path:
     out = settings.out or settings.reports / f"sweep-{now:%Y%m%d-%H%M%S}"
     if (out / SWEEP_JSON).exists():
         raise RunError(f"{out} already holds a sweep; pick another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    try:
+        return writable_dir(out)
+    except NotWritable as exc:
+        raise RunError(str(exc)) from None
 
 
 @dataclass

@@ -283,6 +283,10 @@ class RunSummary(Figures):
     load: LoadFigures | None = Field(
         default=None, description="open or closed loop, offered against achieved; late, dropped"
     )
+    write_error: str | None = Field(
+        default=None,
+        description="why records stopped being written (a full disk): the load stopped there",
+    )
     interrupted: Literal["SIGINT", "SIGTERM"] | None = Field(
         default=None,
         description="the signal that stopped the load before its time: the figures are of the "
