@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import numpy as np
@@ -73,6 +73,14 @@ class Target:
     def url(self) -> str:
         """The embeddings route's URL: what an explicit --target names."""
         return self.host + self.embeddings_path
+
+
+def redact(url: str) -> str:
+    """`url` as written or shown anywhere: without the user:password a URL may carry."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def parse_target(url: str, dialect: Dialect | None = None) -> Target:

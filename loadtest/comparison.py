@@ -33,6 +33,7 @@ from loadtest.client import (
     Target,
     TargetUnreachable,
     parse_target,
+    redact,
 )
 from loadtest.core.compare import SideData, compare_sides, pooled, side_data
 from loadtest.core.dialects import DIALECTS, Dialect
@@ -174,7 +175,7 @@ def _serve_settings(
     parts = urlsplit(spec.url)
     if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
         raise RunError(
-            f"--serve needs {spec.name}'s url on 127.0.0.1 with a port; it is {spec.url}"
+            f"--serve needs {spec.name}'s url on 127.0.0.1 with a port; it is {redact(spec.url)}"
         )
     table = {**spec.serve, "port": parts.port}
     if settings.random_weights:
@@ -271,7 +272,9 @@ def _probe(spec: TargetSpec, sampled: list[tuple[str, np.ndarray]]) -> ProbeResu
         with spec.client() as client:
             return probe(client, spec.model, probe_pairs(), sampled)
     except (EmbeddingFailed, TargetUnreachable, PreflightFailed) as exc:
-        return ProbeResult(target=spec.url, model=spec.model, skipped=f"the probe failed: {exc}")
+        return ProbeResult(
+            target=redact(spec.url), model=spec.model, skipped=f"the probe failed: {exc}"
+        )
 
 
 def _side(run_dirs: list[Path]) -> tuple[str, Side, SideData]:

@@ -44,6 +44,7 @@ from loadtest.client import (
     check_reply,
     encode_request,
     parse_target,
+    redact,
     server_clock,
     status_note,
 )
@@ -131,7 +132,7 @@ def _target_and_card(host: str, settings: LoadSettings) -> tuple[Target, ModelCa
             if target.probe:
                 text = builtin_corpus()[0].text
                 target = client.target = find_route(client, target, text, settings.model)
-                log.info("embload: embeddings route %s (%s)", target.url, target.dialect)
+                log.info("embload: embeddings route %s (%s)", redact(target.url), target.dialect)
             return target, client.model_card(settings.model)
     except TargetUnreachable as exc:
         log.warning("embload: %s; sending the model name as given", exc)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from loadtest.client import EmbeddingsClient
+from loadtest.client import EmbeddingsClient, redact
 from loadtest.core.probe import ProbePairs, consistency_flags, cosine, probe_texts, separation
 from loadtest.core.results import Consistency, ProbeResult
 
@@ -31,7 +31,7 @@ def probe(
     text embedded now, at rest. Raises EmbeddingFailed or TargetUnreachable."""
     card = client.model_card(model)
     model = model or (card.id if card else None)
-    target = client.target.base_url
+    target = redact(client.target.base_url)
     if card is not None and card.weights == "random":
         why = "the server runs random weights: its vectors mean nothing, so quality was not probed"
         return ProbeResult(target=target, model=model, skipped=why)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest import __version__
-from loadtest.client import Target, reply_vectors, request_headers
+from loadtest.client import Target, redact, reply_vectors, request_headers
 from loadtest.core.arrivals import ArrivalCount, LoadShape, load_figures
 from loadtest.core.dialects import SPECS
 from loadtest.core.payloads import Scenario, scenario_pools
@@ -260,8 +260,8 @@ class Recorder:
         s = self.settings
         return {
             "scenario": self.scenario.name,
-            "target": self.target.base_url,
-            "route": self.target.url,
+            "target": redact(self.target.base_url),
+            "route": redact(self.target.url),
             "dialect": self.target.dialect,
             "model": self.model,
             "users": users,

@@ -20,6 +20,7 @@ from loadtest.client import (
     TargetUnreachable,
     check_reply,
     encode_request,
+    redact,
 )
 from loadtest.core.dialects import PROBES, SPECS
 from loadtest.core.errors import error_message
@@ -108,7 +109,7 @@ def _line(
     kind: ErrorKind | None,
     message: str | None,
 ) -> str:
-    said = f"{target.url} answered HTTP {status}"
+    said = f"{redact(target.url)} answered HTTP {status}"
     words = error_message(body) if status >= 400 else message
     if status in (401, 403):
         return f"{said} ({words}): pass the key with --api-key or EMBLOAD_API_KEY"

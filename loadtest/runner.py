@@ -27,7 +27,7 @@ from rich.text import Text
 import loadtest
 from loadtest import routes
 from loadtest.bundled import BundledServer, ServeError, bundled_server, stop_process
-from loadtest.client import EmbeddingsClient, Target, TargetUnreachable, parse_target
+from loadtest.client import EmbeddingsClient, Target, TargetUnreachable, parse_target, redact
 from loadtest.core.dialects import Dialect
 from loadtest.core.payloads import SCENARIOS
 from loadtest.core.results import RunSummary
@@ -307,7 +307,7 @@ def prepared(
         asked = target
         target, model = preflight(asked, load)
         if asked.probe:
-            console.print(f"embeddings route: {target.url} ({target.dialect})")
+            console.print(f"embeddings route: {redact(target.url)} ({target.dialect})")
         load = load.model_copy(update={"model": model, "dialect": target.dialect})
         yield Prepared(target, load, server)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from loadtest.client import redact
 from loadtest.core.results import RunSummary, ThresholdVerdict
 from loadtest.core.sweep import (
     SweepKind,
@@ -160,7 +161,7 @@ def run_sweep(
     result = SweepResult(
         kind=kind,
         searched=baseline is not None,
-        target=ready.target.base_url,
+        target=redact(ready.target.base_url),
         scenario=settings.scenario,
         duration_s=settings.duration_s,
         slo=settings.slo,

@@ -23,6 +23,7 @@ from loadtest.client import (
     encode_vector,
     parse_target,
     rate_limit_note,
+    redact,
     request_headers,
 )
 from loadtest.core.dialects import Dialect
@@ -346,3 +347,11 @@ def test_a_429s_headers_say_what_the_limit_is() -> None:
     headers = {"retry-after": "2", "x-ratelimit-remaining-requests": "0"}
     assert rate_limit_note(headers.get) == " (retry after 2 s, requests left 0)"
     assert rate_limit_note({}.get) == ""
+
+
+def test_a_url_is_shown_without_its_user_and_password() -> None:
+    assert redact("http://alice:pw@127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
+    assert redact("https://token@api.example.com/v1/embeddings?x=1") == (
+        "https://api.example.com/v1/embeddings?x=1"
+    )
+    assert redact("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
