@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import bundled_server
+from tests.e2e.test_scenarios import EMBLOAD, clean_env
 
 KEYS = "sk-embload-first,sk-embload-second"
 
@@ -101,3 +103,22 @@ def test_no_key_on_loopback_is_quiet_and_a_key_is_never_logged(tmp_path: Path) -
         httpx.post(f"{url}/embeddings", json={"input": "x"}, headers={"Authorization": "Bearer no"})
     text = log.read_text()
     assert "sk-never-in-a-log" not in text and "warning" not in text
+
+
+def test_a_run_with_the_key_succeeds_and_writes_it_nowhere(keyed: str, tmp_path: Path) -> None:
+    key = KEYS.split(",")[1]
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [*EMBLOAD, "run", "--target", keyed, "--duration", "2s", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=clean_env(EMBLOAD_API_KEY=key),
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["requests"] == summary["ok"] > 0
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):
+        assert key.encode() not in path.read_bytes(), path
+    assert key not in proc.stdout + proc.stderr

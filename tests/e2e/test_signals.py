@@ -159,3 +159,44 @@ def test_plain_locust_marks_its_summary_and_exits_130(counting: str, tmp_path: P
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] == "SIGINT" and summary["duration_s"] < 30
     assert summary["requests"] == len((out / "records.jsonl").read_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("command", "sig"),
+    [
+        (["sweep", "--users", "1,2", "--duration", "30s"], signal.SIGTERM),
+        (["compare", "a", "b", "--scenarios", "single", "--duration", "60s"], signal.SIGINT),
+    ],
+)
+def test_a_signal_ends_a_sweep_or_a_compare_after_the_run_it_stopped(
+    counting: str, tmp_path: Path, command: list[str], sig: signal.Signals
+) -> None:
+    out = tmp_path / "out"
+    targets = ["--target", counting]
+    if command[0] == "compare":
+        targets = ["--target", f"a={counting}", "--target", f"b={counting}"]
+    proc = subprocess.Popen(
+        [*EMBLOAD, *command, *targets, "--out", str(out)],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*/records.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    time.sleep(2)
+    family = _family(proc)
+    os.killpg(proc.pid, sig)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig.value, stdout[-2000:] + stderr[-2000:]
+    (run_dir,) = (p.parent for p in out.glob("*/records.jsonl"))  # nothing more started
+    assert stderr.strip().splitlines() == [
+        f"interrupted by {sig.name}: the load stopped; {run_dir} holds the part that ran"
+    ]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["interrupted"] == sig.name and summary["requests"] > 0
+    assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
