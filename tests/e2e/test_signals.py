@@ -52,10 +52,10 @@ def counting() -> Iterator[str]:
         yield f"{host}/v1"
 
 
-def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    """embload in a process group of its own, as a shell runs a foreground job."""
+def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """`cmd` in a process group of its own, as a shell runs a foreground job."""
     return subprocess.Popen(
-        [*EMBLOAD, "run", *args],
+        cmd,
         cwd=cwd,
         env=clean_env(),
         stdout=subprocess.PIPE,
@@ -83,7 +83,7 @@ def test_a_signal_stops_the_load_and_keeps_every_record(
 ) -> None:
     out = tmp_path / "run"
     args = ["--target", counting, "--scenario", "medium", "--duration", "60s", "--out", str(out)]
-    proc = _start(args, tmp_path)
+    proc = _start([*EMBLOAD, "run", *args], tmp_path)
     _wait_for(out / "records.jsonl", proc)
     time.sleep(10)
     family = _family(proc)
@@ -118,7 +118,7 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_no_process(tmp_path: Path) -> 
     out = tmp_path / "run"
     args = ["--serve", "--serve-port", str(port)]
     args += ["--scenario", "single", "--duration", "60s", "--out", str(out)]
-    proc = _start(args, tmp_path)
+    proc = _start([*EMBLOAD, "run", *args], tmp_path)
     _wait_for(out / "records.jsonl", proc, timeout_s=180)
     family = _family(proc)
     assert len(family) >= 2, "the bundled server and Locust"
@@ -137,18 +137,13 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_no_process(tmp_path: Path) -> 
 
 def test_plain_locust_marks_its_summary_and_exits_130(counting: str, tmp_path: Path) -> None:
     out = tmp_path / "plain"
-    proc = subprocess.Popen(
+    proc = _start(
         [
             *[sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/single.py")],
             *["--headless", "-t", "60s", "--host", counting.removesuffix("/v1")],
             *["--only-summary", "--embload-out", str(out)],
         ],
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+        tmp_path,
     )
     _wait_for(out / "records.jsonl", proc)
     time.sleep(1)
@@ -175,15 +170,7 @@ def test_a_signal_ends_a_sweep_or_a_compare_after_the_run_it_stopped(
     targets = ["--target", counting]
     if command[0] == "compare":
         targets = ["--target", f"a={counting}", "--target", f"b={counting}"]
-    proc = subprocess.Popen(
-        [*EMBLOAD, *command, *targets, "--out", str(out)],
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _start([*EMBLOAD, *command, *targets, "--out", str(out)], tmp_path)
     deadline = time.monotonic() + 60
     while not list(out.glob("*/records.jsonl")):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()

@@ -154,6 +154,15 @@ def test_other_errors_are_not_retried() -> None:
     assert isinstance(result, ValueError) and calls == [1]
 
 
+def _refusal(batcher: Batcher, ids: list[list[int]]) -> QueueFull | None:
+    """What submitting `ids` raised, if it did (a refusal adds nothing to the queue)."""
+    try:
+        batcher.submit(ids)
+    except QueueFull as exc:
+        return exc
+    return None
+
+
 def test_work_past_max_wait_is_refused_with_when_to_come_back() -> None:
     gate, seen = threading.Event(), []
     embed = fake_embed(gate, seen)
@@ -177,12 +186,7 @@ def test_work_past_max_wait_is_refused_with_when_to_come_back() -> None:
         under_a_pass = batcher.overload(int(rate))
         queued.append(batcher.submit([[1] * int(rate)]))  # 4 texts: ~4 s of work queued
         refused = batcher.overload()
-        try:
-            batcher.submit([[1] * 10])
-        except QueueFull as exc:
-            raised: object = exc
-        else:
-            raised = None
+        raised = _refusal(batcher, [[1] * 10])
         gate.set()
         await asyncio.gather(held, *queued)
         return under_a_pass, refused, raised
@@ -207,12 +211,7 @@ def test_no_max_wait_queues_up_to_max_queue() -> None:
         await asyncio.sleep(0.05)
         queued = [batcher.submit([[1] * 10_000]) for _ in range(2)]
         assert batcher.overload(10**9) is None
-        try:
-            batcher.submit([[1]])
-        except QueueFull as exc:
-            raised: object = exc
-        else:
-            raised = None
+        raised = _refusal(batcher, [[1]])
         gate.set()
         await asyncio.gather(held, *queued)
         return raised
