@@ -56,6 +56,8 @@ class Stopper:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[Stopper]:
+        """For one command: a signal from an earlier one in this process counts for nothing."""
+        self.signum = None
         previous = {s: signal.signal(s, self._handle) for s in _SIGNALS}
         try:
             yield self
