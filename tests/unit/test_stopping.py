@@ -34,9 +34,13 @@ def test_the_first_signal_goes_to_the_load_and_a_second_kills_it(tmp_path: Path)
     assert caught.value.line() == (
         f"interrupted by SIGINT: the load stopped; {tmp_path} holds the part that ran"
     )
-    sleeper = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    stubborn = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print(1)"
+    sleeper = subprocess.Popen(  # a load that does not stop on the first signal
+        [sys.executable, "-c", f"{stubborn}; time.sleep(60)"],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
     )
+    assert sleeper.stdout is not None and sleeper.stdout.readline()  # it ignores SIGINT now
     with pytest.raises(Interrupted) as again, stopper.installed(), stopper.load(sleeper, tmp_path):
         os.kill(os.getpid(), signal.SIGINT)
         signal.sigtimedwait([], 0)
@@ -44,3 +48,4 @@ def test_the_first_signal_goes_to_the_load_and_a_second_kills_it(tmp_path: Path)
         signal.sigtimedwait([], 0)
     assert again.value.at_once and again.value.exit_code == 130
     assert sleeper.wait(10) == -signal.SIGKILL
+    sleeper.stdout.close()
