@@ -383,7 +383,7 @@ class ServeSettings(Options):
     gather_ms: float = option(2.0, "wait for requests still arriving, ms", ge=0)
     max_queue: int = option(4096, "queued texts before 429", ge=1)
     max_queue_wait_s: float = option(
-        2.0,
+        10.0,
         "seconds of work the queue may hold, at the best recent pass rate, before 429 (0: off)",
         name="max_queue_wait",
         ge=0,

@@ -8,8 +8,9 @@ A pass that runs out of device memory is split in two and retried once (see `_fo
 
 Overload is refused, not queued without end: a request that would make the queue hold more
 than `max_wait_s` of work, at the best rate recent passes reached, gets QueueFull (429 with
-Retry-After), once at least a full pass is waiting. The best rate, not the latest: after a
-quiet spell the latest passes were small and slow, and a burst would be refused for nothing.
+Retry-After), once at least a full pass is waiting. The best rate of passes at least half
+full, not the latest pass's: a small pass (a lone request, the first after start-up) runs far
+below what the model can do, and a burst would be refused for nothing.
 """
 
 from __future__ import annotations
@@ -220,6 +221,11 @@ class Batcher:
                 self._on_pass(end - start, (end - start) * lengths[end - 1])  # padded to longest
                 self._forward(items[start:end], retry=True)
 
+    def _sizes_rate(self, texts: int, tokens: int) -> bool:
+        """A pass at least half full says what the model can do; a small one (a lone request,
+        a warm-up) runs far below it, and would have a burst refused for nothing."""
+        return 2 * texts >= self.max_batch_size or 2 * tokens >= self.max_batch_tokens
+
     def _forward(self, chunk: list[_Item], *, retry: bool) -> None:
         """One pass. Out of memory: free the cache, then each half once more; a half that runs
         out again fails its requests with OutOfMemory, the rest are served."""
@@ -230,10 +236,10 @@ class Batcher:
                 clock.started = now
         try:
             vectors = self._embed([item.ids for item in chunk])
-            took_s = time.perf_counter() - now
-            if took_s > 0:
+            tokens, took_s = sum(item.length for item in chunk), time.perf_counter() - now
+            if took_s > 0 and self._sizes_rate(len(chunk), tokens):
                 with self._cond:
-                    self._rates.append(sum(item.length for item in chunk) / took_s)
+                    self._rates.append(tokens / took_s)
         except Exception as exc:
             if not self._is_oom(exc):
                 self._fail(chunk, exc)  # the request fails, the server keeps serving

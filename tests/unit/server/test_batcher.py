@@ -218,3 +218,18 @@ def test_no_max_wait_queues_up_to_max_queue() -> None:
 
     raised = asyncio.run(main())
     assert isinstance(raised, QueueFull) and "2 texts are queued (limit 2)" in str(raised)
+
+
+def test_small_passes_say_nothing_of_the_rate_and_refuse_nothing() -> None:
+    gate, seen = threading.Event(), []
+    gate.set()
+    batcher = Batcher(fake_embed(gate, seen), max_batch_size=8, gather_s=0.0, max_wait_s=0.001)
+
+    async def main() -> None:
+        await batcher.submit([[1] * 50])  # a lone request: a pass of one text
+        await batcher.submit([[1] * 50] * 3)  # under half of max_batch_size
+        assert batcher.best_rate_tokens_per_s is None
+        await batcher.submit([[1] * 50] * 4)  # half full: now it counts
+        assert batcher.best_rate_tokens_per_s is not None
+
+    asyncio.run(main())
