@@ -278,7 +278,7 @@ def prepared(
         except ThresholdError as exc:
             raise RunError(f"--fail-on: {exc}") from None
     try:  # before any server starts or load runs: where the files go can be written
-        writable_dir(settings.out or settings.reports)
+        writable_dir(settings.out or settings.reports, keep=False)
     except NotWritable as exc:
         raise RunError(str(exc)) from None
     if settings.corpus is not None:

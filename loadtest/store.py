@@ -57,9 +57,12 @@ class NotWritable(Exception):
     """A directory that runs cannot be written to: one line for the user."""
 
 
-def writable_dir(path: Path) -> Path:
+def writable_dir(path: Path, keep: bool = True) -> Path:
     """`path`, made if need be and checked by writing a file there, before any load depends on
-    it: a mistyped or read-only --out fails now, in one line, not after the run."""
+    it: a mistyped or read-only --out fails now, in one line, not after the run. `keep=False`:
+    the directories made for the check are taken away again (a run that fails later leaves
+    nothing behind)."""
+    made = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".embload-write-check-{os.getpid()}"
@@ -68,6 +71,9 @@ def writable_dir(path: Path) -> Path:
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
         raise NotWritable(f"cannot write to {path}: {why}; pick another --out") from None
+    if not keep:
+        for directory in made:  # deepest first
+            directory.rmdir()
     return path
 
 

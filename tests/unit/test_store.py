@@ -18,12 +18,14 @@ from loadtest.store import (
     VECTORS,
     JsonlWriter,
     NotARun,
+    NotWritable,
     RecordWriter,
     new_run_dir,
     read_records,
     read_summary,
     read_vectors,
     vector_row,
+    writable_dir,
     write_json,
 )
 from tests.unit.core.test_stats import META
@@ -99,3 +101,12 @@ def test_corpus_files(tmp_path: Path) -> None:
         read_corpus(tmp_path / "bad.jsonl")
     with pytest.raises(ValueError, match="cannot read"):
         read_corpus(tmp_path / "missing.txt")
+
+
+def test_an_out_is_checked_by_writing_there_and_the_check_leaves_nothing(tmp_path: Path) -> None:
+    fresh = tmp_path / "a" / "b"
+    assert writable_dir(fresh, keep=False) == fresh and not (tmp_path / "a").exists()
+    assert writable_dir(fresh) == fresh and fresh.is_dir() and not list(fresh.iterdir())
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotWritable, match=r"cannot write to .*/file/run: Not a directory"):
+        writable_dir(tmp_path / "file" / "run")
