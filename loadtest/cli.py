@@ -23,6 +23,7 @@ from loadtest import __version__
 from loadtest.options import OptionSpec, SettingsError, env_var, options, resolve
 from loadtest.settings import (
     CompareSettings,
+    HistorySettings,
     LoadSettings,
     Options,
     RunSettings,
@@ -270,6 +271,41 @@ def compare(
         worse = regressions(result.scenarios, threshold)
         if worse:
             raise _fail(f"{result.b} regressed beyond {threshold:.0%}: " + "; ".join(worse), 1)
+
+
+@app.command("history")
+@_with_options(HistorySettings)
+def history_command(config: Config = None, **flags: Any) -> None:
+    """Runs over time (P50, P99, QPS, errors) with a trend per target and scenario; a run
+    significantly worse than the previous comparable one is flagged a regression."""
+    from dataclasses import asdict
+
+    from loadtest.history import HistoryError, history_path
+    from loadtest.report.terminal import history_table, regression_lines, trend_lines
+    from loadtest.trend import history
+
+    settings: HistorySettings = _settings(HistorySettings, flags, config)
+    db = history_path(settings.reports, settings.history)
+    if db is None:
+        raise _fail("the run history is off (--history off); give it a path")
+    try:
+        found = history(settings, db)
+    except HistoryError as exc:
+        raise _fail(str(exc)) from None
+    if settings.json_out:
+        doc = {
+            "history": str(db),
+            "runs": [asdict(e) for e in found.entries],
+            "trends": [asdict(t) for t in found.trends],
+        }
+        print(json.dumps(doc, indent=2))
+        return
+    console = Console()
+    if found.indexed is not None:
+        console.print(f"indexed {found.indexed:,} runs, compares and sweeps into {db}")
+    console.print(history_table(found.entries))
+    for line in [*regression_lines(found.entries), *trend_lines(found.trends)]:
+        console.print(line, highlight=False)
 
 
 @app.command("probe")

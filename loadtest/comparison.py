@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from loadtest.core.dialects import DIALECTS, Dialect
 from loadtest.core.results import Comparison, ProbeResult, ScenarioComparison, Side
 from loadtest.core.stats import cost, figures
 from loadtest.data import builtin_corpus, probe_pairs
+from loadtest.history import HistoryError, history_path, index_compare
 from loadtest.options import SettingsError, config_path, override, read_config, resolve
 from loadtest.probe import probe
 from loadtest.routes import PreflightFailed, find_route
@@ -329,7 +331,14 @@ def compare_anything(
         pairs = {"saved": ([dir_a], [dir_b])}
         return where, comparison(pairs, (dir_a.name, dir_b.name), settings.seed, {})
     where, pairs, probes = run_targets(settings, names, config, console)
-    return where, comparison(pairs, names, settings.seed, probes)
+    result = comparison(pairs, names, settings.seed, probes)
+    db = history_path(Path("reports"), settings.history)  # where compare's own folders go
+    if db is not None:
+        try:
+            index_compare(db, where, result, time.time())
+        except HistoryError as exc:
+            console.print(f"warning: {exc}", highlight=False)
+    return where, result
 
 
 def comparison(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from loadtest.core.stats import cost, summarize
 from loadtest.core.thresholds import Threshold, check_all
 from loadtest.core.types import ErrorKind, Payload, RecordRow
 from loadtest.data import builtin_corpus, read_corpus
+from loadtest.history import HistoryError, history_path, index_run
 from loadtest.monitor import Monitor, MonitorConfig, start_monitor
 from loadtest.settings import LoadSettings
 from loadtest.store import (
@@ -239,7 +241,7 @@ class Recorder:
         if self.monitor is not None:
             self.monitor.stop()
         s = self.settings
-        return write_summary(
+        summary = write_summary(
             self.run_dir,
             meta={
                 **self._meta(self.peak_users or users),
@@ -255,6 +257,13 @@ class Recorder:
             load=(self.load_shape(self.peak_users or users), arrivals),
             usd_per_hour=s.gpu_cost_per_hour,
         )
+        db = history_path(s.reports, s.history)
+        if db is not None:
+            try:
+                index_run(db, self.run_dir, summary)
+            except HistoryError as exc:  # the run's own files are what count
+                print(f"embload: warning: {exc}", file=sys.stderr)
+        return summary
 
     def _meta(self, users: int | None) -> dict[str, object]:
         s = self.settings

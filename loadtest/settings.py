@@ -91,6 +91,12 @@ def option(
     )
 
 
+def history() -> Any:
+    return option(
+        None, "the run index (SQLite): a path, or off (default: <reports>/history.sqlite)"
+    )
+
+
 def duration(help: str) -> Any:
     """A length of time, typed as 30s, 2m or 1h30m; 30 s unless set."""
     return option("30s", help, name="duration", text=True, gt=0, validate_default=True)
@@ -182,6 +188,7 @@ class LoadSettings(Options):
     )
     out: Path | None = option(None, "run directory (default: a new one under --reports)")
     reports: Path = option(Path("reports"), "where new run directories go")
+    history: str | None = history()
     gpu_interval_s: float = option(
         0.1, "seconds between GPU and server-process samples", name="gpu_interval", ge=0.01
     )
@@ -350,9 +357,32 @@ class CompareSettings(Options):
         [], "NAME=URL: defines or overrides a target (repeatable)", name="target"
     )
     out: Path | None = option(None, "directory (default: reports/compare-<time>/)")
+    history: str | None = history()
     fail_on_regression: Annotated[float | None, BeforeValidator(_percent)] = option(
         None, "e.g. 10%: exit 1 when B is significantly worse by more than this", text=True, ge=0
     )
+
+
+class HistorySettings(Options):
+    """`embload history`: embload.toml's [history], EMBLOAD_HISTORY_*."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_HISTORY_")
+    TABLE = "history"
+
+    target: str | None = option(None, "only runs of this target (its base URL, or a part of it)")
+    scenario: str | None = option(None, "only runs of this scenario")
+    json_out: bool = option(False, "print JSON instead of tables", name="json")
+    rebuild: bool = option(False, "index every run, compare and sweep under --reports first")
+    reports: Path = option(Path("reports"), "where the runs are")
+    history: str | None = history()
+    regression_threshold: Annotated[float, BeforeValidator(_percent)] = option(
+        0.05,
+        "a run is a regression when significantly worse than the previous comparable run by "
+        "more than this (5%: P50, P90 and P99 5% slower, rates 5% lower, 5 points of errors)",
+        text=True,
+        ge=0,
+    )
+    seed: int = option(0, "seed for the bootstrap")
 
 
 class ServeSettings(Options):

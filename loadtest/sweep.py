@@ -9,6 +9,7 @@ or compared like any run. sweep.json holds every step's figures, the knee and th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from loadtest.core.sweep import (
     step_of,
 )
 from loadtest.core.thresholds import Threshold, ThresholdError, check_all, parse_thresholds
+from loadtest.history import HistoryError, history_path, index_sweep
 from loadtest.runner import Prepared, RunError, prepared, run_scenario, scenario_file
 from loadtest.settings import ServeSettings, SweepSettings
 from loadtest.stopping import STOP
@@ -174,6 +176,12 @@ def run_sweep(
         thresholds=verdicts,
     )
     write_json(out / SWEEP_JSON, result)
+    db = history_path(settings.reports, settings.history)
+    if db is not None:
+        try:
+            index_sweep(db, out, result, time.time())
+        except HistoryError as exc:
+            console.print(f"warning: {exc}", highlight=False)
     return out, result
 
 

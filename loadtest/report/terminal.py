@@ -3,12 +3,15 @@ memory, the server process, start-up and out-of-memory events; a comparison; a p
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from loadtest.core.results import Figures, ProbeResult, RunSummary, ScenarioComparison
 from loadtest.core.sweep import SweepResult
+from loadtest.history import Entry, Trend
 from loadtest.report.formats import (
     compare_rows,
     mib,
@@ -236,3 +239,66 @@ def sweep_lines(r: SweepResult) -> list[str]:
     if r.kind != "batch":
         lines.append(f"knee: {r.knee.load:g} ({r.knee.reason})" if r.knee else "knee: none seen")
     return lines
+
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """A value per character, lowest to highest; a gap where there is none."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    return "".join(
+        " " if v is None else _SPARKS[round((v - low) / span * (len(_SPARKS) - 1))] for v in values
+    )
+
+
+def history_table(found: list[Entry]) -> Table:
+    """Runs, compares and sweeps, oldest first; a regression in red with what was worse."""
+    table = _table("history", "latency in ms · regression: against the previous comparable run")
+    for name in ("when", "kind", "target", "scenario", "req", "err", "P50", "P99", "QPS", ""):
+        table.add_column(name, justify="left" if name in ("when", "kind", "") else "right")
+    for e in found:
+        when = _when(e.started_at_unix)
+        flag = "[red]regression[/red]" if e.regression else (e.note or "")
+        errors = None if e.requests is None or e.ok is None else e.requests - e.ok
+        table.add_row(
+            when,
+            e.kind,
+            e.target,
+            e.scenario,
+            "-" if e.requests is None else f"{e.requests:,}",
+            "-" if errors is None else f"{errors:,}",
+            number(e.p50_ms),
+            number(e.p99_ms),
+            number(e.qps),
+            flag,
+        )
+    return table
+
+
+def _when(unix: float) -> str:
+    return datetime.fromtimestamp(unix).strftime("%m-%d %H:%M")
+
+
+def regression_lines(found: list[Entry]) -> list[str]:
+    """What made each regression one, against which run."""
+    return [
+        f"[red]regression[/red] {_when(e.started_at_unix)}: {line} (against {e.baseline})"
+        for e in found
+        if e.regression
+        for line in e.regression
+    ]
+
+
+def trend_lines(found: list[Trend]) -> list[str]:
+    """Per target and scenario: P99 and QPS over its runs."""
+    return [
+        f"{t.target} · {t.scenario}: {t.runs} runs · P99 {sparkline(t.p99_ms)} · QPS "
+        f"{sparkline(t.qps)}"
+        + (f" · [red]{t.regressions} regression(s)[/red]" if t.regressions else "")
+        for t in found
+    ]
