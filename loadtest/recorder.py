@@ -241,6 +241,7 @@ class Recorder:
         if self.monitor is not None:
             self.monitor.stop()
         s = self.settings
+        db = history_path(s.reports, s.history)
         summary = write_summary(
             self.run_dir,
             meta={
@@ -248,6 +249,7 @@ class Recorder:
                 "warnings": warnings,
                 "interrupted": interrupted,
                 "write_error": self.write_error,
+                "history": None if db is None else str(db.resolve()),
             },
             duration_s=duration_s,
             load_start=self.started_at,
@@ -257,7 +259,6 @@ class Recorder:
             load=(self.load_shape(self.peak_users or users), arrivals),
             usd_per_hour=s.gpu_cost_per_hour,
         )
-        db = history_path(s.reports, s.history)
         if db is not None:
             try:
                 index_run(db, self.run_dir, summary)

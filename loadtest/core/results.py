@@ -283,6 +283,9 @@ class RunSummary(Figures):
     load: LoadFigures | None = Field(
         default=None, description="open or closed loop, offered against achieved; late, dropped"
     )
+    history: str | None = Field(
+        default=None, description="the run index this run went into (embload history)"
+    )
     write_error: str | None = Field(
         default=None,
         description="why records stopped being written (a full disk): the load stopped there",

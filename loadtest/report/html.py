@@ -9,6 +9,7 @@ API key, and targets are shown with any user:password removed.
 from __future__ import annotations
 
 import contextlib
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from loadtest import __version__
 from loadtest.core import series
 from loadtest.core.results import Figures, RunSummary
 from loadtest.core.types import QUEUE_GAUGES, MetricSample
+from loadtest.history import Entry, HistoryError, entries, load_key
 from loadtest.report import charts
 from loadtest.report.formats import mib, number, redact, usd
 from loadtest.store import (
@@ -311,6 +313,45 @@ def _charts(
     return out
 
 
+_TREND_RUNS = 20
+
+
+def _trend(s: RunSummary, run_dir: Path) -> list[dict[str, str]]:
+    """The runs comparable with this one (same target, scenario and load), from the index,
+    up to this one: the target's trend, each linked to its report."""
+    if s.history is None or not Path(s.history).is_file():
+        return []
+    key, here = load_key(s), str(run_dir.resolve())
+    try:
+        runs = [e for e in entries(Path(s.history)) if e.kind == "run" and e.load_key == key]
+    except HistoryError:
+        return []
+    upto = next((i for i, e in enumerate(runs) if e.dir == here), len(runs) - 1)
+    rows = []
+    for e in runs[max(0, upto + 1 - _TREND_RUNS) : upto + 1]:
+        rows.append(
+            {
+                "when": datetime.fromtimestamp(e.started_at_unix).strftime("%Y-%m-%d %H:%M"),
+                "href": os.path.relpath(Path(e.dir) / "report.html", run_dir),
+                "this": "this run" if e.dir == here else "",
+                "p50": number(e.p50_ms),
+                "p99": number(e.p99_ms),
+                "qps": number(e.qps),
+                "errors": "-" if e.requests is None or e.ok is None else f"{e.requests - e.ok:,}",
+                "verdict": _verdict(e),
+            }
+        )
+    return rows
+
+
+def _verdict(e: Entry) -> str:
+    if e.note:
+        return e.note
+    if e.regression is None:
+        return "not judged yet (embload history)"
+    return "; ".join(e.regression) if e.regression else "no regression"
+
+
 def render_report(run_dir: Path) -> str:
     s = read_summary(run_dir)
     cols = read_record_columns(run_dir)
@@ -334,6 +375,7 @@ def render_report(run_dir: Path) -> str:
             for e in s.oom_events
         ],
         config=_config(s, run_dir),
+        trend=_trend(s, run_dir),
         version=__version__,
         run_dir_name=run_dir.name,
     )

@@ -59,6 +59,12 @@ def test_a_run_three_times_slower_is_a_regression_and_the_first_is_not(tmp_path:
     worse = slow["regression"]
     assert any(line.startswith("single p50: the previous run faster") for line in worse), worse
     assert slow["p50_ms"] > 2.5 * fast["p50_ms"]
+    # the report links to the target's trend: the comparable runs up to it, each linked
+    page = (tmp_path / "slow/report.html").read_text()
+    assert 'data-section="trend"' in page and 'href="../fast/report.html"' in page
+    assert "this run" in page and "not judged yet" in page  # judged by `embload history`
+    _embload(["report", "slow"], tmp_path)
+    assert "the previous run faster" in (tmp_path / "slow/report.html").read_text()
     (trend,) = doc["trends"]
     assert (trend["target"], trend["scenario"], trend["runs"]) == (url, "single", 2)
     assert trend["regressions"] == 1
