@@ -35,6 +35,7 @@ from loadtest.core.types import ErrorKind, Payload, RecordRow
 from loadtest.data import builtin_corpus, read_corpus
 from loadtest.history import HistoryError, history_path, index_run
 from loadtest.monitor import Monitor, MonitorConfig, start_monitor
+from loadtest.push import push_summary
 from loadtest.settings import LoadSettings
 from loadtest.store import (
     RECORDS,
@@ -264,6 +265,11 @@ class Recorder:
                 index_run(db, self.run_dir, summary)
             except HistoryError as exc:  # the run's own files are what count
                 print(f"embload: warning: {exc}", file=sys.stderr)
+        if s.push_gateway:
+            try:
+                push_summary(s.push_gateway, summary)
+            except OSError as exc:
+                print(f"embload: warning: not pushed to {s.push_gateway}: {exc}", file=sys.stderr)
         return summary
 
     def _meta(self, users: int | None) -> dict[str, object]:

@@ -189,6 +189,9 @@ class LoadSettings(Options):
     out: Path | None = option(None, "run directory (default: a new one under --reports)")
     reports: Path = option(Path("reports"), "where new run directories go")
     history: str | None = history()
+    push_gateway: str | None = option(
+        None, "a Prometheus Pushgateway URL: each run's summary is pushed there (job embload)"
+    )
     gpu_interval_s: float = option(
         0.1, "seconds between GPU and server-process samples", name="gpu_interval", ge=0.01
     )
