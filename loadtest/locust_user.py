@@ -37,6 +37,7 @@ from locust.env import Environment
 from locust.exception import CatchResponseError
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtest import web_tab
 from loadtest.client import (
     EmbeddingsClient,
     Target,
@@ -77,6 +78,7 @@ _SHARE = "embload_share"  # on a worker's Environment: (slot, of) of the next te
 _OPEN_LOOP = "embload_open_loop"  # on the Environment, while an open-loop test runs
 _RAMP = "embload_ramp"  # on a master's Environment: the greenlet spawning users, while it runs
 _RUN_TIME = "embload_run_time"  # on a headless local or master Environment: Locust's -t
+_TAB = "embload_tab"  # on a web UI's Environment: the LiveTab of the last test started
 _UNWRITABLE = "embload_unwritable"  # on the Environment: the records' disk filled, load stopped
 _SIGNAL = "embload_signal"  # on the Environment: SIGINT or SIGTERM, once one came
 _FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
@@ -177,6 +179,10 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         )
         return
     recorder.begin(run_dir_for(settings, user_class.scenario.name))
+    if environment.web_ui is not None:  # the tab shows this test from now on
+        tab = web_tab.LiveTab()
+        recorder.live = tab.figures
+        setattr(environment, _TAB, tab)
     recorder.started_at = _open_loop(environment, settings)
     run_time_s: float | None = getattr(environment, _RUN_TIME, None)
     if run_time_s and opts is not None:
@@ -323,6 +329,8 @@ def _on_init(environment: Environment, **_: Any) -> None:
         logging.getLogger("locust.main").addFilter(_RunTimeLine(opts.run_time))
         opts.run_time = None  # given back at test_start, once Locust has looked
     _watch_signals(environment)
+    if environment.web_ui is not None:
+        web_tab.install(environment.web_ui, lambda: getattr(environment, _TAB, None))
     if isinstance(runner, MasterRunner):
         runner.register_message(_RECORDS_MESSAGE, _on_records_message)
     elif isinstance(runner, WorkerRunner):
@@ -451,6 +459,9 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
             on_written(run_dir)
         except Exception as exc:  # a report that fails must not take the run's files with it
             print(f"embload: report.html not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+    tab: web_tab.LiveTab | None = getattr(environment, _TAB, None)
+    if tab is not None and (run_dir / "report.html").is_file():
+        tab.report = run_dir / "report.html"
 
 
 def _transport_error(exc: BaseException, status: int | None) -> tuple[ErrorKind, str]:

@@ -27,6 +27,7 @@ from loadtest import __version__
 from loadtest.client import Target, redact, reply_vectors, request_headers
 from loadtest.core.arrivals import ArrivalCount, LoadShape, load_figures
 from loadtest.core.dialects import SPECS
+from loadtest.core.live import LiveFigures
 from loadtest.core.payloads import Scenario, scenario_pools
 from loadtest.core.results import LoadEnvironment, ModelCard, RunSummary
 from loadtest.core.stats import cost, summarize
@@ -127,6 +128,7 @@ class Recorder:
     good_replies: int = 0  # counted only while vectors are kept
     sent: int = 0  # rows a worker has sent the master
     thresholds: list[Threshold] = field(default_factory=list)  # --fail-on, parsed at the start
+    live: LiveFigures | None = None  # for Locust's web UI, while a test runs there
     write_error: str | None = None  # why records stopped being written (the disk filled)
     produced: int = 0  # records handed to the writer, written or not
 
@@ -167,6 +169,8 @@ class Recorder:
         lost, and `write_error` says why, for the load to stop on."""
         assert self.writer is not None
         self.produced += len(rows)
+        if self.live is not None:
+            self.live.add(rows)
         if self.write_error is None:
             try:
                 self.writer.write_rows(rows)
