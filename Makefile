@@ -20,7 +20,7 @@ $(BIN)/python:
 
 # Re-runs only when pyproject.toml changes, so a second `make install` takes seconds.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,dev]'
+	$(BIN)/pip install -q -e '.[server,dev,parquet]'
 	touch $(STAMP)
 
 infinity: $(INFINITY_STAMP)

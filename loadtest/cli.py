@@ -348,6 +348,30 @@ def report(
     print(path)
 
 
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (reports/<time>-<scenario>/)")],
+    format: Annotated[str, typer.Option("--format", help="csv | parquet | jsonl")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default: RUN_DIR/records.<format>)")
+    ] = None,
+) -> None:
+    """Write a run's records as CSV, Parquet or JSONL, for pandas, polars or DuckDB."""
+    from loadtest.export import FORMATS, ExportError, export
+    from loadtest.store import NotARun
+
+    if format not in FORMATS:
+        raise _fail(f"unknown format {format!r}; pick {', '.join(FORMATS)}")
+    try:
+        path, count = export(run_dir, format, out)
+    except (NotARun, ExportError) as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot export {run_dir}: {exc}") from None
+    Console(stderr=True).print(f"{count:,} records", highlight=False)
+    print(path)
+
+
 @app.command()
 def schema(
     document: Annotated[str, typer.Argument(help="summary (summary.json) or compare")],

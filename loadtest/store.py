@@ -137,7 +137,7 @@ def complete_lines(path: Path) -> int:
     return count
 
 
-def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Every complete line, one at a time: a torn last one (a crash mid-write) is skipped; no
     file gives none."""
     try:
@@ -152,7 +152,7 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return list(_iter_jsonl(path))
+    return list(iter_jsonl(path))
 
 
 def record_from_json(row: dict[str, Any]) -> RequestRecord:
@@ -173,7 +173,7 @@ def read_records(run_dir: Path) -> list[RequestRecord]:
     if not (run_dir / RECORDS).exists():
         raise FileNotFoundError(f"{run_dir} has no {RECORDS}")
     # a line at a time: a list of every line's dict first would double the peak memory
-    return [record_from_json(row) for row in _iter_jsonl(run_dir / RECORDS)]
+    return [record_from_json(row) for row in iter_jsonl(run_dir / RECORDS)]
 
 
 def read_record_columns(run_dir: Path) -> RecordColumns:
@@ -181,7 +181,7 @@ def read_record_columns(run_dir: Path) -> RecordColumns:
     no dict per line is kept, so memory is the columns' (about 50 bytes a request)."""
     start, latency, chars, tokens = array("d"), array("d"), array("q"), array("d")
     user, inputs, ok = array("q"), array("q"), bytearray()
-    for r in _iter_jsonl(run_dir / RECORDS):
+    for r in iter_jsonl(run_dir / RECORDS):
         start.append(r["start_time"])
         latency.append(r["latency_s"])
         ok.append(r["error"] is None)
