@@ -41,7 +41,7 @@ from loadtest.core.dialects import DIALECTS, Dialect
 from loadtest.core.results import Comparison, ProbeResult, ScenarioComparison, Side
 from loadtest.core.stats import cost, figures
 from loadtest.data import builtin_corpus, probe_pairs
-from loadtest.history import HistoryError, history_path, index_compare
+from loadtest.history import history_path, index_compare
 from loadtest.options import SettingsError, config_path, override, read_config, resolve
 from loadtest.probe import probe
 from loadtest.routes import PreflightFailed, find_route
@@ -333,11 +333,8 @@ def compare_anything(
     where, pairs, probes = run_targets(settings, names, config, console)
     result = comparison(pairs, names, settings.seed, probes)
     db = history_path(Path("reports"), settings.history)  # where compare's own folders go
-    if db is not None:
-        try:
-            index_compare(db, where, result, time.time())
-        except HistoryError as exc:
-            console.print(f"warning: {exc}", highlight=False)
+    if warning := index_compare(db, where, result, time.time()):
+        console.print(f"warning: {warning}", highlight=False)
     return where, result
 
 

@@ -196,69 +196,81 @@ def _run_row(run_dir: Path, s: RunSummary) -> dict[str, object]:
     }
 
 
-def index_run(path: Path, run_dir: Path, summary: RunSummary) -> None:
-    with _db(path) as conn:
-        _put(conn, _run_row(run_dir, summary))
+def _index(path: Path | None, row: dict[str, object]) -> str | None:
+    """The row in the index at `path` (None: the index is off); a warning if it cannot be."""
+    if path is None:
+        return None
+    try:
+        with _db(path) as conn:
+            _put(conn, row)
+    except HistoryError as exc:
+        return str(exc)
+    return None
 
 
-def index_compare(path: Path, where: Path, result: Comparison, at: float) -> None:
-    scenarios = ",".join(s.scenario for s in result.scenarios)
-    with _db(path) as conn:
-        _put(
-            conn,
-            {
-                "dir": str(where.resolve()),
-                "kind": "compare",
-                "started_at_unix": at,
-                "target": f"{result.a} vs {result.b}",
-                "scenario": scenarios,
-                "load_key": "",
-                "note": f"compare.json: {len(result.scenarios)} scenario(s)",
-            },
-        )
+def index_run(path: Path | None, run_dir: Path, summary: RunSummary) -> str | None:
+    return _index(path, _run_row(run_dir, summary))
 
 
-def index_sweep(path: Path, where: Path, result: SweepResult, at: float) -> None:
+def index_compare(path: Path | None, where: Path, result: Comparison, at: float) -> str | None:
+    return _index(
+        path,
+        {
+            "dir": str(where.resolve()),
+            "kind": "compare",
+            "started_at_unix": at,
+            "target": f"{result.a} vs {result.b}",
+            "scenario": ",".join(s.scenario for s in result.scenarios),
+            "load_key": "",
+            "note": f"compare.json: {len(result.scenarios)} scenario(s)",
+        },
+    )
+
+
+def index_sweep(path: Path | None, where: Path, result: SweepResult, at: float) -> str | None:
     answer = result.max_rps_within_slo
     note = f"max {answer:.1f} req/s within the SLO" if answer is not None else None
-    with _db(path) as conn:
-        _put(
-            conn,
-            {
-                "dir": str(where.resolve()),
-                "kind": "sweep",
-                "started_at_unix": at,
-                "target": result.target,
-                "scenario": result.scenario,
-                "load_key": "",
-                "note": note or f"{result.kind} sweep of {len(result.steps)} steps",
-            },
-        )
+    return _index(
+        path,
+        {
+            "dir": str(where.resolve()),
+            "kind": "sweep",
+            "started_at_unix": at,
+            "target": result.target,
+            "scenario": result.scenario,
+            "load_key": "",
+            "note": note or f"{result.kind} sweep of {len(result.steps)} steps",
+        },
+    )
 
 
 def rebuild(path: Path, reports: Path) -> int:
     """Every run directory under `reports` (those inside compares and sweeps too), compare and
-    sweep indexed; how many. A compare or sweep is dated by its JSON file's time."""
-    found = 0
+    sweep indexed; how many. A compare or sweep is dated by its JSON file's time. HistoryError
+    when the index cannot be written."""
+    warnings: list[str | None] = []
     for summary_file in sorted(reports.rglob(SUMMARY)):
         try:
             summary = read_summary(summary_file.parent)
         except NotARun:  # a damaged or foreign folder: not a run
             continue
-        index_run(path, summary_file.parent, summary)
-        found += 1
+        warnings.append(index_run(path, summary_file.parent, summary))
     for kind, name in (("compare", "compare.json"), ("sweep", "sweep.json")):
         for file in sorted(reports.rglob(name)):
             try:
                 text, at = file.read_text(), file.stat().st_mtime
                 if kind == "compare":
-                    index_compare(path, file.parent, Comparison.model_validate_json(text), at)
+                    result = Comparison.model_validate_json(text)
+                    warnings.append(index_compare(path, file.parent, result, at))
                 else:
-                    index_sweep(path, file.parent, SweepResult.model_validate_json(text), at)
+                    swept = SweepResult.model_validate_json(text)
+                    warnings.append(index_sweep(path, file.parent, swept, at))
             except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
                 continue
-            found += 1
-    return found
+    failed = next((w for w in warnings if w), None)
+    if failed:
+        raise HistoryError(failed)
+    return len(warnings)
 
 
 def entries(path: Path) -> list[Entry]:

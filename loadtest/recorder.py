@@ -34,7 +34,7 @@ from loadtest.core.stats import cost, summarize
 from loadtest.core.thresholds import Threshold, check_all
 from loadtest.core.types import ErrorKind, Payload, RecordRow
 from loadtest.data import builtin_corpus, read_corpus
-from loadtest.history import HistoryError, history_path, index_run
+from loadtest.history import history_path, index_run
 from loadtest.monitor import Monitor, MonitorConfig, start_monitor
 from loadtest.push import push_summary
 from loadtest.settings import LoadSettings
@@ -264,11 +264,8 @@ class Recorder:
             load=(self.load_shape(self.peak_users or users), arrivals),
             usd_per_hour=s.gpu_cost_per_hour,
         )
-        if db is not None:
-            try:
-                index_run(db, self.run_dir, summary)
-            except HistoryError as exc:  # the run's own files are what count
-                print(f"embload: warning: {exc}", file=sys.stderr)
+        if warning := index_run(db, self.run_dir, summary):  # the run's files are what count
+            print(f"embload: warning: {warning}", file=sys.stderr)
         if s.push_gateway:
             try:
                 push_summary(s.push_gateway, summary)

@@ -29,7 +29,7 @@ from loadtest.core.sweep import (
     step_of,
 )
 from loadtest.core.thresholds import Threshold, ThresholdError, check_all, parse_thresholds
-from loadtest.history import HistoryError, history_path, index_sweep
+from loadtest.history import history_path, index_sweep
 from loadtest.runner import Prepared, RunError, prepared, run_scenario, scenario_file
 from loadtest.settings import ServeSettings, SweepSettings
 from loadtest.stopping import STOP
@@ -177,11 +177,8 @@ def run_sweep(
     )
     write_json(out / SWEEP_JSON, result)
     db = history_path(settings.reports, settings.history)
-    if db is not None:
-        try:
-            index_sweep(db, out, result, time.time())
-        except HistoryError as exc:
-            console.print(f"warning: {exc}", highlight=False)
+    if warning := index_sweep(db, out, result, time.time()):
+        console.print(f"warning: {warning}", highlight=False)
     return out, result
 
 

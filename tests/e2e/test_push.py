@@ -15,7 +15,6 @@ from tests.e2e.test_scenarios import EMBLOAD, clean_env
 from tests.e2e.test_signals import Counting
 
 RUN = ["--scenario", "single", "--duration", "2s"]
-NOWHERE = ["--push-gateway", "http://127.0.0.1:9"]
 
 
 class Gateway(QuietHandler):
@@ -29,6 +28,27 @@ class Gateway(QuietHandler):
         self._send(200, b"")
 
 
+def _run(host: str, out: Path, gateway: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *EMBLOAD,
+            "run",
+            "--target",
+            f"{host}/v1",
+            *RUN,
+            "--out",
+            str(out),
+            "--push-gateway",
+            gateway,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=out.parent,
+        env=clean_env(),
+    )
+
+
 def _label(value: str) -> str:
     """A grouping-key value as prometheus-client puts it in the path (base64 when it has /)."""
     return base64.urlsafe_b64encode(value.encode()).decode()
@@ -38,24 +58,7 @@ def test_a_run_pushes_its_summary(tmp_path: Path) -> None:
     Gateway.pushes = []
     out = tmp_path / "run"
     with serving(Counting) as host, serving(Gateway) as gateway:
-        proc = subprocess.run(
-            [
-                *EMBLOAD,
-                "run",
-                "--target",
-                f"{host}/v1",
-                *RUN,
-                "--out",
-                str(out),
-                "--push-gateway",
-                gateway,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp_path,
-            env=clean_env(),
-        )
+        proc = _run(host, out, gateway)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     ((method, path, body),) = Gateway.pushes
@@ -77,14 +80,7 @@ def test_a_run_pushes_its_summary(tmp_path: Path) -> None:
 def test_a_gateway_that_is_not_there_is_a_warning_not_a_failure(tmp_path: Path) -> None:
     out = tmp_path / "run"
     with serving(Counting) as host:
-        proc = subprocess.run(
-            [*EMBLOAD, "run", "--target", f"{host}/v1", *RUN, "--out", str(out), *NOWHERE],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp_path,
-            env=clean_env(),
-        )
+        proc = _run(host, out, "http://127.0.0.1:9")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     log = (out / "locust.log").read_text()
     assert "embload: warning: not pushed to http://127.0.0.1:9" in log
