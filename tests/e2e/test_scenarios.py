@@ -116,7 +116,8 @@ def test_plain_locust_against_the_default_server_fails_nothing(
     host = reference_server.removesuffix("/v1")
     proc = run_locust(scenario, host, ["-t", "6s"], tmp_path, **env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    (run_dir,) = (tmp_path / "reports").iterdir()
+    (run_dir,) = (p for p in (tmp_path / "reports").iterdir() if p.is_dir())
+    assert (tmp_path / "reports" / "history.sqlite").is_file()  # the run was indexed
     assert run_dir.name.endswith(f"-{scenario}") and (run_dir / "report.html").exists()
     summary = check_run_dir(run_dir, scenario, users)
     assert summary["inputs_per_s"] == pytest.approx(summary["qps"] * inputs)
