@@ -7,8 +7,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from loadtest.client import redact
 from loadtest.core.results import Comparison, ProbeResult, Separation
-from loadtest.report.formats import compare_rows, probe_notes, probe_rows, redact
+from loadtest.report.formats import compare_rows, probe_notes, probe_rows
 
 _TEMPLATES = Path(__file__).parent / "templates"
 

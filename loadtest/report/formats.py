@@ -3,7 +3,6 @@ URLs without credentials, and the rows of a comparison and of a quality probe.""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from loadtest.core.results import (
@@ -34,11 +33,6 @@ def pct(value: float | None) -> str:
 
 def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
-
-
-def redact(url: str) -> str:
-    """A URL without its user:password part."""
-    return re.sub(r"//[^/@]*@", "//", url)
 
 
 def metric_value(metric: str, value: float | None) -> str:

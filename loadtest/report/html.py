@@ -18,12 +18,13 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from loadtest import __version__
+from loadtest.client import redact
 from loadtest.core import series
 from loadtest.core.results import Figures, RunSummary
 from loadtest.core.types import QUEUE_GAUGES, MetricSample
 from loadtest.history import Entry, HistoryError, entries, load_key
 from loadtest.report import charts
-from loadtest.report.formats import mib, number, redact, usd
+from loadtest.report.formats import mib, number, usd
 from loadtest.store import (
     REPORT,
     read_gpu_samples,

@@ -9,6 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from loadtest.client import redact
 from loadtest.core.results import Figures, ProbeResult, RunSummary, ScenarioComparison
 from loadtest.core.sweep import SweepResult
 from loadtest.history import Entry, Trend
@@ -19,7 +20,6 @@ from loadtest.report.formats import (
     pct,
     probe_notes,
     probe_rows,
-    redact,
     usd,
 )
 

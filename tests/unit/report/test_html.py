@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.client import redact
 from loadtest.core.results import RunSummary
 from loadtest.core.types import ErrorKind
-from loadtest.report.formats import redact
 from loadtest.report.html import write_report
 from tests.unit.report.synthetic import write_run
 
