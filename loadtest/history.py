@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,81 +196,88 @@ def _run_row(run_dir: Path, s: RunSummary) -> dict[str, object]:
     }
 
 
-def _index(path: Path | None, row: dict[str, object]) -> str | None:
-    """The row in the index at `path` (None: the index is off); a warning if it cannot be."""
+def _index(path: Path | None, rows: Iterable[dict[str, object]]) -> str | None:
+    """The rows in the index at `path` (None: the index is off), through one connection; a
+    warning if they cannot be."""
     if path is None:
         return None
     try:
         with _db(path) as conn:
-            _put(conn, row)
+            for row in rows:
+                _put(conn, row)
     except HistoryError as exc:
         return str(exc)
     return None
 
 
+def _compare_row(where: Path, result: Comparison, at: float) -> dict[str, object]:
+    return {
+        "dir": str(where.resolve()),
+        "kind": "compare",
+        "started_at_unix": at,
+        "target": f"{result.a} vs {result.b}",
+        "scenario": ",".join(s.scenario for s in result.scenarios),
+        "load_key": "",
+        "note": f"compare.json: {len(result.scenarios)} scenario(s)",
+    }
+
+
+def _sweep_row(where: Path, result: SweepResult, at: float) -> dict[str, object]:
+    answer = result.max_rps_within_slo
+    note = f"max {answer:.1f} req/s within the SLO" if answer is not None else None
+    return {
+        "dir": str(where.resolve()),
+        "kind": "sweep",
+        "started_at_unix": at,
+        "target": result.target,
+        "scenario": result.scenario,
+        "load_key": "",
+        "note": note or f"{result.kind} sweep of {len(result.steps)} steps",
+    }
+
+
 def index_run(path: Path | None, run_dir: Path, summary: RunSummary) -> str | None:
-    return _index(path, _run_row(run_dir, summary))
+    return _index(path, [_run_row(run_dir, summary)])
 
 
 def index_compare(path: Path | None, where: Path, result: Comparison, at: float) -> str | None:
-    return _index(
-        path,
-        {
-            "dir": str(where.resolve()),
-            "kind": "compare",
-            "started_at_unix": at,
-            "target": f"{result.a} vs {result.b}",
-            "scenario": ",".join(s.scenario for s in result.scenarios),
-            "load_key": "",
-            "note": f"compare.json: {len(result.scenarios)} scenario(s)",
-        },
-    )
+    return _index(path, [_compare_row(where, result, at)])
 
 
 def index_sweep(path: Path | None, where: Path, result: SweepResult, at: float) -> str | None:
-    answer = result.max_rps_within_slo
-    note = f"max {answer:.1f} req/s within the SLO" if answer is not None else None
-    return _index(
-        path,
-        {
-            "dir": str(where.resolve()),
-            "kind": "sweep",
-            "started_at_unix": at,
-            "target": result.target,
-            "scenario": result.scenario,
-            "load_key": "",
-            "note": note or f"{result.kind} sweep of {len(result.steps)} steps",
-        },
-    )
+    return _index(path, [_sweep_row(where, result, at)])
 
 
-def rebuild(path: Path, reports: Path) -> int:
-    """Every run directory under `reports` (those inside compares and sweeps too), compare and
-    sweep indexed; how many. A compare or sweep is dated by its JSON file's time. HistoryError
-    when the index cannot be written."""
-    warnings: list[str | None] = []
+def _found(reports: Path) -> Iterator[dict[str, object]]:
+    """The row of every run, compare and sweep under `reports`; a compare or sweep is dated by
+    its JSON file's time."""
     for summary_file in sorted(reports.rglob(SUMMARY)):
         try:
             summary = read_summary(summary_file.parent)
         except NotARun:  # a damaged or foreign folder: not a run
             continue
-        warnings.append(index_run(path, summary_file.parent, summary))
-    for kind, name in (("compare", "compare.json"), ("sweep", "sweep.json")):
+        yield _run_row(summary_file.parent, summary)
+    for name in ("compare.json", "sweep.json"):
         for file in sorted(reports.rglob(name)):
             try:
                 text, at = file.read_text(), file.stat().st_mtime
-                if kind == "compare":
-                    result = Comparison.model_validate_json(text)
-                    warnings.append(index_compare(path, file.parent, result, at))
+                if name == "compare.json":
+                    row = _compare_row(file.parent, Comparison.model_validate_json(text), at)
                 else:
-                    swept = SweepResult.model_validate_json(text)
-                    warnings.append(index_sweep(path, file.parent, swept, at))
+                    row = _sweep_row(file.parent, SweepResult.model_validate_json(text), at)
             except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
                 continue
-    failed = next((w for w in warnings if w), None)
-    if failed:
+            yield row
+
+
+def rebuild(path: Path, reports: Path) -> int:
+    """Every run directory under `reports` (those inside compares and sweeps too), compare and
+    sweep indexed, in one transaction; how many. HistoryError when the index cannot be
+    written."""
+    rows = list(_found(reports))
+    if failed := _index(path, rows):
         raise HistoryError(failed)
-    return len(warnings)
+    return len(rows)
 
 
 def entries(path: Path) -> list[Entry]:
