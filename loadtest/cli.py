@@ -9,10 +9,11 @@ User errors are one line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -49,6 +50,21 @@ Config = Annotated[
 def _fail(message: str, code: int = 2) -> typer.Exit:
     Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """A command that runs load (run, sweep, compare): SIGINT and SIGTERM stop it as stopping.py
+    says, and what could not run is one line, exit 2."""
+    from loadtest.runner import RunError
+
+    try:
+        with STOP.installed():
+            yield
+    except RunError as exc:
+        raise _fail(str(exc)) from None
+    except Interrupted as exc:
+        raise _stopped(exc) from None
 
 
 def _stopped(exc: Interrupted) -> typer.Exit:
@@ -135,19 +151,13 @@ def main(
 def run(config: Config = None, **flags: Any) -> None:
     """Run shipped scenarios against a target with Locust and print exact latency figures."""
     from loadtest.report.terminal import print_summary
-    from loadtest.runner import RunError
     from loadtest.runner import run as run_scenarios
 
     settings: RunSettings = _settings(RunSettings, flags, config)
     serve = _serve_settings(settings, config)
     console = Console()
-    try:
-        with STOP.installed():
-            results = run_scenarios(settings, serve, console)
-    except RunError as exc:
-        raise _fail(str(exc)) from None
-    except Interrupted as exc:
-        raise _stopped(exc) from None
+    with _stoppable():
+        results = run_scenarios(settings, serve, console)
     failed = 0
     for result in results:
         print_summary(console, result.summary, str(result.run_dir))
@@ -190,19 +200,13 @@ def sweep(config: Config = None, **flags: Any) -> None:
     from loadtest.core.thresholds import crossed_line
     from loadtest.report.sweep_html import write_sweep_html
     from loadtest.report.terminal import sweep_lines, sweep_table
-    from loadtest.runner import RunError
     from loadtest.sweep import SWEEP_JSON, run_sweep
 
     settings: SweepSettings = _settings(SweepSettings, flags, config)
     serve = _serve_settings(settings, config)
     console = Console()
-    try:
-        with STOP.installed():
-            where, result = run_sweep(settings, serve, console)
-    except RunError as exc:
-        raise _fail(str(exc)) from None
-    except Interrupted as exc:
-        raise _stopped(exc) from None
+    with _stoppable():
+        where, result = run_sweep(settings, serve, console)
     html = write_sweep_html(where, result)
     console.print(sweep_table(result))
     for line in sweep_lines(result):
@@ -248,17 +252,11 @@ def compare(
     from loadtest.core.compare import regressions
     from loadtest.report.compare_html import write_compare_html
     from loadtest.report.terminal import compare_table, probe_table
-    from loadtest.runner import RunError
 
     settings: CompareSettings = _settings(CompareSettings, flags, config)
     console = Console()
-    try:
-        with STOP.installed():
-            where, result = compare_anything(settings, (a, b), config, console)
-    except RunError as exc:
-        raise _fail(str(exc)) from None
-    except Interrupted as exc:
-        raise _stopped(exc) from None
+    with _stoppable():
+        where, result = compare_anything(settings, (a, b), config, console)
     write_comparison(where, result)
     html = write_compare_html(where, result)
     for entry in result.scenarios:

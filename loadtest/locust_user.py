@@ -62,6 +62,7 @@ from loadtest.options import locust_arguments, settings_from
 from loadtest.recorder import Gathering, Recorder, WorkerBatch, new_recorder, run_dir_for
 from loadtest.routes import PreflightFailed, find_route
 from loadtest.settings import LoadSettings
+from loadtest.store import REPORT
 
 log = logging.getLogger("embload")
 _FLUSH_INTERVAL_S = 0.05
@@ -460,8 +461,8 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         except Exception as exc:  # a report that fails must not take the run's files with it
             print(f"embload: report.html not written: {type(exc).__name__}: {exc}", file=sys.stderr)
     tab: web_tab.LiveTab | None = getattr(environment, _TAB, None)
-    if tab is not None and (run_dir / "report.html").is_file():
-        tab.report = run_dir / "report.html"
+    if tab is not None and (run_dir / REPORT).is_file():
+        tab.report = run_dir / REPORT
 
 
 def _transport_error(exc: BaseException, status: int | None) -> tuple[ErrorKind, str]:
