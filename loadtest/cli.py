@@ -351,7 +351,10 @@ def export_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (reports/<time>-<scenario>/)")],
     format: Annotated[str, typer.Option("--format", help="csv | parquet | jsonl")] = "csv",
     out: Annotated[
-        Path | None, typer.Option(help="File to write (default: RUN_DIR/records.<format>)")
+        Path | None,
+        typer.Option(
+            help="File to write (default: RUN_DIR/records.<format>; .export.jsonl for jsonl)"
+        ),
     ] = None,
 ) -> None:
     """Write a run's records as CSV, Parquet or JSONL, for pandas, polars or DuckDB."""

@@ -9,13 +9,12 @@ clock (`server_s`) becomes `server_queue_s`, `server_tokenization_s`, `server_in
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from loadtest.core.types import RECORD_FIELDS
-from loadtest.store import RECORDS, NotARun, complete_lines, iter_jsonl
+from loadtest.store import RECORDS, NotARun, iter_jsonl
 
 ExportFormat = Literal["csv", "parquet", "jsonl"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "parquet", "jsonl")
@@ -39,16 +38,14 @@ def export(run_dir: Path, fmt: ExportFormat, out: Path | None = None) -> tuple[P
     source = run_dir / RECORDS
     if not source.is_file():
         raise NotARun(f"{run_dir} is not a run directory (no {RECORDS})")
-    target = out or run_dir / f"records.{fmt}"
+    # jsonl's default would be the records file itself: the copy gets a name of its own
+    default = "records.export.jsonl" if fmt == "jsonl" else f"records.{fmt}"
+    target = out or run_dir / default
     if target.resolve() == source.resolve():
         raise ExportError(f"{target} is the records file itself; pick another --out")
     rows = _flat(iter_jsonl(source))
-    if fmt == "jsonl":  # the complete lines as they are (a torn last one left out)
-        count = complete_lines(source)
-        with source.open("rb") as src, target.open("wb") as dst:
-            shutil.copyfileobj(src, dst)
-            dst.truncate(_complete_bytes(source))
-        return target, count
+    if fmt == "jsonl":
+        return target, _complete_copy(source, target)
     if fmt == "csv":
         count = 0
         with target.open("w", newline="", encoding="utf-8") as f:
@@ -61,20 +58,18 @@ def export(run_dir: Path, fmt: ExportFormat, out: Path | None = None) -> tuple[P
     return target, _parquet(rows, target)
 
 
-def _complete_bytes(path: Path) -> int:
-    """The size of the file up to its last newline."""
-    with path.open("rb") as f:
-        f.seek(0, 2)
-        end = f.tell()
-        while end > 0:
-            step = min(1 << 16, end)
-            f.seek(end - step)
-            chunk = f.read(step)
-            cut = chunk.rfind(b"\n")
-            if cut >= 0:
-                return end - step + cut + 1
-            end -= step
-    return 0
+def _complete_copy(source: Path, target: Path) -> int:
+    """The file's complete lines (a torn last one left out), copied in one pass; how many."""
+    count = written = end = 0
+    with source.open("rb") as src, target.open("wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+            count += chunk.count(b"\n")
+            if (cut := chunk.rfind(b"\n")) >= 0:
+                end = written + cut + 1
+            written += len(chunk)
+        dst.truncate(end)
+    return count
 
 
 def _parquet(rows: Iterator[dict[str, Any]], target: Path) -> int:

@@ -66,3 +66,12 @@ def test_the_command_writes_beside_the_records(run: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(run / "records.parquet")
     assert proc.stderr.strip() == "2,000 records"
+
+
+def test_jsonl_by_default_is_a_copy_beside_the_records_not_them(run: Path) -> None:
+    before = (run / "records.jsonl").read_bytes()
+    path, count = export(run, "jsonl")
+    assert path == run / "records.export.jsonl" and count == 2_000
+    assert path.read_bytes() == before[: before.rindex(b"\n") + 1]  # the torn line left out
+    assert (run / "records.jsonl").read_bytes() == before
+
