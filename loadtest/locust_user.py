@@ -80,7 +80,6 @@ _OPEN_LOOP = "embload_open_loop"  # on the Environment, while an open-loop test 
 _RAMP = "embload_ramp"  # on a master's Environment: the greenlet spawning users, while it runs
 _RUN_TIME = "embload_run_time"  # on a headless local or master Environment: Locust's -t
 _TAB = "embload_tab"  # on a web UI's Environment: the LiveTab of the last test started
-_UNWRITABLE = "embload_unwritable"  # on the Environment: the records' disk filled, load stopped
 _SIGNAL = "embload_signal"  # on the Environment: SIGINT or SIGTERM, once one came
 _FINAL_WAIT_S = 10.0  # past --stop-timeout, for workers' final batches
 _SHARE_LEAD_S = 1.0  # workers start the schedule this long after the master's test_start
@@ -162,7 +161,6 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     except ValueError as exc:  # ThresholdError is one
         raise SystemExit(f"embload: {exc}") from None
     setattr(environment, _ON_ENVIRONMENT, recorder)
-    setattr(environment, _UNWRITABLE, False)
     EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = settings.timeout_s
     # What exists now (modules, corpus, Locust) lives all run: keep the collector off it, and
     # collect young objects less often. Measured: ~5% more requests per core (bench/RESULTS.md).
@@ -393,9 +391,9 @@ def _flush_loop(environment: Environment, flush: Callable[[int], object]) -> Non
 def _stop_if_unwritable(environment: Environment, recorder: Recorder) -> None:
     """Records that cannot be written (the disk filled): the load stops, once, saying why; a
     load whose requests leave no record measures nothing."""
-    if recorder.write_error is None or getattr(environment, _UNWRITABLE, False):
+    if recorder.write_error is None or recorder.stopping:
         return
-    setattr(environment, _UNWRITABLE, True)
+    recorder.stopping = True
     print(f"embload: {recorder.write_error}: stopping the load", file=sys.stderr)
     runner = environment.runner
     opts = environment.parsed_options

@@ -130,6 +130,7 @@ class Recorder:
     thresholds: list[Threshold] = field(default_factory=list)  # --fail-on, parsed at the start
     live: LiveFigures | None = None  # for Locust's web UI, while a test runs there
     write_error: str | None = None  # why records stopped being written (the disk filled)
+    stopping: bool = False  # the load was told to stop for it
     produced: int = 0  # records handed to the writer, written or not
 
     def begin(self, run_dir: Path) -> None:
