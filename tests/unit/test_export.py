@@ -74,4 +74,3 @@ def test_jsonl_by_default_is_a_copy_beside_the_records_not_them(run: Path) -> No
     assert path == run / "records.export.jsonl" and count == 2_000
     assert path.read_bytes() == before[: before.rindex(b"\n") + 1]  # the torn line left out
     assert (run / "records.jsonl").read_bytes() == before
-
