@@ -20,7 +20,7 @@ $(BIN)/python:
 
 # Re-runs only when pyproject.toml changes, so a second `make install` takes seconds.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,dev,parquet]'
+	$(BIN)/pip install -q -e '.[server,dev]'
 	touch $(STAMP)
 
 infinity: $(INFINITY_STAMP)

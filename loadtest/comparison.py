@@ -36,6 +36,7 @@ from loadtest.client import (
     parse_target,
     redact,
 )
+from loadtest.core.columns import concat
 from loadtest.core.compare import SideData, compare_sides, pooled, side_data
 from loadtest.core.dialects import DIALECTS, Dialect
 from loadtest.core.results import Comparison, ProbeResult, ScenarioComparison, Side
@@ -51,13 +52,12 @@ from loadtest.stopping import STOP
 from loadtest.store import (
     SUMMARY,
     NotWritable,
-    read_record_columns,
-    read_records,
     read_summary,
     read_vectors,
     writable_dir,
     write_json,
 )
+from loadtest.table import read_columns
 
 BUILTIN_TARGETS: dict[str, dict[str, Any]] = {
     "qwen": {
@@ -283,16 +283,16 @@ def _side(run_dirs: list[Path]) -> tuple[str, Side, SideData]:
     """One side's scenario, its figures (METRICS, over its pooled requests) and its data for
     the bootstrap."""
     summaries = [read_summary(d) for d in run_dirs]
+    columns = [read_columns(d) for d in run_dirs]
     parts = [
-        side_data(read_record_columns(d), s.started_at_unix, s.duration_s)
-        for d, s in zip(run_dirs, summaries, strict=True)
+        side_data(c, s.started_at_unix, s.duration_s)
+        for c, s in zip(columns, summaries, strict=True)
     ]
-    records = [r for d in run_dirs for r in read_records(d)]
     duration_s = sum(s.duration_s for s in summaries)
     first = summaries[0]
     gpu_peaks = [s.gpu.peak_mem_used_bytes for s in summaries if s.gpu]
     side = Side(
-        **dict(figures(records, duration_s)),
+        **dict(figures(concat(columns), duration_s)),
         run_dirs=[str(d) for d in run_dirs],
         target=first.target,
         model=first.model,

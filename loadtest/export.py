@@ -1,36 +1,27 @@
 """`embload export RUN --format csv|parquet|jsonl`: a run's records for pandas, polars or DuckDB.
 
-Read a line at a time and written as they come (parquet in row groups of 100,000), so a run of
-any length exports in bounded memory. One flat table, a column per record field: the server's
-clock (`server_s`) becomes `server_queue_s`, `server_tokenization_s`, `server_inference_s` and
-`server_total_s`. Parquet needs pyarrow (`pip install 'embload[parquet]'`).
+One flat table, a column per record field: the server's clock (`server_s`) becomes
+`server_queue_s`, `server_tokenization_s`, `server_inference_s` and `server_total_s`. Parquet is
+the run's own records.parquet (loadtest/table.py), copied; csv is written from it a row group at
+a time; jsonl is records.jsonl's complete lines. Each is bounded in memory at any length.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from loadtest.core.types import RECORD_FIELDS
-from loadtest.store import RECORDS, NotARun, iter_jsonl
+from loadtest.store import RECORDS, NotARun
+from loadtest.table import COLUMNS, TABLE, ensure
 
 ExportFormat = Literal["csv", "parquet", "jsonl"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "parquet", "jsonl")
-_CLOCK = ("server_queue_s", "server_tokenization_s", "server_inference_s", "server_total_s")
-COLUMNS = tuple(f for f in RECORD_FIELDS if f != "server_s") + _CLOCK
-_ROW_GROUP = 100_000
+__all__ = ["COLUMNS", "FORMATS", "ExportError", "ExportFormat", "export"]
 
 
 class ExportError(Exception):
     """One line for the user."""
-
-
-def _flat(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for row in rows:
-        clock = row.pop("server_s", None) or (None, None, None, None)
-        yield {**row, **dict(zip(_CLOCK, clock, strict=True))}
 
 
 def export(run_dir: Path, fmt: ExportFormat, out: Path | None = None) -> tuple[Path, int]:
@@ -38,24 +29,31 @@ def export(run_dir: Path, fmt: ExportFormat, out: Path | None = None) -> tuple[P
     source = run_dir / RECORDS
     if not source.is_file():
         raise NotARun(f"{run_dir} is not a run directory (no {RECORDS})")
-    # jsonl's default would be the records file itself: the copy gets a name of its own
-    default = "records.export.jsonl" if fmt == "jsonl" else f"records.{fmt}"
-    target = out or run_dir / default
-    if target.resolve() == source.resolve():
-        raise ExportError(f"{target} is the records file itself; pick another --out")
-    rows = _flat(iter_jsonl(source))
+    # the default would be the run's own file: the copy gets a name of its own
+    target = out or run_dir / f"records.export.{fmt}"
+    if target.resolve() in (source.resolve(), (run_dir / TABLE).resolve()):
+        raise ExportError(f"{target} is the run's own records file; pick another --out")
     if fmt == "jsonl":
         return target, _complete_copy(source, target)
-    if fmt == "csv":
-        count = 0
-        with target.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(row)
-                count += 1
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    made = ensure(run_dir)
+    table = pq.ParquetFile(made)
+    count = int(table.metadata.num_rows)
+    if fmt == "parquet":
+        if isinstance(made, Path):
+            shutil.copyfile(made, target)
+        else:
+            made.seek(0)
+            with target.open("wb") as dst:
+                shutil.copyfileobj(made, dst, 1 << 20)
         return target, count
-    return target, _parquet(rows, target)
+    options = pcsv.WriteOptions(quoting_style="needed")
+    with pcsv.CSVWriter(target, table.schema_arrow, write_options=options) as writer:
+        for group in range(table.num_row_groups):
+            writer.write_table(table.read_row_group(group))
+    return target, count
 
 
 def _complete_copy(source: Path, target: Path) -> int:
@@ -69,44 +67,4 @@ def _complete_copy(source: Path, target: Path) -> int:
                 end = written + cut + 1
             written += len(chunk)
         dst.truncate(end)
-    return count
-
-
-def _parquet(rows: Iterator[dict[str, Any]], target: Path) -> int:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ExportError(
-            "parquet needs pyarrow: pip install 'embload[parquet]' (or export csv or jsonl)"
-        ) from None
-    schema = pa.schema(
-        [
-            ("start_time", pa.float64()),
-            ("latency_s", pa.float64()),
-            ("status", pa.int32()),
-            ("error", pa.string()),
-            ("error_message", pa.string()),
-            ("inputs", pa.int32()),
-            ("chars", pa.int64()),
-            ("prompt_tokens", pa.int64()),
-            ("category", pa.string()),
-            ("bucket", pa.string()),
-            ("user", pa.int64()),
-            ("worker", pa.string()),
-            ("send_lag_s", pa.float64()),
-            *[(name, pa.float64()) for name in _CLOCK],
-        ]
-    )
-    count = 0
-    with pq.ParquetWriter(target, schema) as writer:
-        batch: list[dict[str, Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == _ROW_GROUP:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                count, batch = count + len(batch), []
-        if batch or not count:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-            count += len(batch)
     return count

@@ -46,11 +46,11 @@ from loadtest.store import (
     RecordWriter,
     complete_lines,
     new_run_dir,
-    read_records,
     read_telemetry,
     vector_row,
     write_json,
 )
+from loadtest.table import read_columns
 
 _KEEP_EVERY = 10  # one good reply in ten has its vectors kept, so the sample spans the run
 _PACKAGES = ("locust", "geventhttpclient", "numpy", "pysimdjson", "pybase64", "nvidia-ml-py")
@@ -377,15 +377,15 @@ def write_summary(
     """summary.json from the run directory's files (records and telemetry) and `meta`, with
     how the load was offered (`load`: its shape and an open loop's arrivals) and each
     threshold's verdict on its figures."""
-    records = read_records(run_dir)
+    cols = read_columns(run_dir)
     summary = summarize(
-        records,
+        cols,
         read_telemetry(run_dir, server_pids, oom_threshold),
         meta=meta,
         duration_s=duration_s,
         load_start=load_start,
     )
-    figures = load_figures(*load, records, summary.duration_s)
+    figures = load_figures(*load, cols, summary.duration_s)
     summary = summary.model_copy(update={"load": figures})
     if usd_per_hour is not None:
         summary = summary.model_copy(update={"cost": cost(usd_per_hour, summary)})

@@ -3,16 +3,14 @@ health.jsonl and telemetry.json, startup.json, vectors.jsonl, and summary.json.
 
 A run directory is everything a later `embload report` needs: one JSON object per request or
 sample, one summary computed from them. Records are appended in batches and flushed on every
-write, so a crash of the load generator loses at most the batch in hand (under a second).
+write, so a crash of the load generator loses at most the batch in hand (under a second); their
+columnar copy, records.parquet, is loadtest/table.py's.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import sys
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -24,16 +22,13 @@ from pydantic import BaseModel, ValidationError
 
 from loadtest.client import decode_vector, encode_vector
 from loadtest.core.results import RunSummary, Startup
-from loadtest.core.series import RecordColumns
 from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import (
     RECORD_FIELDS,
-    ErrorKind,
     GpuSample,
     HealthProbe,
     MetricSample,
     ProcessSample,
-    RequestRecord,
     Sample,
     from_json,
     to_json,
@@ -153,51 +148,6 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return list(iter_jsonl(path))
-
-
-def record_from_json(row: dict[str, Any]) -> RequestRecord:
-    error, clock = row.get("error"), row.get("server_s")
-    fixed: dict[str, object] = {
-        "error": ErrorKind(error) if error else None,
-        # a handful of values a million times over: one string each, not one per record
-        "category": sys.intern(row["category"]),
-        "bucket": sys.intern(row["bucket"]),
-        "worker": sys.intern(row["worker"]),
-    }
-    if clock:
-        fixed["server_s"] = tuple(clock)
-    return RequestRecord(**{**row, **fixed})
-
-
-def read_records(run_dir: Path) -> list[RequestRecord]:
-    if not (run_dir / RECORDS).exists():
-        raise FileNotFoundError(f"{run_dir} has no {RECORDS}")
-    # a line at a time: a list of every line's dict first would double the peak memory
-    return [record_from_json(row) for row in iter_jsonl(run_dir / RECORDS)]
-
-
-def read_record_columns(run_dir: Path) -> RecordColumns:
-    """The columns the report and compare use, filled a line at a time: no record object and
-    no dict per line is kept, so memory is the columns' (about 50 bytes a request)."""
-    start, latency, chars, tokens = array("d"), array("d"), array("q"), array("d")
-    user, inputs, ok = array("q"), array("q"), bytearray()
-    for r in iter_jsonl(run_dir / RECORDS):
-        start.append(r["start_time"])
-        latency.append(r["latency_s"])
-        ok.append(r["error"] is None)
-        user.append(r["user"])
-        chars.append(r["chars"])
-        tokens.append(math.nan if r["prompt_tokens"] is None else r["prompt_tokens"])
-        inputs.append(r["inputs"])
-    return RecordColumns(
-        start_time=np.frombuffer(start, dtype=float),
-        latency_s=np.frombuffer(latency, dtype=float),
-        ok=np.frombuffer(ok, dtype=bool),
-        user=np.frombuffer(user, dtype=np.int64),
-        chars=np.frombuffer(chars, dtype=np.int64),
-        tokens=np.frombuffer(tokens, dtype=float),
-        inputs=np.frombuffer(inputs, dtype=np.int64),
-    )
 
 
 def _samples(cls: type[Sample], path: Path) -> list[Sample]:

@@ -13,15 +13,14 @@ every `of`-th arrival, so the workers together send exactly the one schedule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from loadtest.core.columns import RecordColumns
 from loadtest.core.results import LoadFigures
 from loadtest.core.stats import latency_ms, rate
-from loadtest.core.types import RequestRecord
 
 ArrivalKind = Literal["poisson", "constant", "gamma"]
 LATE_S = 0.010  # a send this far behind its due time counts as late
@@ -118,13 +117,14 @@ class LoadShape:
 def load_figures(
     shape: LoadShape,
     count: ArrivalCount | None,
-    records: Sequence[RequestRecord],
+    cols: RecordColumns,
     duration_s: float,
 ) -> LoadFigures:
     """summary.json's `load`: what was offered against what was sent, answered, late, dropped.
     An open loop's achieved rate is over the time its arrivals came, not its users' ramp."""
     span_s = count.active_s if count and count.active_s > 0 else duration_s
-    lags = [r.send_lag_s for r in records if r.send_lag_s is not None]
+    lags = np.array([]) if cols.send_lag_s is None else cols.send_lag_s
+    lags = lags[~np.isnan(lags)]
     lag = latency_ms(lags)
     return LoadFigures(
         mode=shape.mode,
@@ -133,10 +133,10 @@ def load_figures(
         burstiness=shape.burstiness if shape.arrival == "gamma" else None,
         max_in_flight=shape.max_in_flight,
         due=count.due if count else None,
-        achieved_rps=rate(len(records), span_s),
-        late=sum(1 for s in lags if s > LATE_S),
+        achieved_rps=rate(len(cols), span_s),
+        late=int(np.count_nonzero(lags > LATE_S)),
         dropped=count.dropped if count else 0,
-        unfinished=count.due - count.dropped - len(records) if count else None,
+        unfinished=count.due - count.dropped - len(cols) if count else None,
         send_lag_p50_ms=lag.p50,
         send_lag_p99_ms=lag.p99,
         send_lag_max_ms=lag.max,

@@ -27,8 +27,8 @@ from loadtest.core.blocks import (
     weighted_ratio,
     window_weights,
 )
+from loadtest.core.columns import RecordColumns
 from loadtest.core.results import METRICS, Difference, ScenarioComparison
-from loadtest.core.series import RecordColumns
 from loadtest.core.stats import rate
 
 _LATENCIES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0))

@@ -3,19 +3,20 @@
 Percentiles are numpy's default (linear interpolation between order statistics) over every
 successful request's latency, never Locust's rounded buckets. Rates count successes only, over
 the load's wall-clock duration (METRICS in results.py): a server that answers 429 instantly
-must not look fast.
+must not look fast. Everything works on the records' columns (core/columns.py), so ten
+million requests cost arrays, not objects.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from loadtest.core.columns import ERROR_KINDS, NO_CODE, Coded, RecordColumns
 from loadtest.core.results import Cost, Figures, LatencyMs, RunSummary, ServerTimeMs
 from loadtest.core.telemetry import Telemetry, gpu_summary, oom_events, process_summary
-from loadtest.core.types import ErrorKind, RequestRecord
+from loadtest.core.types import ErrorKind
 
 PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 _SAMPLES_PER_KIND = 3
@@ -23,12 +24,13 @@ _SAMPLES_PER_KIND = 3
 
 def latency_ms(latencies_s: Sequence[float] | np.ndarray) -> LatencyMs:
     """P50/P90/P99/P99.9, max and mean in milliseconds; None for each when there is no sample."""
-    values = np.asarray(latencies_s, dtype=np.float64) * 1000.0
+    # in seconds, scaled after: a scaled copy of ten million latencies would be 80 MB more
+    values = np.asarray(latencies_s, dtype=np.float64)
     if values.size == 0:
         return LatencyMs(p50=None, p90=None, p99=None, p999=None, max=None, mean=None)
-    points = np.percentile(values, list(PERCENTILES.values()))
+    points = np.percentile(values, list(PERCENTILES.values())) * 1000.0
     marks = {k: float(v) for k, v in zip(PERCENTILES, points, strict=True)}
-    return LatencyMs(**marks, max=float(values.max()), mean=float(values.mean()))
+    return LatencyMs(**marks, max=float(values.max()) * 1000.0, mean=float(values.mean()) * 1000.0)
 
 
 def rate(count: float, duration_s: float) -> float:
@@ -36,42 +38,50 @@ def rate(count: float, duration_s: float) -> float:
     return count / duration_s if duration_s > 0 else 0.0
 
 
-def figures(records: Sequence[RequestRecord], duration_s: float) -> Figures:
-    """Counts, error kinds, rates and latency of one group of records."""
-    ok = [r for r in records if r.error is None]
-    kinds = Counter(r.error for r in records if r.error is not None)
-    token_counts = [r.prompt_tokens for r in ok if r.prompt_tokens is not None]
+def figures(cols: RecordColumns, duration_s: float, where: np.ndarray | None = None) -> Figures:
+    """Counts, error kinds, rates and latency of the records (those `where` is true, if given)."""
+    error = cols.error if where is None else cols.error[where]
+    ok = error == NO_CODE
+    requests, good = int(error.size), int(np.count_nonzero(ok))
+    kinds = np.bincount(error[~ok].astype(np.int64), minlength=len(ERROR_KINDS))
+
+    def of_ok(column: np.ndarray) -> np.ndarray:
+        picked: np.ndarray = column[ok] if where is None else column[where][ok]
+        return picked
+
+    tokens = of_ok(cols.tokens)
+    reported, token_sum = tokens.size - int(np.count_nonzero(np.isnan(tokens))), np.nansum(tokens)
+    del tokens  # before the latencies' copy: ten million of each are 80 MB
     return Figures(
-        requests=len(records),
-        ok=len(ok),
-        errors={kind: kinds.get(kind, 0) for kind in ErrorKind},
-        error_rate=(len(records) - len(ok)) / len(records) if records else 0.0,
-        qps=rate(len(ok), duration_s),
-        inputs_per_s=rate(sum(r.inputs for r in ok), duration_s),
+        requests=requests,
+        ok=good,
+        errors={kind: int(kinds[i]) for i, kind in enumerate(ERROR_KINDS)},
+        error_rate=(requests - good) / requests if requests else 0.0,
+        qps=rate(good, duration_s),
+        inputs_per_s=rate(int(of_ok(cols.inputs).sum()), duration_s),
         # Servers that report no usage get null, not a made-up zero.
-        tokens_per_s=rate(sum(token_counts), duration_s) if token_counts else None,
-        latency_ms=latency_ms([r.latency_s for r in ok]),
+        tokens_per_s=rate(float(token_sum), duration_s) if reported else None,
+        latency_ms=latency_ms(of_ok(cols.latency_s)),
     )
 
 
-def _grouped(
-    records: Sequence[RequestRecord], key: Callable[[RequestRecord], str], duration_s: float
-) -> dict[str, Figures]:
-    groups: dict[str, list[RequestRecord]] = {}
-    for r in records:
-        groups.setdefault(key(r), []).append(r)
-    return {name: figures(group, duration_s) for name, group in sorted(groups.items())}
+def _grouped(cols: RecordColumns, key: Coded, duration_s: float) -> dict[str, Figures]:
+    groups = {key.values[int(c)]: int(c) for c in np.unique(key.codes) if c != NO_CODE}
+    return {name: figures(cols, duration_s, key.codes == groups[name]) for name in sorted(groups)}
 
 
-def error_samples(records: Sequence[RequestRecord]) -> dict[ErrorKind, list[str]]:
-    """A few distinct messages per error kind, for people reading the summary."""
+def error_samples(cols: RecordColumns) -> dict[ErrorKind, list[str]]:
+    """A few distinct messages per error kind, in the order they first came, for people
+    reading the summary."""
+    said = np.flatnonzero((cols.error != NO_CODE) & (cols.error_message.codes != NO_CODE))
+    pairs = cols.error[said].astype(np.int64) * (len(cols.error_message.values) + 1)
+    pairs += cols.error_message.codes[said]
+    _, first = np.unique(pairs, return_index=True)
     samples: dict[ErrorKind, list[str]] = {}
-    for r in records:
-        if r.error is None or r.error_message is None:
-            continue
-        seen = samples.setdefault(r.error, [])
-        if len(seen) < _SAMPLES_PER_KIND and r.error_message not in seen:
-            seen.append(r.error_message)
+    for i in said[np.sort(first)]:
+        seen = samples.setdefault(ERROR_KINDS[int(cols.error[i])], [])
+        if len(seen) < _SAMPLES_PER_KIND:
+            seen.append(cols.error_message.values[int(cols.error_message.codes[i])])
     return samples
 
 
@@ -90,47 +100,53 @@ def cost(usd_per_hour: float, fig: Figures) -> Cost:
     )
 
 
-def server_time(records: Sequence[RequestRecord]) -> ServerTimeMs | None:
+def server_time(cols: RecordColumns) -> ServerTimeMs | None:
     """Percentiles of the server's own clock over the good replies that carried it."""
-    timed = [r for r in records if r.error is None and r.server_s is not None]
-    if not timed:
+    if cols.server_s is None:
         return None
-    clock = np.array([r.server_s for r in timed], dtype=np.float64)
-    rest = np.array([r.latency_s for r in timed]) - clock[:, 3]
-    parts = {name: latency_ms(clock[:, i]) for i, name in enumerate(_CLOCK_PARTS)}
-    return ServerTimeMs(requests=len(timed), **parts, rest=latency_ms(rest))
+    timed = cols.ok & ~np.isnan(cols.server_s[:, 3])
+    if not timed.any():
+        return None
+    parts = {name: latency_ms(cols.server_s[timed, i]) for i, name in enumerate(_CLOCK_PARTS)}
+    rest = cols.latency_s[timed] - cols.server_s[timed, 3]
+    return ServerTimeMs(requests=int(np.count_nonzero(timed)), **parts, rest=latency_ms(rest))
 
 
-_CLOCK_PARTS = ("queue", "tokenization", "inference", "total")  # RequestRecord.server_s order
+_CLOCK_PARTS = (
+    "queue",
+    "tokenization",
+    "inference",
+    "total",
+)  # RecordColumns.server_s's column order
 
 
 def summarize(
-    records: Sequence[RequestRecord],
+    cols: RecordColumns,
     telemetry: Telemetry,
     *,
     meta: dict[str, object],
     duration_s: float,
     load_start: float,
 ) -> RunSummary:
-    """summary.json from a run's records and telemetry; `meta` says what ran (RunSummary's
-    scenario, target, model, ... fields)."""
+    """summary.json from a run's records (as columns) and telemetry; `meta` says what ran
+    (RunSummary's scenario, target, model, ... fields)."""
     return RunSummary.model_validate(
         {
             **meta,
-            **dict(figures(records, duration_s)),
+            **dict(figures(cols, duration_s)),
             "duration_s": duration_s,
-            "error_samples": error_samples(records),
-            "server_time_ms": server_time(records),
-            "workers": sorted({r.worker for r in records}),
-            "by_category": _grouped(records, lambda r: r.category, duration_s),
-            "by_bucket": _grouped(records, lambda r: r.bucket, duration_s),
+            "error_samples": error_samples(cols),
+            "server_time_ms": server_time(cols),
+            "workers": cols.worker.used(),
+            "by_category": _grouped(cols, cols.category, duration_s),
+            "by_bucket": _grouped(cols, cols.bucket, duration_s),
             "startup": telemetry.startup,
             "gpu": gpu_summary(telemetry.gpu, load_start=load_start, server_pids=telemetry.pids),
             "gpu_unavailable": None if telemetry.gpu else telemetry.gpu_unavailable,
             "server_process": process_summary(telemetry.process, load_start=load_start),
             "oom_threshold": telemetry.oom_threshold,
             "oom_events": oom_events(
-                records, telemetry.gpu, telemetry.health, threshold=telemetry.oom_threshold
+                cols, telemetry.gpu, telemetry.health, threshold=telemetry.oom_threshold
             ),
         }
     )

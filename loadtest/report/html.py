@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from loadtest import __version__
 from loadtest.client import redact
 from loadtest.core import series
+from loadtest.core.columns import RecordColumns
 from loadtest.core.results import Figures, RunSummary
 from loadtest.core.types import QUEUE_GAUGES, MetricSample
 from loadtest.history import Entry, HistoryError, entries, load_key
@@ -29,10 +30,10 @@ from loadtest.store import (
     REPORT,
     read_gpu_samples,
     read_process_samples,
-    read_record_columns,
     read_server_metrics,
     read_summary,
 )
+from loadtest.table import read_columns
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -217,9 +218,7 @@ def _chart(key: str, title: str, svg: str, caption: str) -> dict[str, str]:
 _EVENTS_RED = "red: OOM or crash events"
 
 
-def _charts(
-    s: RunSummary, run_dir: Path, cols: series.RecordColumns, t0: float
-) -> list[dict[str, str]]:
+def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> list[dict[str, str]]:
     events = s.oom_events
     out = []
     if len(cols):
@@ -355,7 +354,7 @@ def _verdict(e: Entry) -> str:
 
 def render_report(run_dir: Path) -> str:
     s = read_summary(run_dir)
-    cols = read_record_columns(run_dir)
+    cols = read_columns(run_dir)
     t0 = s.started_at_unix
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["j2", "html"])

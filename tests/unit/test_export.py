@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from loadtest.export import COLUMNS, export
-from loadtest.store import NotARun, read_records
+from loadtest.store import NotARun
+from loadtest.table import read_columns
 from tests.unit.report.synthetic import write_run
 
 
@@ -24,7 +25,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_csv_parquet_and_jsonl_hold_every_complete_record(run: Path, tmp_path: Path) -> None:
-    records = read_records(run)
+    cols = read_columns(run)
+    records = [cols.record(i) for i in range(len(cols))]
     assert len(records) == 2_000
     path, count = export(run, "csv", tmp_path / "r.csv")
     with path.open(newline="") as f:
@@ -64,8 +66,10 @@ def test_the_command_writes_beside_the_records(run: Path) -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == str(run / "records.parquet")
+    # the run's own columnar copy of its records, copied under a name of its own
+    assert proc.stdout.strip() == str(run / "records.export.parquet")
     assert proc.stderr.strip() == "2,000 records"
+    assert (run / "records.export.parquet").read_bytes() == (run / "records.parquet").read_bytes()
 
 
 def test_jsonl_by_default_is_a_copy_beside_the_records_not_them(run: Path) -> None:

@@ -12,7 +12,8 @@ from loadtest.core.payloads import SCENARIOS
 from loadtest.core.types import RECORD_FIELDS, RequestRecord
 from loadtest.recorder import Recorder, new_recorder, run_dir_for
 from loadtest.settings import LoadSettings
-from loadtest.store import RECORDS, RecordWriter, read_vectors, record_from_json
+from loadtest.store import RECORDS, RecordWriter, read_vectors
+from loadtest.table import read_columns
 
 
 def recorder(tmp_path: Path, **settings: object) -> Recorder:
@@ -62,7 +63,7 @@ def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: 
     r.writer.close()
     lines = (tmp_path / RECORDS).read_text().splitlines()
     assert len(lines) == 2 and json.loads(lines[0]).keys() == set(RECORD_FIELDS)
-    assert record_from_json(json.loads(lines[0])) == RequestRecord(*row)  # server_s a tuple again
+    assert read_columns(tmp_path).record(0) == RequestRecord(*row)  # server_s a tuple again
 
 
 def test_every_tenth_good_reply_has_its_vectors_kept_up_to_the_limit(tmp_path: Path) -> None:

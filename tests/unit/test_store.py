@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from loadtest.core.columns import RecordColumns
 from loadtest.core.results import RunSummary
 from loadtest.core.stats import summarize
 from loadtest.core.telemetry import Telemetry
@@ -21,13 +22,13 @@ from loadtest.store import (
     NotWritable,
     RecordWriter,
     new_run_dir,
-    read_records,
     read_summary,
     read_vectors,
     vector_row,
     writable_dir,
     write_json,
 )
+from loadtest.table import read_columns
 from tests.unit.core.test_stats import META
 
 
@@ -56,7 +57,8 @@ def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
     assert writer.count == 2
     with (tmp_path / "records.jsonl").open("ab") as f:
         f.write(b'{"start_time": 3.0, "laten')  # a crash mid-write
-    assert read_records(tmp_path) == records
+    cols = read_columns(tmp_path)
+    assert [cols.record(i) for i in range(len(cols))] == records
 
 
 def test_run_dirs_never_collide(tmp_path: Path) -> None:
@@ -68,7 +70,13 @@ def test_run_dirs_never_collide(tmp_path: Path) -> None:
 
 def test_summary_round_trip(tmp_path: Path) -> None:
     record = RequestRecord(100.0, 0.00125, 200, None, None, 1, 10, 12, "zh", "short", 0, "local")
-    summary = summarize([record], Telemetry(0.95), meta=META, duration_s=1.0, load_start=100.0)
+    summary = summarize(
+        RecordColumns.from_records([record]),
+        Telemetry(0.95),
+        meta=META,
+        duration_s=1.0,
+        load_start=100.0,
+    )
     write_json(tmp_path / SUMMARY, summary)
     again = read_summary(tmp_path)
     assert isinstance(again, RunSummary) and again == summary

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from loadtest.core.columns import RecordColumns
 from loadtest.core.compare import SideData, pooled, side_data
-from loadtest.core.series import RecordColumns
+from tests.unit.core.columns import columns as records
 
 STEP_S = 0.1
 
@@ -46,16 +47,7 @@ def drifting_run(
 
 
 def columns(start: np.ndarray, latency: np.ndarray) -> RecordColumns:
-    n = start.size
-    return RecordColumns(
-        start_time=start,
-        latency_s=latency,
-        ok=np.ones(n, dtype=bool),
-        user=np.zeros(n, dtype=np.int64),
-        chars=np.zeros(n, dtype=np.int64),
-        tokens=np.full(n, 30.0),
-        inputs=np.ones(n, dtype=np.int64),
-    )
+    return records(start, latency)
 
 
 def abba(

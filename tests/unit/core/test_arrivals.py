@@ -13,7 +13,8 @@ from loadtest.core.arrivals import (
     Schedule,
     load_figures,
 )
-from loadtest.core.types import RequestRecord
+from loadtest.core.columns import RecordColumns
+from loadtest.core.types import ErrorKind, RequestRecord
 
 
 def gaps(plan: ArrivalPlan, seed: int = 0, horizon_s: float = 200.0) -> np.ndarray:
@@ -65,14 +66,16 @@ def test_plans_that_cannot_be(plan: dict[str, float]) -> None:
 
 
 def record(lag_s: float | None, ok: bool = True) -> RequestRecord:
-    error = None if ok else "timeout"
-    return RequestRecord(1.0, 0.01, 200, error, None, 1, 10, 3, "zh", "s", 0, "local", lag_s)  # type: ignore[arg-type]
+    error = None if ok else ErrorKind.TIMEOUT
+    return RequestRecord(1.0, 0.01, 200, error, None, 1, 10, 3, "zh", "s", 0, "local", lag_s)
 
 
 def test_load_block_of_an_open_loop() -> None:
     records = [record(0.001)] * 97 + [record(0.011), record(0.05), record(0.002, ok=False)]
     shape = LoadShape("open", 50.0, "gamma", 0.5, max_in_flight=16)
-    load = load_figures(shape, ArrivalCount(due=105, dropped=4), records, duration_s=2.0)
+    load = load_figures(
+        shape, ArrivalCount(due=105, dropped=4), RecordColumns.from_records(records), 2.0
+    )
     assert (load.mode, load.offered_rps, load.arrival, load.burstiness) == (
         "open",
         50,
@@ -86,7 +89,8 @@ def test_load_block_of_an_open_loop() -> None:
 
 
 def test_load_block_of_a_closed_loop() -> None:
-    load = load_figures(LoadShape("closed"), None, [record(None)] * 10, duration_s=5.0)
+    closed = RecordColumns.from_records([record(None)] * 10)
+    load = load_figures(LoadShape("closed"), None, closed, duration_s=5.0)
     assert (load.mode, load.offered_rps, load.due, load.late, load.dropped) == (
         "closed",
         None,

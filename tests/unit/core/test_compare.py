@@ -14,7 +14,7 @@ from loadtest.core.compare import (
     verdict,
 )
 from loadtest.core.results import Difference, ScenarioComparison, Side
-from loadtest.core.series import RecordColumns
+from tests.unit.core.columns import columns
 
 
 def side(
@@ -29,15 +29,7 @@ def side(
     n = int(rng.poisson(rate * seconds))
     latency = rng.lognormal(np.log(0.05), 0.4, n) * scale
     start = np.sort(rng.uniform(0, seconds, n)) - latency
-    cols = RecordColumns(
-        start_time=start,
-        latency_s=latency,
-        ok=rng.random(n) >= error_rate,
-        user=np.zeros(n, dtype=np.int64),
-        chars=np.zeros(n, dtype=np.int64),
-        tokens=np.full(n, 30.0),
-        inputs=np.ones(n, dtype=np.int64),
-    )
+    cols = columns(start, latency, ok=rng.random(n) >= error_rate)
     return side_data(cols, 0.0, seconds)
 
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadtest.core.series import RecordColumns, latency_by_length, latency_cdf, windows
+from loadtest.core.columns import RecordColumns
+from loadtest.core.series import latency_by_length, latency_cdf, windows
+from tests.unit.core.columns import columns
 
 
 def cols(rows: list[tuple[float, float, bool, int, int]]) -> RecordColumns:
     """(start s after t0=100, latency s, ok, user, chars) per request."""
     a = np.array(rows, dtype=float)
-    return RecordColumns(
-        start_time=100.0 + a[:, 0],
-        latency_s=a[:, 1],
+    return columns(
+        100.0 + a[:, 0],
+        a[:, 1],
         ok=a[:, 2].astype(bool),
         user=a[:, 3].astype(np.int64),
         chars=a[:, 4].astype(np.int64),
         tokens=np.full(len(rows), np.nan),
-        inputs=np.ones(len(rows), dtype=np.int64),
     )
 
 

@@ -7,6 +7,7 @@ import json
 import jsonschema
 import pytest
 
+from loadtest.core.columns import RecordColumns
 from loadtest.core.results import Figures, RunSummary
 from loadtest.core.stats import cost, latency_ms, rate, server_time, summarize
 from loadtest.core.telemetry import Telemetry
@@ -104,7 +105,11 @@ def test_summary_counts_rates_and_groups() -> None:
         rec(0.001, ErrorKind.RATE_LIMITED, category="en"),
     ]
     s = summarize(
-        records, Telemetry(oom_threshold=0.95), meta=META, duration_s=2.0, load_start=100.0
+        RecordColumns.from_records(records),
+        Telemetry(oom_threshold=0.95),
+        meta=META,
+        duration_s=2.0,
+        load_start=100.0,
     )
     assert s.scenario == "peak" and s.schema_version == 1
     assert (s.requests, s.ok, s.error_rate) == (4, 2, 0.5)
@@ -128,7 +133,7 @@ def test_summary_counts_rates_and_groups() -> None:
 
 def test_tokens_per_s_is_null_when_the_server_reports_no_usage() -> None:
     summary = summarize(
-        [rec(0.01, tokens=None)],
+        RecordColumns.from_records([rec(0.01, tokens=None)]),
         Telemetry(oom_threshold=0.95),
         meta=META,
         duration_s=1.0,
@@ -139,7 +144,13 @@ def test_tokens_per_s_is_null_when_the_server_reports_no_usage() -> None:
 
 def test_summary_round_trips_through_its_json_and_schema() -> None:
     records = [rec(0.01), rec(0.2, ErrorKind.TIMEOUT), rec(0.03, category="code")]
-    s = summarize(records, Telemetry(oom_threshold=0.9), meta=META, duration_s=3, load_start=100)
+    s = summarize(
+        RecordColumns.from_records(records),
+        Telemetry(oom_threshold=0.9),
+        meta=META,
+        duration_s=3,
+        load_start=100,
+    )
     text = s.model_dump_json()
     assert RunSummary.model_validate_json(text) == s
     doc = json.loads(text)
@@ -157,11 +168,11 @@ def test_server_time_is_the_servers_clock_and_the_rest_of_the_latency() -> None:
         )
 
     records = [rec(0.010, (0.002, 0.001, 0.004, 0.007)), rec(0.020, (0.004, 0.001, 0.008, 0.013))]
-    got = server_time([*records, rec(0.5, None)])
+    got = server_time(RecordColumns.from_records([*records, rec(0.5, None)]))
     assert got is not None and got.requests == 2
     assert got.queue.max == pytest.approx(4.0) and got.inference.p50 == pytest.approx(6.0)
     assert got.rest.max == pytest.approx(7.0)  # 20 ms seen, 13 ms of them on the server
-    assert server_time([rec(0.5, None)]) is None
+    assert server_time(RecordColumns.from_records([rec(0.5, None)])) is None
 
 
 def test_cost_is_the_price_of_a_second_over_what_a_second_served() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from loadtest.core.columns import RecordColumns
 from loadtest.core.telemetry import (
     gpu_summary,
     memory_ceiling_events,
@@ -121,7 +122,7 @@ def test_a_crash_then_a_restart_seen_by_health() -> None:
         HealthProbe(2.2, False, "ConnectError"),
         HealthProbe(5.0, True, "HTTP 200"),
     ]
-    events = reply_events(records, health)
+    events = reply_events(RecordColumns.from_records(records), health)
     assert [(e.kind, e.time) for e in events] == [
         (OomKind.SERVER_CRASH, 2.0),
         (OomKind.SERVER_RESTART, 5.0),
@@ -135,7 +136,7 @@ def test_restart_without_health_is_the_first_reply_after_the_crash() -> None:
         rec(2.0, 0, ErrorKind.CONNECTION, msg="reset"),
         rec(4.0, 503, ErrorKind.HTTP_5XX),
     ]
-    kinds = [(e.kind, e.time) for e in reply_events(records)]
+    kinds = [(e.kind, e.time) for e in reply_events(RecordColumns.from_records(records))]
     assert kinds == [(OomKind.SERVER_CRASH, 2.0), (OomKind.SERVER_RESTART, 4.0)]
 
 
@@ -144,7 +145,7 @@ def test_refused_from_the_start_is_no_crash() -> None:
         rec(1.0, 0, ErrorKind.CONNECTION, msg="refused"),
         rec(2.0, 0, ErrorKind.CONNECTION, msg="refused"),
     ]
-    assert reply_events(records) == []
+    assert reply_events(RecordColumns.from_records(records)) == []
 
 
 def test_oom_replies_group_into_bursts() -> None:
@@ -152,7 +153,11 @@ def test_oom_replies_group_into_bursts() -> None:
     records = [rec(t, 503, ErrorKind.OOM, msg=msg) for t in (1.0, 1.2, 1.9, 5.0)] + [
         rec(3.0, 200, None)
     ]
-    events = [e for e in reply_events(records) if e.kind is OomKind.OOM_RESPONSE]
+    events = [
+        e
+        for e in reply_events(RecordColumns.from_records(records))
+        if e.kind is OomKind.OOM_RESPONSE
+    ]
     assert [e.time for e in events] == [1.0, 5.0]
     assert events[0].evidence == f"{msg} (3 replies in 0.9 s)"
     assert events[1].evidence == f"{msg} (1 reply)"
@@ -161,5 +166,5 @@ def test_oom_replies_group_into_bursts() -> None:
 def test_oom_events_in_time_order() -> None:
     records = [rec(0.5, 200, None), rec(3.0, 503, ErrorKind.OOM, msg="oom")]
     samples = [gpu(t / 10, 79.0) for t in range(10, 25)]
-    events = oom_events(records, samples, threshold=0.95)
+    events = oom_events(RecordColumns.from_records(records), samples, threshold=0.95)
     assert [e.kind for e in events] == ["memory_ceiling", "oom_response"]

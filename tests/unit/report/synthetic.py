@@ -19,6 +19,7 @@ from loadtest.store import GPU, TELEMETRY, JsonlWriter, RecordWriter, write_json
 T0 = 1_800_000_000.0
 DURATION_S = 60.0
 GIB = 1 << 30
+_CHUNK = 100_000
 MESSAGES = {
     ErrorKind.OOM: "HTTP 503: out of memory: CUDA out of memory",
     ErrorKind.CONNECTION: "ConnectionRefusedError: [Errno 111] Connection refused",
@@ -29,47 +30,47 @@ def write_run(
     run_dir: Path, n: int, *, seed: int = 0, random_weights: bool = True, slower: float = 1.0
 ) -> RunSummary:
     """`n` requests over 60 s; `slower` multiplies every latency (a server that is worse)."""
+    write_files(run_dir, n, seed=seed, slower=slower)
+    return summarize_run(run_dir, seed=seed, random_weights=random_weights)
+
+
+def write_files(run_dir: Path, n: int, *, seed: int = 0, slower: float = 1.0) -> None:
+    """The run's records and telemetry, as a run leaves them before its summary; the records
+    a chunk at a time, so ten million of them fit in memory."""
     rng = np.random.default_rng(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = T0 + np.sort(rng.uniform(0, DURATION_S, n))
     latency = rng.lognormal(np.log(0.05), 0.5, n) * slower
     chars = rng.integers(5, 1100, n)
-    kinds: list[ErrorKind | None] = [None] * n
     oom = (start > T0 + 30) & (start < T0 + 31) & (rng.uniform(size=n) < 0.5)
-    for i in np.flatnonzero(oom):
-        kinds[i] = ErrorKind.OOM
-    for i in np.flatnonzero(start > T0 + 55):
-        kinds[i] = ErrorKind.CONNECTION
+    refused = start > T0 + 55
     categories = np.array(["zh", "en", "code", "mixed"])[rng.integers(0, 4, n)]
     writer = RecordWriter(run_dir)
-    rows = []
-    for i in range(n):
-        kind = kinds[i]
-        status = 0 if kind is ErrorKind.CONNECTION else 503 if kind is ErrorKind.OOM else 200
-        tokens = None if kind else int(chars[i] // 3)
-        bucket = bucket_for(int(chars[i]))
-        row = (
-            float(start[i]),
-            float(latency[i]),
-            status,
-            kind,
-            MESSAGES.get(kind) if kind else None,
-        )
-        rows.append(
-            (
-                *row,
-                1,
-                int(chars[i]),
-                tokens,
-                str(categories[i]),
-                bucket,
-                i % 64,
-                "local",
-                None,
-                None,
+    for at in range(0, n, _CHUNK):
+        rows = []
+        for i in range(at, min(at + _CHUNK, n)):
+            kind = ErrorKind.CONNECTION if refused[i] else ErrorKind.OOM if oom[i] else None
+            status = 0 if kind is ErrorKind.CONNECTION else 503 if kind is ErrorKind.OOM else 200
+            tokens = None if kind else int(chars[i] // 3)
+            rows.append(
+                (
+                    float(start[i]),
+                    float(latency[i]),
+                    status,
+                    kind,
+                    MESSAGES.get(kind) if kind else None,
+                    1,
+                    int(chars[i]),
+                    tokens,
+                    str(categories[i]),
+                    bucket_for(int(chars[i])),
+                    i % 64,
+                    "local",
+                    None,
+                    None,
+                )
             )
-        )
-    writer.write_rows(rows)
+        writer.write_rows(rows)
     writer.close()
     gpu = JsonlWriter(run_dir / GPU)
     for t in np.arange(-1.0, DURATION_S, 0.1):
@@ -83,6 +84,10 @@ def write_run(
         write_samples(gpu, [sample])
     gpu.close()
     write_json(run_dir / TELEMETRY, {"gpu": "nvml", "devices": ["NVIDIA H100 80GB HBM3"]})
+
+
+def summarize_run(run_dir: Path, *, seed: int = 0, random_weights: bool = True) -> RunSummary:
+    """summary.json as a run's end writes it, from the files `write_files` left."""
     meta = {
         "scenario": "peak",
         "target": "http://user:hunter2@gpu-box:30000/v1",

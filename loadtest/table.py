@@ -1,0 +1,260 @@
+"""records.parquet: the records' columnar copy, which the summary, report, compare and export read.
+
+records.jsonl stays what a run writes as it goes: a line per request, flushed every 50 ms, so a
+crash loses a tenth of a second at most. At the run's end, or when a report, compare or export
+first needs it, pyarrow's JSON reader turns its complete lines into records.parquet a block at
+a time. The copy knows how many bytes of records.jsonl it holds and is made again when that
+changes (a run that went on, or a crash's report made before). Reads take one column at a time
+into RecordColumns, so memory is the columns' own, not the file's.
+
+Why Parquet over Arrow IPC (bench/RESULTS.md): both convert ten million records in the same
+time, but the Parquet file is a fifth of the IPC file's size (a thirteenth of the JSONL's), and
+pandas, polars and DuckDB read it as it is, so `embload export --format parquet` is a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from loadtest.core.columns import ERROR_KINDS, NO_CODE, Coded, RecordColumns, code_dtype
+from loadtest.core.types import RECORD_FIELDS, ErrorKind
+from loadtest.store import RECORDS, NotARun
+
+TABLE = "records.parquet"
+CLOCK = ("server_queue_s", "server_tokenization_s", "server_inference_s", "server_total_s")
+# records.jsonl's fields, the server's clock (`server_s`, four numbers) as four columns
+COLUMNS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f != "server_s") + CLOCK
+_SOURCE_BYTES = b"embload.records_jsonl_bytes"
+_BLOCK = 2 << 20  # the JSON reader's block: 2 MiB kept peak memory at a quarter of 8 MiB's
+
+
+class TableError(Exception):
+    """One line for the user."""
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - a base dependency; a broken install
+        raise TableError("pyarrow is missing: pip install embload again") from None
+    return pa
+
+
+def _json_schema(pa: Any) -> Any:
+    types = {
+        "start_time": pa.float64(),
+        "latency_s": pa.float64(),
+        "status": pa.int32(),
+        "error": pa.string(),
+        "error_message": pa.string(),
+        "inputs": pa.int32(),
+        "chars": pa.int64(),
+        "prompt_tokens": pa.int64(),
+        "category": pa.string(),
+        "bucket": pa.string(),
+        "user": pa.int64(),
+        "worker": pa.string(),
+        "send_lag_s": pa.float64(),
+        "server_s": pa.list_(pa.float64()),
+    }
+    assert tuple(types) == RECORD_FIELDS, "the table's schema lags RequestRecord"
+    return pa.schema(list(types.items()))
+
+
+def _complete_bytes(path: Path) -> int:
+    """The length of the file's complete lines: a torn last one (a crash mid-write) is left."""
+    with path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        at = size
+        while at > 0:
+            step = min(at, 1 << 16)
+            f.seek(at - step)
+            cut = f.read(step).rfind(b"\n")
+            if cut >= 0:
+                return at - step + cut + 1
+            at -= step
+    return 0
+
+
+class _Capped:
+    """A binary file read up to `left` bytes: pyarrow sees only the complete lines."""
+
+    def __init__(self, f: IO[bytes], left: int) -> None:
+        self.f, self.left, self.closed = f, left, False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(self.left if n < 0 else min(n, self.left))
+        self.left -= len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def convert(source: Path, target: IO[bytes] | Path, complete: int) -> int:
+    """records.jsonl's first `complete` bytes as Parquet in `target`; how many records."""
+    pa = _pa()
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    schema = _json_schema(pa)
+    flat = [f for f in schema if f.name != "server_s"] + [pa.field(c, pa.float64()) for c in CLOCK]
+    meta = {_SOURCE_BYTES: str(complete).encode()}
+    out = pa.schema(flat, metadata=meta)
+    count = 0
+    with source.open("rb") as f, pq.ParquetWriter(target, out) as writer:
+        reader = pj.open_json(
+            pa.PythonFile(_Capped(f, complete), mode="r"),
+            read_options=pj.ReadOptions(block_size=_BLOCK),
+            parse_options=pj.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+        for batch in reader:
+            clock = batch.column("server_s")
+            columns = [batch.column(f.name) for f in flat[: -len(CLOCK)]]
+            columns += [pc.list_element(clock, i) for i in range(len(CLOCK))]
+            writer.write_batch(pa.record_batch(columns, schema=out))
+            count += batch.num_rows
+        if not count:
+            writer.write_table(out.empty_table())
+    return count
+
+
+def ensure(run_dir: Path) -> Path | IO[bytes]:
+    """The run's records.parquet, made (again) when records.jsonl holds other bytes than it
+    was made from. A run directory that cannot be written gets the copy in an unnamed
+    temporary file, returned open."""
+    import pyarrow.parquet as pq
+
+    source, table = run_dir / RECORDS, run_dir / TABLE
+    if not source.is_file():
+        if table.is_file():  # records.jsonl removed to save space: the copy is the records
+            return table
+        raise NotARun(f"{run_dir} is not a run directory (no {RECORDS})")
+    complete = _complete_bytes(source)
+    if table.is_file():
+        try:
+            made_from = pq.read_schema(table).metadata or {}
+            if made_from.get(_SOURCE_BYTES) == str(complete).encode():
+                return table
+        except Exception:  # a torn or foreign file is made again
+            pass
+    part = table.with_name(f".{TABLE}.part")
+    try:
+        convert(source, part, complete)
+        os.replace(part, table)
+        return table
+    except OSError:
+        part.unlink(missing_ok=True)
+    spill = tempfile.TemporaryFile()  # noqa: SIM115 - the caller reads it
+    convert(source, spill, complete)
+    return spill
+
+
+_CODED = ("error", "error_message", "category", "bucket", "worker")
+
+
+def open_table(run_dir: Path) -> Any:
+    """The run's records.parquet as a pyarrow ParquetFile (`ensure`); its string columns read
+    as dictionaries (codes into their distinct values)."""
+    import pyarrow.parquet as pq
+
+    # pre_buffer (on by default) would keep every column chunk read so far: the file, again
+    return pq.ParquetFile(ensure(run_dir), read_dictionary=_CODED, pre_buffer=False)
+
+
+# records.jsonl's number fields as numpy holds them (NaN for a null: the floats' "none")
+_NUMBERS: dict[str, type[np.generic]] = {
+    "start_time": np.float64,
+    "latency_s": np.float64,
+    "status": np.int32,
+    "inputs": np.int32,
+    "chars": np.int32,
+    "prompt_tokens": np.float64,
+    "user": np.int32,
+}
+# all null outside an open loop / without a server clock: (the fields, the one that says)
+_OPTIONAL = ((("send_lag_s",), "send_lag_s"), (CLOCK, CLOCK[-1]))
+_BATCH = 1 << 16
+
+
+class _Coder:
+    """A string column's codes, filled a batch at a time; the codes widen as values come."""
+
+    def __init__(self, n: int) -> None:
+        self.index: dict[str, int] = {}
+        self.codes = np.empty(n, dtype=np.int8)
+
+    def fill(self, at: int, column: Any) -> None:
+        known = [self.index.setdefault(v, len(self.index)) for v in column.dictionary.to_pylist()]
+        if (dtype := code_dtype(len(self.index))) != self.codes.dtype:
+            self.codes = self.codes.astype(dtype)
+        to_code = np.array([*known, NO_CODE], dtype=np.int64)  # NO_CODE (-1) picks the last
+        self.codes[at : at + len(column)] = to_code[column.indices.fill_null(NO_CODE).to_numpy()]
+
+    def coded(self) -> Coded:
+        return Coded(self.codes, tuple(self.index))
+
+
+def _all_null(meta: Any, name: str) -> bool:
+    """Whether the file's statistics say a column holds nothing (no need to read it)."""
+    j = meta.schema.names.index(name)
+    nulls = 0
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(j).statistics
+        if stats is None or not stats.has_null_count:
+            return False
+        nulls += stats.null_count
+    return bool(nulls == meta.num_rows)
+
+
+def read_columns(run_dir: Path) -> RecordColumns:
+    """Every record of the run as columns, filled a batch of 65,536 rows at a time: memory is
+    the columns' own and one batch's, never the file's."""
+    parquet = open_table(run_dir)
+    meta = parquet.metadata
+    n = int(meta.num_rows)
+    numbers = {name: np.empty(n, dtype=dtype) for name, dtype in _NUMBERS.items()}
+    # a record has all four parts of the server's clock or none (client.server_clock)
+    present = [f for f, last in _OPTIONAL if not _all_null(meta, last)]
+    numbers |= {name: np.empty(n, dtype=np.float64) for fields in present for name in fields}
+    coders = {name: _Coder(n) for name in _CODED}
+    at = 0
+    for batch in parquet.iter_batches(batch_size=_BATCH, columns=[*numbers, *coders]):
+        for name, out in numbers.items():
+            out[at : at + batch.num_rows] = batch.column(name).to_numpy(zero_copy_only=False)
+        for name, coder in coders.items():
+            coder.fill(at, batch.column(name))
+        at += batch.num_rows
+    error = coders.pop("error").coded()
+    kinds = [ERROR_KINDS.index(ErrorKind(v)) for v in error.values]
+    to_kind = np.array([*kinds, NO_CODE], dtype=np.int8)  # NO_CODE (-1) picks the last
+    return RecordColumns(
+        start_time=numbers["start_time"],
+        latency_s=numbers["latency_s"],
+        status=numbers["status"],
+        error=to_kind[error.codes],
+        error_message=coders["error_message"].coded(),
+        inputs=numbers["inputs"],
+        chars=numbers["chars"],
+        tokens=numbers["prompt_tokens"],
+        category=coders["category"].coded(),
+        bucket=coders["bucket"].coded(),
+        user=numbers["user"],
+        worker=coders["worker"].coded(),
+        send_lag_s=numbers.get("send_lag_s"),
+        server_s=np.stack([numbers[c] for c in CLOCK], axis=1) if CLOCK in present else None,
+    )
