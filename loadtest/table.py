@@ -14,6 +14,7 @@ pandas, polars and DuckDB read it as it is, so `embload export --format parquet`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -30,6 +31,7 @@ CLOCK = ("server_queue_s", "server_tokenization_s", "server_inference_s", "serve
 # records.jsonl's fields, the server's clock (`server_s`, four numbers) as four columns
 COLUMNS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f != "server_s") + CLOCK
 _SOURCE_BYTES = b"embload.records_jsonl_bytes"
+_ROW_GROUP = 1 << 17
 _BLOCK = 2 << 20  # the JSON reader's block: 2 MiB kept peak memory at a quarter of 8 MiB's
 
 
@@ -122,14 +124,18 @@ def convert(source: Path, target: IO[bytes] | Path, complete: int) -> int:
                 explicit_schema=schema, unexpected_field_behavior="ignore"
             ),
         )
+        held: list[Any] = []  # a row group of ~128k rows, not one per 2 MiB block (~8k)
         for batch in reader:
             clock = batch.column("server_s")
             columns = [batch.column(f.name) for f in flat[: -len(CLOCK)]]
             columns += [pc.list_element(clock, i) for i in range(len(CLOCK))]
-            writer.write_batch(pa.record_batch(columns, schema=out))
+            held.append(pa.record_batch(columns, schema=out))
             count += batch.num_rows
-        if not count:
-            writer.write_table(out.empty_table())
+            if sum(b.num_rows for b in held) >= _ROW_GROUP:
+                writer.write_table(pa.Table.from_batches(held))
+                held = []
+        if held or not count:
+            writer.write_table(pa.Table.from_batches(held, schema=out))
     return count
 
 
@@ -157,8 +163,9 @@ def ensure(run_dir: Path) -> Path | IO[bytes]:
         convert(source, part, complete)
         os.replace(part, table)
         return table
-    except OSError:
-        part.unlink(missing_ok=True)
+    except OSError:  # a read-only or full run directory
+        with contextlib.suppress(OSError):
+            part.unlink()
     spill = tempfile.TemporaryFile()  # noqa: SIM115 - the caller reads it
     convert(source, spill, complete)
     return spill

@@ -7,9 +7,17 @@ import json
 import jsonschema
 import pytest
 
-from loadtest.core.columns import RecordColumns
+from loadtest.core.columns import RecordColumns, concat
 from loadtest.core.results import Figures, RunSummary
-from loadtest.core.stats import cost, latency_ms, rate, server_time, summarize
+from loadtest.core.stats import (
+    cost,
+    error_samples,
+    figures,
+    latency_ms,
+    rate,
+    server_time,
+    summarize,
+)
 from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import ErrorKind, OomKind, RequestRecord
 
@@ -194,3 +202,23 @@ def test_cost_is_the_price_of_a_second_over_what_a_second_served() -> None:
     assert c.usd_per_1m_requests == pytest.approx(2.5 / 3600 / 50 * 1e6)
     # nothing counted, nothing priced
     assert cost(2.5, fig.model_copy(update={"tokens_per_s": None})).usd_per_1m_tokens is None
+
+
+def test_error_samples_are_the_first_three_distinct_messages_of_each_kind() -> None:
+    def failed(kind: ErrorKind, message: str | None) -> RequestRecord:
+        return RequestRecord(1.0, 0.1, 500, kind, message, 1, 5, None, "en", "s", 0, "local")
+
+    t, c = ErrorKind.TIMEOUT, ErrorKind.CONNECTION
+    said = [(t, "d"), (c, "x"), (t, "b"), (t, "d"), (t, None), (t, "a"), (t, "c"), (c, "y")]
+    samples = error_samples(RecordColumns.from_records([failed(k, m) for k, m in said]))
+    assert samples == {t: ["d", "b", "a"], c: ["x", "y"]}
+
+
+def test_a_compare_side_pools_runs_whose_codes_differ() -> None:
+    a = RecordColumns.from_records([rec(0.01, category="zh"), rec(0.02, ErrorKind.OOM, "en")])
+    b = RecordColumns.from_records([rec(0.03, category="code"), rec(0.04, category="zh")])
+    both = concat([a, b])
+    want = [a.record(0), a.record(1), b.record(0), b.record(1)]
+    assert [both.record(i) for i in range(4)] == want
+    assert both.category.used() == ["code", "en", "zh"]
+    assert figures(both, 1.0).requests == 4 and figures(both, 1.0).ok == 3

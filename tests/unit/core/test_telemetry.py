@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from loadtest.core.columns import RecordColumns
@@ -168,3 +169,57 @@ def test_oom_events_in_time_order() -> None:
     samples = [gpu(t / 10, 79.0) for t in range(10, 25)]
     events = oom_events(RecordColumns.from_records(records), samples, threshold=0.95)
     assert [e.kind for e in events] == ["memory_ceiling", "oom_response"]
+
+
+def reference_events(
+    records: list[RequestRecord], health: list[HealthProbe]
+) -> list[tuple[OomKind, float, str]]:
+    """The crash and restart rule, a request at a time, as it read before it became array work:
+    the oracle for the arrays on a run too long to check by hand."""
+    events, crashed_at, answered = [], None, 0
+    ups = sorted((p for p in health if p.up), key=lambda p: p.time)
+    for r in sorted(records, key=lambda r: r.start_time + r.latency_s):
+        end = r.start_time + r.latency_s
+        if r.status != 0:
+            if crashed_at is not None and r.start_time > crashed_at:
+                probe = next((p for p in ups if p.time > crashed_at), None)
+                when = probe.time if probe is not None and probe.time <= end else end
+                events.append((OomKind.SERVER_RESTART, when, ""))
+                crashed_at = None
+            answered += 1
+        elif r.error is ErrorKind.CONNECTION and answered and crashed_at is None:
+            crashed_at = end
+            events.append((OomKind.SERVER_CRASH, end, f"{r.error_message}, after {answered:,}"))
+    if crashed_at is not None and any(p.time > crashed_at for p in ups):
+        events.append(
+            (OomKind.SERVER_RESTART, next(p.time for p in ups if p.time > crashed_at), "")
+        )
+    return sorted(events, key=lambda e: e[1])
+
+
+def test_a_flapping_server_over_a_long_run_matches_the_rule_a_request_at_a_time() -> None:
+    # 200,000 requests (the scan goes 65,536 at a time) through three crashes: connections
+    # refused in [40, 45) s, [90, 90.5) s and from 180 s on; late replies of requests sent
+    # before each crash; health up again at 46 s and never after the last crash.
+    rng = np.random.default_rng(7)
+    n = 200_000
+    start = np.sort(rng.uniform(0, 200, n))
+    latency = 0.002 + rng.exponential(0.05, n)
+    down = ((start >= 40) & (start < 45)) | ((start >= 90) & (start < 90.5)) | (start >= 180)
+    latency[(rng.random(n) < 0.001) & ~down] = 8.0  # sent before a crash, answered in it
+    latency[down] = 0.001  # refused at once
+    end = start + latency
+    records = [
+        rec(float(end[i]), 0, ErrorKind.CONNECTION, float(latency[i]), f"refused {i}")
+        if down[i]
+        else rec(float(end[i]), 200, None, float(latency[i]))
+        for i in range(n)
+    ]
+    health = [HealthProbe(39.0, True, "HTTP 200"), HealthProbe(46.0, True, "HTTP 200")]
+    got = reply_events(RecordColumns.from_records(records), health)
+    want = reference_events(records, health)
+    assert [(e.kind, e.time) for e in got] == [(k, t) for k, t, _ in want]
+    kinds = [k for k, _, _ in want]
+    assert kinds.count(OomKind.SERVER_CRASH) == 3 and kinds.count(OomKind.SERVER_RESTART) == 2
+    for event, (_, _, evidence) in zip(got, want, strict=True):
+        assert event.evidence.startswith(evidence)
