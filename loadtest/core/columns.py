@@ -76,12 +76,12 @@ class RecordColumns:
 
     start_time: np.ndarray  # Unix s
     latency_s: np.ndarray
-    status: np.ndarray  # int; 0 where no reply arrived
+    status: np.ndarray  # int16; 0 where no reply arrived
     error: np.ndarray  # int code into ERROR_KINDS; NO_CODE for a success
     error_message: Coded
     inputs: np.ndarray  # int: texts in the request
     chars: np.ndarray  # int
-    tokens: np.ndarray  # float, NaN where the server reported none
+    tokens: np.ndarray  # float32 (whole numbers below 2**24 are exact), NaN where none reported
     category: Coded
     bucket: Coded
     user: np.ndarray  # int
@@ -131,14 +131,14 @@ class RecordColumns:
         return cls(
             start_time=np.array([r.start_time for r in records], dtype=np.float64),
             latency_s=np.array([r.latency_s for r in records], dtype=np.float64),
-            status=np.array([r.status for r in records], dtype=np.int32),
+            status=np.array([r.status for r in records], dtype=np.int16),
             error=np.array(
                 [NO_CODE if r.error is None else kinds[r.error] for r in records], dtype=np.int8
             ),
             error_message=Coded.of([r.error_message for r in records]),
             inputs=np.array([r.inputs for r in records], dtype=np.int64),
             chars=np.array([r.chars for r in records], dtype=np.int64),
-            tokens=_floats([r.prompt_tokens for r in records]),
+            tokens=_floats([r.prompt_tokens for r in records]).astype(np.float32),
             category=Coded.of([r.category for r in records]),
             bucket=Coded.of([r.bucket for r in records]),
             user=np.array([r.user for r in records], dtype=np.int64),

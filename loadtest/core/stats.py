@@ -50,7 +50,10 @@ def figures(cols: RecordColumns, duration_s: float, where: np.ndarray | None = N
         return picked
 
     tokens = of_ok(cols.tokens)
-    reported, token_sum = tokens.size - int(np.count_nonzero(np.isnan(tokens))), np.nansum(tokens)
+    reported, token_sum = (
+        tokens.size - int(np.count_nonzero(np.isnan(tokens))),
+        np.nansum(tokens, dtype=np.float64),
+    )
     del tokens  # before the latencies' copy: ten million of each are 80 MB
     return Figures(
         requests=requests,

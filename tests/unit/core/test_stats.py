@@ -222,3 +222,12 @@ def test_a_compare_side_pools_runs_whose_codes_differ() -> None:
     assert [both.record(i) for i in range(4)] == want
     assert both.category.used() == ["code", "en", "zh"]
     assert figures(both, 1.0).requests == 4 and figures(both, 1.0).ok == 3
+
+
+def test_token_rates_stay_exact_past_what_a_float32_sum_holds() -> None:
+    # tokens are kept as float32 (exact below 2**24 each); their sum, 819,100,001, is not
+    records = [rec(0.01, tokens=8191) for _ in range(100_000)] + [rec(0.01, tokens=1)]
+    assert summarize(
+        RecordColumns.from_records(records), Telemetry(0.95), meta=META, duration_s=1.0,
+        load_start=100.0,
+    ).tokens_per_s == 819_100_001.0  # fmt: skip
