@@ -56,6 +56,7 @@ test: lint browser infinity
 bench: install
 	$(BIN)/python bench/generator.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/scale.py --formats
 	$(BIN)/python bench/server_cpu.py
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/processes.py

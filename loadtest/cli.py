@@ -352,9 +352,7 @@ def export_command(
     format: Annotated[str, typer.Option("--format", help="csv | parquet | jsonl")] = "csv",
     out: Annotated[
         Path | None,
-        typer.Option(
-            help="File to write (default: RUN_DIR/records.<format>; .export.jsonl for jsonl)"
-        ),
+        typer.Option(help="File to write (default: RUN_DIR/records.export.<format>)"),
     ] = None,
 ) -> None:
     """Write a run's records as CSV, Parquet or JSONL, for pandas, polars or DuckDB."""

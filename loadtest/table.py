@@ -35,18 +35,6 @@ _ROW_GROUP = 1 << 17
 _BLOCK = 2 << 20  # the JSON reader's block: 2 MiB kept peak memory at a quarter of 8 MiB's
 
 
-class TableError(Exception):
-    """One line for the user."""
-
-
-def _pa() -> Any:
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - a base dependency; a broken install
-        raise TableError("pyarrow is missing: pip install embload again") from None
-    return pa
-
-
 def _json_schema(pa: Any) -> Any:
     types = {
         "start_time": pa.float64(),
@@ -106,7 +94,7 @@ class _Capped:
 
 def convert(source: Path, target: IO[bytes] | Path, complete: int) -> int:
     """records.jsonl's first `complete` bytes as Parquet in `target`; how many records."""
-    pa = _pa()
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pj
     import pyarrow.parquet as pq
@@ -248,7 +236,9 @@ def read_columns(run_dir: Path) -> RecordColumns:
         for name, coder in coders.items():
             coder.fill(at, batch.column(name))
         at += batch.num_rows
-    _pa().default_memory_pool().release_unused()  # the decoded batches' (about 50 MB)
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # the decoded batches' (about 50 MB)
     error = coders.pop("error").coded()
     kinds = [ERROR_KINDS.index(ErrorKind(v)) for v in error.values]
     to_kind = np.array([*kinds, NO_CODE], dtype=np.int8)  # NO_CODE (-1) picks the last
