@@ -4,12 +4,13 @@ records.jsonl stays what a run writes as it goes: a line per request, flushed ev
 crash loses a tenth of a second at most. At the run's end, or when a report, compare or export
 first needs it, pyarrow's JSON reader turns its complete lines into records.parquet a block at
 a time. The copy knows how many bytes of records.jsonl it holds and is made again when that
-changes (a run that went on, or a crash's report made before). Reads take one column at a time
-into RecordColumns, so memory is the columns' own, not the file's.
+changes (a run that went on, or a crash's report made before). Reads fill RecordColumns a batch
+of rows at a time, so memory is the columns' own (about 45 bytes a request), not the file's.
 
-Why Parquet over Arrow IPC (bench/RESULTS.md): both convert ten million records in the same
-time, but the Parquet file is a fifth of the IPC file's size (a thirteenth of the JSONL's), and
-pandas, polars and DuckDB read it as it is, so `embload export --format parquet` is a copy.
+Why Parquet over Arrow IPC (bench/scale.py --formats, bench/RESULTS.md): IPC converts ten
+million records 2 s faster (8.2 s against 10.2 s) and reads faster, but its file is 6.6 times
+Parquet's (1,275 MB against 192 MB; the JSONL is 2,555 MB), and pandas, polars and DuckDB read
+Parquet as it is, so `embload export --format parquet` is a copy.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ CLOCK = ("server_queue_s", "server_tokenization_s", "server_inference_s", "serve
 COLUMNS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f != "server_s") + CLOCK
 _SOURCE_BYTES = b"embload.records_jsonl_bytes"
 _ROW_GROUP = 1 << 17
-_BLOCK = 2 << 20  # the JSON reader's block: 2 MiB kept peak memory at a quarter of 8 MiB's
+# the JSON reader's block: converting a million records peaked at 219 MiB with 2 MiB blocks,
+# 383 MiB with 8 MiB ones, in about the same time
+_BLOCK = 2 << 20
 
 
 def _json_schema(pa: Any) -> Any:
@@ -183,8 +186,6 @@ _NUMBERS: dict[str, type[np.generic]] = {
     "prompt_tokens": np.float32,  # whole numbers below 2**24: exact
     "user": np.int32,
 }
-# all null outside an open loop / without a server clock: (the fields, the one that says)
-_OPTIONAL = ((("send_lag_s",), "send_lag_s"), (CLOCK, CLOCK[-1]))
 _BATCH = 1 << 16
 
 
@@ -225,9 +226,13 @@ def read_columns(run_dir: Path) -> RecordColumns:
     meta = parquet.metadata
     n = int(meta.num_rows)
     numbers = {name: np.empty(n, dtype=dtype) for name, dtype in _NUMBERS.items()}
+    # all null outside an open loop, and without a server clock: no array of NaN then
+    if not _all_null(meta, "send_lag_s"):
+        numbers["send_lag_s"] = np.empty(n, dtype=np.float64)
     # a record has all four parts of the server's clock or none (client.server_clock)
-    present = [f for f, last in _OPTIONAL if not _all_null(meta, last)]
-    numbers |= {name: np.empty(n, dtype=np.float64) for fields in present for name in fields}
+    clock = None if _all_null(meta, CLOCK[-1]) else np.empty((n, len(CLOCK)), dtype=np.float64)
+    if clock is not None:  # filled through its columns' views: no second copy to stack
+        numbers |= {name: clock[:, i] for i, name in enumerate(CLOCK)}
     coders = {name: _Coder(n) for name in _CODED}
     at = 0
     for batch in parquet.iter_batches(batch_size=_BATCH, columns=[*numbers, *coders]):
@@ -256,5 +261,5 @@ def read_columns(run_dir: Path) -> RecordColumns:
         user=numbers["user"],
         worker=coders["worker"].coded(),
         send_lag_s=numbers.get("send_lag_s"),
-        server_s=np.stack([numbers[c] for c in CLOCK], axis=1) if CLOCK in present else None,
+        server_s=clock,
     )
