@@ -7,11 +7,14 @@ under /usr/bin/time (wall clock, peak RSS):
 - summary: what a run's end does (records.jsonl -> records.parquet, columns, summary.json);
 - report: `embload report RUN`, as a user runs it (records.parquet already there).
 
+With --timed the records carry an open loop's send lag and the server's four-part clock, the
+widest records a run writes.
+
 With --formats it also converts the same records to Arrow IPC (the same JSON reader, the same
 columns) and reads the summary's columns back from each file: the measurement behind choosing
 Parquet for records.parquet (loadtest/table.py).
 
-    python bench/scale.py [--sizes 1000000,10000000] [--formats]
+    python bench/scale.py [--sizes 1000000,10000000] [--formats] [--timed]
 """
 
 from __future__ import annotations
@@ -88,6 +91,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--formats", action="store_true")
+    parser.add_argument(
+        "--timed",
+        action="store_true",
+        help="records of an open loop against a server with TEI's timing headers (5 more columns)",
+    )
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="where the runs go")
     args = parser.parse_args()
     py = sys.executable
@@ -96,6 +104,8 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {time.strftime('%Y-%m-%d')}"
     )
+    if args.timed:
+        print("records: an open loop's send lag and the server's clock on every reply")
     print("| requests | records.jsonl | records.parquet | summary: wall s, peak RSS | "
           "`embload report`: wall s, peak RSS |")  # fmt: skip
     print("|---|---|---|---|---|")
@@ -103,7 +113,7 @@ def main() -> None:
     for n in (int(x) for x in args.sizes.split(",")):
         run_dir = Path(tempfile.mkdtemp(prefix="embload-scale-", dir=args.dir))
         try:
-            write_files(run_dir, n)
+            write_files(run_dir, n, timed=args.timed)
             summary = timed([py, "-c", SUMMARY, str(run_dir)])
             report = timed([embload, "report", str(run_dir)])
             mb = {name: (run_dir / name).stat().st_size / 1e6 for name in ("records.jsonl",

@@ -283,7 +283,7 @@ def _side(run_dirs: list[Path]) -> tuple[str, Side, SideData]:
     """One side's scenario, its figures (METRICS, over its pooled requests) and its data for
     the bootstrap."""
     summaries = [read_summary(d) for d in run_dirs]
-    columns = [read_columns(d) for d in run_dirs]
+    columns = [read_columns(d, timing=False) for d in run_dirs]
     parts = [
         side_data(c, s.started_at_unix, s.duration_s)
         for c, s in zip(columns, summaries, strict=True)

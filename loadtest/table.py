@@ -23,7 +23,14 @@ from typing import IO, Any
 
 import numpy as np
 
-from loadtest.core.columns import ERROR_KINDS, NO_CODE, Coded, RecordColumns, code_dtype
+from loadtest.core.columns import (
+    ERROR_KINDS,
+    NO_CODE,
+    Coded,
+    RecordColumns,
+    Timing,
+    code_dtype,
+)
 from loadtest.core.types import RECORD_FIELDS, ErrorKind
 from loadtest.store import RECORDS, NotARun
 
@@ -219,21 +226,9 @@ def _all_null(meta: Any, name: str) -> bool:
     return bool(nulls == meta.num_rows)
 
 
-def read_columns(run_dir: Path) -> RecordColumns:
-    """Every record of the run as columns, filled a batch of 65,536 rows at a time: memory is
-    the columns' own and one batch's, never the file's."""
-    parquet = open_table(run_dir)
-    meta = parquet.metadata
-    n = int(meta.num_rows)
-    numbers = {name: np.empty(n, dtype=dtype) for name, dtype in _NUMBERS.items()}
-    # all null outside an open loop, and without a server clock: no array of NaN then
-    if not _all_null(meta, "send_lag_s"):
-        numbers["send_lag_s"] = np.empty(n, dtype=np.float64)
-    # a record has all four parts of the server's clock or none (client.server_clock)
-    clock = None if _all_null(meta, CLOCK[-1]) else np.empty((n, len(CLOCK)), dtype=np.float64)
-    if clock is not None:  # filled through its columns' views: no second copy to stack
-        numbers |= {name: clock[:, i] for i, name in enumerate(CLOCK)}
-    coders = {name: _Coder(n) for name in _CODED}
+def _fill(parquet: Any, numbers: dict[str, np.ndarray], coders: dict[str, _Coder]) -> None:
+    """The arrays from the file, a batch of 65,536 rows at a time: memory is the arrays' own
+    and one batch's, never the file's."""
     at = 0
     for batch in parquet.iter_batches(batch_size=_BATCH, columns=[*numbers, *coders]):
         for name, out in numbers.items():
@@ -244,6 +239,43 @@ def read_columns(run_dir: Path) -> RecordColumns:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()  # the decoded batches' (about 50 MB)
+
+
+def _timing(meta: Any, numbers: dict[str, np.ndarray]) -> tuple[np.ndarray | None, ...]:
+    """The send lag's and the server clock's arrays, None where no record has them (no array
+    of NaN then), added to `numbers` to be filled."""
+    n = int(meta.num_rows)
+    lag = None if _all_null(meta, "send_lag_s") else np.empty(n, dtype=np.float64)
+    if lag is not None:
+        numbers["send_lag_s"] = lag
+    # a record has all four parts of the server's clock or none (client.server_clock)
+    clock = None if _all_null(meta, CLOCK[-1]) else np.empty((n, len(CLOCK)), dtype=np.float64)
+    if clock is not None:  # filled through its columns' views: no second copy to stack
+        numbers |= {name: clock[:, i] for i, name in enumerate(CLOCK)}
+    return lag, clock
+
+
+def read_timing(run_dir: Path) -> Timing:
+    """The records' timing columns: latency, success, send lag and the server's clock."""
+    parquet = open_table(run_dir)
+    n = int(parquet.metadata.num_rows)
+    numbers = {"latency_s": np.empty(n, dtype=np.float64)}
+    lag, clock = _timing(parquet.metadata, numbers)
+    error = _Coder(n)
+    _fill(parquet, numbers, {"error": error})
+    return Timing(numbers["latency_s"], error.codes == NO_CODE, lag, clock)
+
+
+def read_columns(run_dir: Path, *, timing: bool = True) -> RecordColumns:
+    """Every record of the run as columns. `timing=False` leaves the send lag and the server's
+    clock unread (None), for readers that do not use them: at ten million records of an open
+    loop against TEI they are 400 MB (read them alone with `read_timing`)."""
+    parquet = open_table(run_dir)
+    n = int(parquet.metadata.num_rows)
+    numbers = {name: np.empty(n, dtype=dtype) for name, dtype in _NUMBERS.items()}
+    lag, clock = _timing(parquet.metadata, numbers) if timing else (None, None)
+    coders = {name: _Coder(n) for name in _CODED}
+    _fill(parquet, numbers, coders)
     error = coders.pop("error").coded()
     kinds = [ERROR_KINDS.index(ErrorKind(v)) for v in error.values]
     to_kind = np.array([*kinds, NO_CODE], dtype=np.int8)  # NO_CODE (-1) picks the last
@@ -260,6 +292,6 @@ def read_columns(run_dir: Path) -> RecordColumns:
         bucket=coders["bucket"].coded(),
         user=numbers["user"],
         worker=coders["worker"].coded(),
-        send_lag_s=numbers.get("send_lag_s"),
+        send_lag_s=lag,
         server_s=clock,
     )

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from loadtest.core.columns import RecordColumns
+from loadtest.core.columns import Timing
 from loadtest.core.results import LoadFigures
 from loadtest.core.stats import latency_ms, rate
 
@@ -117,13 +117,13 @@ class LoadShape:
 def load_figures(
     shape: LoadShape,
     count: ArrivalCount | None,
-    cols: RecordColumns,
+    timing: Timing,
     duration_s: float,
 ) -> LoadFigures:
     """summary.json's `load`: what was offered against what was sent, answered, late, dropped.
     An open loop's achieved rate is over the time its arrivals came, not its users' ramp."""
     span_s = count.active_s if count and count.active_s > 0 else duration_s
-    lags = np.array([]) if cols.send_lag_s is None else cols.send_lag_s
+    lags = np.array([]) if timing.send_lag_s is None else timing.send_lag_s
     lags = lags[~np.isnan(lags)]
     lag = latency_ms(lags)
     return LoadFigures(
@@ -133,10 +133,10 @@ def load_figures(
         burstiness=shape.burstiness if shape.arrival == "gamma" else None,
         max_in_flight=shape.max_in_flight,
         due=count.due if count else None,
-        achieved_rps=rate(len(cols), span_s),
+        achieved_rps=rate(len(timing), span_s),
         late=int(np.count_nonzero(lags > LATE_S)),
         dropped=count.dropped if count else 0,
-        unfinished=count.due - count.dropped - len(cols) if count else None,
+        unfinished=count.due - count.dropped - len(timing) if count else None,
         send_lag_p50_ms=lag.p50,
         send_lag_p99_ms=lag.p99,
         send_lag_max_ms=lag.max,

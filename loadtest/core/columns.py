@@ -71,6 +71,21 @@ def concat_coded(parts: Sequence[Coded]) -> Coded:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """The columns of an open loop's send lag and the server's own clock, with what they are
+    read against: the widest of a run (5 floats a request), so the store reads them on their
+    own, not beside every other column (loadtest/table.py)."""
+
+    latency_s: np.ndarray
+    ok: np.ndarray  # bool
+    send_lag_s: np.ndarray | None  # float, NaN where none; None when no record has one
+    server_s: np.ndarray | None  # (n, 4): queue, tokenization, inference, total; NaN rows
+
+    def __len__(self) -> int:
+        return int(self.latency_s.size)
+
+
+@dataclass(frozen=True)
 class RecordColumns:
     """Every field of the records, a column each; the same order as records.jsonl."""
 
@@ -95,6 +110,9 @@ class RecordColumns:
     @property
     def ok(self) -> np.ndarray:
         return self.error == NO_CODE  # type: ignore[no-any-return]
+
+    def timing(self) -> Timing:
+        return Timing(self.latency_s, self.ok, self.send_lag_s, self.server_s)
 
     def kind_codes(self, kind: ErrorKind) -> np.ndarray:
         """Where a record failed with `kind`."""

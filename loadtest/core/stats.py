@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from loadtest.core.columns import ERROR_KINDS, NO_CODE, Coded, RecordColumns
+from loadtest.core.columns import ERROR_KINDS, NO_CODE, Coded, RecordColumns, Timing
 from loadtest.core.results import Cost, Figures, LatencyMs, RunSummary, ServerTimeMs
 from loadtest.core.telemetry import Telemetry, gpu_summary, oom_events, process_summary
 from loadtest.core.types import ErrorKind
@@ -103,15 +103,16 @@ def cost(usd_per_hour: float, fig: Figures) -> Cost:
     )
 
 
-def server_time(cols: RecordColumns) -> ServerTimeMs | None:
-    """Percentiles of the server's own clock over the good replies that carried it."""
-    if cols.server_s is None:
+def server_time(t: Timing) -> ServerTimeMs | None:
+    """summary.json's `server_time_ms`: percentiles of the server's own clock over the good
+    replies that carried it."""
+    if t.server_s is None:
         return None
-    timed = cols.ok & ~np.isnan(cols.server_s[:, 3])
+    timed = t.ok & ~np.isnan(t.server_s[:, 3])
     if not timed.any():
         return None
-    parts = {name: latency_ms(cols.server_s[timed, i]) for i, name in enumerate(_CLOCK_PARTS)}
-    rest = cols.latency_s[timed] - cols.server_s[timed, 3]
+    parts = {name: latency_ms(t.server_s[timed, i]) for i, name in enumerate(_CLOCK_PARTS)}
+    rest = t.latency_s[timed] - t.server_s[timed, 3]
     return ServerTimeMs(requests=int(np.count_nonzero(timed)), **parts, rest=latency_ms(rest))
 
 
@@ -132,14 +133,15 @@ def summarize(
     load_start: float,
 ) -> RunSummary:
     """summary.json from a run's records (as columns) and telemetry; `meta` says what ran
-    (RunSummary's scenario, target, model, ... fields)."""
+    (RunSummary's scenario, target, model, ... fields). The figures of the records' timing
+    (`server_time` and arrivals.load_figures) are the caller's to add: the store reads those
+    columns apart."""
     return RunSummary.model_validate(
         {
             **meta,
             **dict(figures(cols, duration_s)),
             "duration_s": duration_s,
             "error_samples": error_samples(cols),
-            "server_time_ms": server_time(cols),
             "workers": cols.worker.used(),
             "by_category": _grouped(cols, cols.category, duration_s),
             "by_bucket": _grouped(cols, cols.bucket, duration_s),

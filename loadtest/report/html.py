@@ -354,7 +354,7 @@ def _verdict(e: Entry) -> str:
 
 def render_report(run_dir: Path) -> str:
     s = read_summary(run_dir)
-    cols = read_columns(run_dir)
+    cols = read_columns(run_dir, timing=False)  # the timing figures are in summary.json
     t0 = s.started_at_unix
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["j2", "html"])

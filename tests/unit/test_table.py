@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from loadtest.core.columns import RecordColumns
 from loadtest.core.types import RECORD_FIELDS, ErrorKind, RequestRecord
 from loadtest.store import RECORDS, RecordWriter
-from loadtest.table import TABLE, read_columns
+from loadtest.table import TABLE, read_columns, read_timing
 
 
 def write(run_dir: Path, records: list[RequestRecord]) -> None:
@@ -31,7 +31,7 @@ def record(i: int, **fields: object) -> RequestRecord:
         1_800_000_000.0 + i / 1000, 0.01 + i / 1e6, 200, None, None, 1, 10 + i, 3 + i,
         "zh", "short", i % 7, "local",
     )  # fmt: skip
-    return RequestRecord(**{**{f: getattr(base, f) for f in RECORD_FIELDS}, **fields})  # type: ignore[arg-type]
+    return RequestRecord(**{**{f: getattr(base, f) for f in RECORD_FIELDS}, **fields})
 
 
 def test_every_field_round_trips_and_a_torn_line_is_left(tmp_path: Path) -> None:
@@ -50,6 +50,17 @@ def test_every_field_round_trips_and_a_torn_line_is_left(tmp_path: Path) -> None
     assert cols.server_s is not None and np.isnan(cols.server_s[0]).all()
     assert cols.ok.tolist() == [True, False, True, False]
     assert pq.ParquetFile(tmp_path / TABLE).metadata.num_rows == 4
+    # the timing columns read alone are the same; left out, they are not read at all
+    timing, whole = read_timing(tmp_path), cols.timing()
+    for name in ("latency_s", "ok", "send_lag_s", "server_s"):
+        np.testing.assert_array_equal(getattr(timing, name), getattr(whole, name))
+    lean = read_columns(tmp_path, timing=False)
+    assert lean.send_lag_s is None and lean.server_s is None
+    assert [lean.record(i) for i in range(4)] == [
+        RequestRecord(**{**{f: getattr(r, f) for f in RECORD_FIELDS}, "send_lag_s": None,
+                         "server_s": None})
+        for r in records
+    ]  # fmt: skip
 
 
 def test_a_run_without_lag_or_server_clock_holds_no_such_columns(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_load_block_of_an_open_loop() -> None:
     records = [record(0.001)] * 97 + [record(0.011), record(0.05), record(0.002, ok=False)]
     shape = LoadShape("open", 50.0, "gamma", 0.5, max_in_flight=16)
     load = load_figures(
-        shape, ArrivalCount(due=105, dropped=4), RecordColumns.from_records(records), 2.0
+        shape, ArrivalCount(due=105, dropped=4), RecordColumns.from_records(records).timing(), 2.0
     )
     assert (load.mode, load.offered_rps, load.arrival, load.burstiness) == (
         "open",
@@ -89,7 +89,7 @@ def test_load_block_of_an_open_loop() -> None:
 
 
 def test_load_block_of_a_closed_loop() -> None:
-    closed = RecordColumns.from_records([record(None)] * 10)
+    closed = RecordColumns.from_records([record(None)] * 10).timing()
     load = load_figures(LoadShape("closed"), None, closed, duration_s=5.0)
     assert (load.mode, load.offered_rps, load.due, load.late, load.dropped) == (
         "closed",

@@ -176,11 +176,11 @@ def test_server_time_is_the_servers_clock_and_the_rest_of_the_latency() -> None:
         )
 
     records = [rec(0.010, (0.002, 0.001, 0.004, 0.007)), rec(0.020, (0.004, 0.001, 0.008, 0.013))]
-    got = server_time(RecordColumns.from_records([*records, rec(0.5, None)]))
+    got = server_time(RecordColumns.from_records([*records, rec(0.5, None)]).timing())
     assert got is not None and got.requests == 2
     assert got.queue.max == pytest.approx(4.0) and got.inference.p50 == pytest.approx(6.0)
     assert got.rest.max == pytest.approx(7.0)  # 20 ms seen, 13 ms of them on the server
-    assert server_time(RecordColumns.from_records([rec(0.5, None)])) is None
+    assert server_time(RecordColumns.from_records([rec(0.5, None)]).timing()) is None
 
 
 def test_cost_is_the_price_of_a_second_over_what_a_second_served() -> None:

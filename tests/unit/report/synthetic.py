@@ -34,9 +34,12 @@ def write_run(
     return summarize_run(run_dir, seed=seed, random_weights=random_weights)
 
 
-def write_files(run_dir: Path, n: int, *, seed: int = 0, slower: float = 1.0) -> None:
+def write_files(
+    run_dir: Path, n: int, *, seed: int = 0, slower: float = 1.0, timed: bool = False
+) -> None:
     """The run's records and telemetry, as a run leaves them before its summary; the records
-    a chunk at a time, so ten million of them fit in memory."""
+    a chunk at a time, so ten million of them fit in memory. `timed`: an open loop's send lag
+    and the server's clock (TEI's headers) on every reply, the widest records there are."""
     rng = np.random.default_rng(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = T0 + np.sort(rng.uniform(0, DURATION_S, n))
@@ -45,6 +48,7 @@ def write_files(run_dir: Path, n: int, *, seed: int = 0, slower: float = 1.0) ->
     oom = (start > T0 + 30) & (start < T0 + 31) & (rng.uniform(size=n) < 0.5)
     refused = start > T0 + 55
     categories = np.array(["zh", "en", "code", "mixed"])[rng.integers(0, 4, n)]
+    lag = rng.exponential(0.0005, n) if timed else None  # drawn last: the rest stays the same
     writer = RecordWriter(run_dir)
     for at in range(0, n, _CHUNK):
         rows = []
@@ -66,8 +70,8 @@ def write_files(run_dir: Path, n: int, *, seed: int = 0, slower: float = 1.0) ->
                     bucket_for(int(chars[i])),
                     i % 64,
                     "local",
-                    None,
-                    None,
+                    None if lag is None else float(lag[i]),
+                    None if lag is None or status == 0 else _clock(float(latency[i])),
                 )
             )
         writer.write_rows(rows)
@@ -84,6 +88,11 @@ def write_files(run_dir: Path, n: int, *, seed: int = 0, slower: float = 1.0) ->
         write_samples(gpu, [sample])
     gpu.close()
     write_json(run_dir / TELEMETRY, {"gpu": "nvml", "devices": ["NVIDIA H100 80GB HBM3"]})
+
+
+def _clock(latency_s: float) -> tuple[float, float, float, float]:
+    """Queue, tokenization, inference and total, as shares of the latency."""
+    return (0.2 * latency_s, 0.05 * latency_s, 0.6 * latency_s, 0.9 * latency_s)
 
 
 def summarize_run(run_dir: Path, *, seed: int = 0, random_weights: bool = True) -> RunSummary:
