@@ -158,7 +158,7 @@ def ensure(run_dir: Path) -> Path | IO[bytes]:
                 return table
         except Exception:  # a torn or foreign file is made again
             pass
-    part = table.with_name(f".{TABLE}.part")
+    part = table.with_name(f".{TABLE}.{os.getpid()}.part")  # two readers at once: two parts
     try:
         convert(source, part, complete)
         os.replace(part, table)

@@ -98,7 +98,7 @@ def test_without_records_jsonl_the_copy_is_the_records(tmp_path: Path) -> None:
 
 def test_a_directory_that_cannot_take_the_copy_still_reads(tmp_path: Path) -> None:
     write(tmp_path, [record(i) for i in range(3)])
-    (tmp_path / f".{TABLE}.part").mkdir()  # the copy cannot be written there
+    (tmp_path / f".{TABLE}.{os.getpid()}.part").mkdir()  # the copy cannot be written there
     assert back(read_columns(tmp_path)) == [record(i) for i in range(3)]
     assert not (tmp_path / TABLE).exists()
 
