@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS entries (
     error_rate REAL,
     note TEXT,
     regression TEXT,
-    baseline TEXT
+    baseline TEXT,
+    comparison TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_by_load ON entries (load_key, started_at_unix);
 """
@@ -159,6 +160,9 @@ def _db(path: Path) -> Iterator[sqlite3.Connection]:
     try:
         with conn:
             conn.executescript(_SCHEMA)
+            known = {row[1] for row in conn.execute("PRAGMA table_info(entries)")}
+            if "comparison" not in known:  # an index made before verdicts kept their comparison
+                conn.execute("ALTER TABLE entries ADD COLUMN comparison TEXT")
             yield conn
     except sqlite3.Error as exc:
         raise HistoryError(f"the run history {path}: {exc}") from None
@@ -296,10 +300,27 @@ def entries(path: Path) -> list[Entry]:
     return found
 
 
-def judge(path: Path, run_dir: str, regression: list[str], baseline: str | None) -> None:
-    """Keep a run's verdict: what was significantly worse than `baseline` ([] for nothing)."""
+def judge(
+    path: Path,
+    run_dir: str,
+    regression: list[str],
+    baseline: str | None,
+    comparison: str | None,
+) -> None:
+    """Keep a run's verdict: what was significantly worse than `baseline` ([] for nothing), and
+    the comparison it came from (ScenarioComparison's JSON), so another threshold can judge it
+    again without bootstrapping again."""
     with _db(path) as conn:
         conn.execute(
-            "UPDATE entries SET regression = ?, baseline = ? WHERE dir = ?",
-            (json.dumps(regression), baseline, run_dir),
+            "UPDATE entries SET regression = ?, baseline = ?, comparison = ? WHERE dir = ?",
+            (json.dumps(regression), baseline, comparison, run_dir),
         )
+
+
+def comparisons(path: Path) -> dict[str, str]:
+    """Each judged run's comparison with its baseline (ScenarioComparison's JSON), by its dir."""
+    if not path.exists():
+        return {}
+    with _db(path) as conn:
+        rows = conn.execute("SELECT dir, comparison FROM entries WHERE comparison IS NOT NULL")
+        return dict(rows.fetchall())

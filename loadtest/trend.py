@@ -3,8 +3,9 @@
 A run is compared with the previous comparable run (the same target, scenario and load
 settings: history.load_key), by the compare's own statistics on both runs' records (block
 bootstrap intervals, comparison.compare_runs), and flagged a regression when any metric is
-significantly worse by more than the threshold (core/compare.regressions). The verdict is kept
-in the index, so each pair is bootstrapped once. A run cut short (interrupted, a full disk) is
+significantly worse by more than the threshold (core/compare.regressions). The comparison is
+kept in the index with the verdict, so each pair is bootstrapped once and another
+--regression-threshold judges it again at once. A run cut short (interrupted, a full disk) is
 neither judged nor a baseline.
 """
 
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from loadtest.comparison import compare_runs
 from loadtest.core.compare import regressions
-from loadtest.history import Entry, Trend, entries, judge, rebuild, trends
+from loadtest.core.results import ScenarioComparison
+from loadtest.history import Entry, Trend, comparisons, entries, judge, rebuild, trends
 from loadtest.settings import HistorySettings
 from loadtest.store import NotARun
 
@@ -29,25 +31,35 @@ class History:
     indexed: int | None  # with --rebuild: how many were indexed
 
 
-def _verdict(before: Entry, run: Entry, threshold: float, seed: int) -> list[str] | None:
+def _compared(before: Entry, run: Entry, seed: int) -> ScenarioComparison | None:
     try:
-        scenario = compare_runs([Path(before.dir)], [Path(run.dir)], _NAMES, seed)
+        return compare_runs([Path(before.dir)], [Path(run.dir)], _NAMES, seed)
     except (NotARun, OSError, ValueError):  # a run directory moved or deleted since
         return None
-    return regressions([scenario], threshold)
 
 
 def _judge_all(db: Path, threshold: float, seed: int) -> None:
+    kept = comparisons(db)
     last: dict[str, Entry] = {}
     for run in (e for e in entries(db) if e.kind == "run"):
         if run.note is not None:  # cut short: neither judged nor a baseline
             continue
         before = last.get(run.load_key)
-        if run.regression is None:
-            verdict = [] if before is None else _verdict(before, run, threshold, seed)
-            if verdict is not None:
-                judge(db, run.dir, verdict, before.dir if before else None)
         last[run.load_key] = run
+        if before is None:
+            if run.regression != [] or run.baseline is not None:
+                judge(db, run.dir, [], None, None)
+            continue
+        # bootstrapped once per pair: another threshold judges the kept comparison again
+        found = kept.get(run.dir) if run.baseline == before.dir else None
+        scenario = (
+            ScenarioComparison.model_validate_json(found) if found else _compared(before, run, seed)
+        )
+        if scenario is None:
+            continue
+        verdict = regressions([scenario], threshold)
+        if found is None or verdict != run.regression:
+            judge(db, run.dir, verdict, before.dir, found or scenario.model_dump_json())
 
 
 def history(settings: HistorySettings, db: Path) -> History:

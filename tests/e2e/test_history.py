@@ -59,6 +59,10 @@ def test_a_run_three_times_slower_is_a_regression_and_the_first_is_not(tmp_path:
     worse = slow["regression"]
     assert any(line.startswith("single p50: the previous run faster") for line in worse), worse
     assert slow["p50_ms"] > 2.5 * fast["p50_ms"]
+    # another threshold judges the kept comparison again: three times slower is not past 200%
+    lenient = _history(tmp_path, "--scenario", "single", "--regression-threshold", "200%")
+    assert [r["regression"] for r in lenient["runs"]] == [[], []], lenient["runs"]
+    assert _history(tmp_path, "--scenario", "single")["runs"][1]["regression"] == worse
     # the report links to the target's trend: the comparable runs up to it, each linked
     page = (tmp_path / "slow/report.html").read_text()
     assert 'data-section="trend"' in page and 'href="../fast/report.html"' in page
