@@ -41,12 +41,22 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         """Silent."""
 
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers["Content-Length"]))
+
     def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def embeddings_reply(request: bytes) -> bytes:
+    """An OpenAI-shaped reply to an embeddings request: a 2-d unit vector per input."""
+    n = len(json.loads(request)["input"])
+    data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
+    return json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": n}}).encode()
 
 
 class _Server(ThreadingHTTPServer):
@@ -92,13 +102,11 @@ class OneAtATime(QuietHandler):
         self._send(200, b'{"object": "list", "data": [{"id": "one-at-a-time"}]}')
 
     def do_POST(self) -> None:
-        n = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
-        data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
-        body = json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": n}})
+        body = embeddings_reply(self._body())
         done = threading.Event()
         self.line.put(done)
         done.wait()
-        self._send(200, body.encode())
+        self._send(200, body)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import QuietHandler, serving
+from tests.conftest import QuietHandler, embeddings_reply, serving
 from tests.e2e.conftest import BEHAVIOURS, ROOT
 
 
@@ -63,14 +63,12 @@ class _Breaking(QuietHandler):
         self._send(200, b'{"object": "list", "data": [{"id": "breaking"}]}')
 
     def do_POST(self) -> None:
-        n = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
+        body = embeddings_reply(self._body())
         with _Breaking.lock:
             behaviour = LOAD_SIDE[_Breaking.counter % len(LOAD_SIDE)]
             _Breaking.counter += 1
-        data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
-        body = json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": n}})
         if behaviour == "ok":
-            self._send(200, body.encode())
+            self._send(200, body)
             return
         if behaviour == "redirect":
             self.send_response(307)
@@ -82,7 +80,7 @@ class _Breaking(QuietHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body) + 4000))
         self.end_headers()
-        self.wfile.write(body.encode()[:20])
+        self.wfile.write(body[:20])
         self.wfile.flush()
         if behaviour == "partial_then_silence":
             time.sleep(1.0)  # past the client's 0.5 s timeout

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tests.conftest import QuietHandler, serving
+from tests.conftest import QuietHandler, embeddings_reply, serving
 from tests.e2e.test_scenarios import EMBLOAD, clean_env
 
 
@@ -21,11 +21,9 @@ class Tunable(QuietHandler):
         self._send(200, b'{"object": "list", "data": [{"id": "tunable"}]}')
 
     def do_POST(self) -> None:
-        n = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
-        data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
-        body = json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": n}})
+        body = embeddings_reply(self._body())
         time.sleep(self.service_s)
-        self._send(200, body.encode())
+        self._send(200, body)
 
 
 def _embload(args: list[str], cwd: Path) -> str:

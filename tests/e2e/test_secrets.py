@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import QuietHandler, serving
+from tests.conftest import QuietHandler, embeddings_reply, serving
 from tests.e2e.conftest import ROOT
 from tests.e2e.test_scenarios import EMBLOAD, clean_env
 
@@ -31,7 +31,7 @@ class KeyChecking(QuietHandler):
         self._send(200, b'{"object": "list", "data": [{"id": "keyed"}]}')
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
+        body = self._body()
         basic = "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
         if (
             self.headers.get("Authorization") not in (f"Bearer {KEY}", basic)
@@ -43,10 +43,7 @@ class KeyChecking(QuietHandler):
                 b'"invalid_request_error", "param": null, "code": "invalid_api_key"}}',
             )
             return
-        n = len(json.loads(body)["input"])
-        data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
-        reply = {"object": "list", "data": data, "usage": {"prompt_tokens": n}}
-        self._send(200, json.dumps(reply).encode())
+        self._send(200, embeddings_reply(body))
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> str:

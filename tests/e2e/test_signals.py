@@ -19,7 +19,7 @@ from typing import ClassVar
 import psutil
 import pytest
 
-from tests.conftest import QuietHandler, serving
+from tests.conftest import QuietHandler, embeddings_reply, serving
 from tests.e2e.conftest import ROOT, free_port
 from tests.e2e.test_scenarios import EMBLOAD, clean_env
 
@@ -36,11 +36,9 @@ class Counting(QuietHandler):
         self._send(200, b'{"object": "list", "data": [{"id": "counting"}]}')
 
     def do_POST(self) -> None:
-        n = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
-        data = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(n)]
-        body = json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": n}})
+        body = embeddings_reply(self._body())
         time.sleep(0.005)
-        self._send(200, body.encode())
+        self._send(200, body)
         with self.lock:
             self.served.append(time.monotonic())
 
