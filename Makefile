@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 INFINITY := .venv-infinity
 INFINITY_STAMP := $(INFINITY)/.installed
 
-.PHONY: install browser infinity demo test lint check bench clean
+.PHONY: install browser infinity demo test unit lint bench clean
 
 install: $(STAMP)
 
@@ -52,6 +52,10 @@ lint: install
 
 test: lint browser infinity
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: lint and the unit tests, about a minute; `make test` is what CI runs.
+unit: lint
+	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/generator.py

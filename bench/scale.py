@@ -12,7 +12,7 @@ widest records a run writes.
 
 With --formats it also converts the same records to Arrow IPC (the same JSON reader, the same
 columns) and reads the summary's columns back from each file: the measurement behind choosing
-Parquet for records.parquet (loadtest/table.py).
+Parquet for records.parquet (loadtest/store/table.py).
 
     python bench/scale.py [--sizes 1000000,10000000] [--formats] [--timed]
 """
@@ -37,25 +37,21 @@ from tests.unit.report.synthetic import write_files  # noqa: E402
 SUMMARY = "from pathlib import Path; from tests.unit.report.synthetic import summarize_run; "
 SUMMARY += "import sys; summarize_run(Path(sys.argv[1]))"
 
-# Arrow IPC from the same JSON reader, block size, schema and flat clock columns as
-# table.convert's Parquet (the bench's files have no torn last line to leave out)
+# Arrow IPC from the same JSON reader, block size and schema as table.convert's Parquet (the
+# bench's files have no torn last line to leave out)
 TO_IPC = """
 import sys
-import pyarrow as pa, pyarrow.compute as pc, pyarrow.ipc as ipc, pyarrow.json as pj
-from loadtest import table
-schema = table._json_schema(pa)
-flat = [f for f in schema if f.name != "server_s"]
-flat += [pa.field(c, pa.float64()) for c in table.CLOCK]
-out = pa.schema(flat)
+import pyarrow as pa, pyarrow.ipc as ipc, pyarrow.json as pj
+from loadtest.store import table
+out = table._schema(pa)
 reader = pj.open_json(sys.argv[1], read_options=pj.ReadOptions(block_size=table._BLOCK),
-                      parse_options=pj.ParseOptions(explicit_schema=schema))
+                      parse_options=pj.ParseOptions(explicit_schema=out))
 with ipc.new_file(sys.argv[2], out) as writer:
     for batch in reader:
-        clock = batch.column("server_s")
-        columns = [batch.column(f.name) for f in flat[: -len(table.CLOCK)]]
-        columns += [pc.list_element(clock, i) for i in range(len(table.CLOCK))]
-        writer.write_batch(pa.record_batch(columns, schema=out))
+        writer.write_batch(batch)
 """
+ENSURE = "import sys; from pathlib import Path; from loadtest.store.table import ensure; "
+ENSURE += "ensure(Path(sys.argv[1]))"
 
 # the summary's columns, as numpy arrays, from either file
 READ = """
@@ -126,9 +122,7 @@ def main() -> None:
             if args.formats:
                 ipc = run_dir / "records.arrow"
                 (run_dir / "records.parquet").unlink()
-                to_parquet = timed([py, "-c", "import sys; from pathlib import Path; "
-                                    "from loadtest.table import ensure; ensure(Path(sys.argv[1]))",
-                                    str(run_dir)])  # fmt: skip
+                to_parquet = timed([py, "-c", ENSURE, str(run_dir)])
                 to_ipc = timed([py, "-c", TO_IPC, str(run_dir / "records.jsonl"), str(ipc)])
                 for name, made in (("parquet", to_parquet), ("arrow", to_ipc)):
                     path = run_dir / f"records.{name}"

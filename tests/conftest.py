@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from loadtest.gpu import GpuUnavailable, NvmlReader
+from loadtest.core.errors import GpuUnavailable
+from loadtest.telemetry.nvml import NvmlReader
 
 
 @functools.cache

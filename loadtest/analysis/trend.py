@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtest.comparison import compare_runs
+from loadtest.analysis.compare import compare_runs
+from loadtest.config.commands import HistorySettings
 from loadtest.core.compare import regressions
+from loadtest.core.errors import NotARun
 from loadtest.core.results import ScenarioComparison
-from loadtest.history import Entry, Trend, comparisons, entries, judge, rebuild, trends
-from loadtest.settings import HistorySettings
-from loadtest.store import NotARun
+from loadtest.store.history import Entry, Trend, comparisons, entries, judge, rebuild, trends
 
 _NAMES = ("the previous run", "this run")
 

@@ -20,14 +20,11 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 from pydantic import AliasChoices, SecretStr, ValidationError
 from pydantic_settings import EnvSettingsSource
 
-from loadtest.settings import Options
+from loadtest.config.base import Options
+from loadtest.core.errors import SettingsError
 
 CONFIG_FILE = Path("embload.toml")
 CONFIG_ENV = "EMBLOAD_CONFIG"
-
-
-class SettingsError(Exception):
-    """A setting that cannot be used; one line naming where it came from."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +173,7 @@ def resolve(cls: type[S], flags: Mapping[str, Any] | None = None, config: Path |
         return cls.model_validate(merged)
     except ValidationError as exc:
         error = exc.errors()[0]
-        message = error["msg"].removeprefix("Value error, ")
+        message = _message(error)
         if not error["loc"]:  # a rule across options: no one layer to name
             raise SettingsError(message) from None
         key = str(error["loc"][0])
@@ -184,6 +181,14 @@ def resolve(cls: type[S], flags: Mapping[str, Any] | None = None, config: Path |
         if error["type"] == "extra_forbidden":
             raise SettingsError(f"{label}: unknown option {key!r}") from None
         raise SettingsError(f"{_where(cls, label, key)}: {message}") from None
+
+
+def _message(error: Any) -> str:
+    """pydantic's words for a bad value, with a choice's options spelled as a user types them."""
+    if error["type"] == "literal_error":
+        choices = error.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
+        return f"unknown value {error['input']!r}; pick {choices}"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def override(settings: S, table: Mapping[str, Any], where: str) -> S:

@@ -17,135 +17,26 @@ A leaf module: pydantic only, so the bundled server can share it without the loa
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import (
-    AliasChoices,
-    BeforeValidator,
-    Field,
-    SecretStr,
-    field_serializer,
-    model_validator,
+from pydantic import BeforeValidator, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from loadtest.config.base import (
+    Duration,
+    Options,
+    Processes,
+    duration,
+    history,
+    json_object,
+    max_in_flight,
+    option,
+    processes,
+    serve,
+    serve_port,
+    target,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-
-def parse_duration(value: object) -> object:
-    """`30s`, `2m`, `1h30m` or plain seconds (as Locust's -t takes them) to seconds."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", text)
-    if not text or not parts or not any(parts.groups()):
-        raise ValueError(f"{value!r} is not a duration like 30s, 2m or 1h30m")
-    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-    return h * 3600 + m * 60 + s
-
-
-def _percent(value: object) -> object:
-    """`10%` or `0.1` to 0.1."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        return float(value.strip()[:-1]) / 100
-    return value
-
-
-def _comma_list(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-def _json_object(value: object) -> object:
-    if isinstance(value, str):
-        return json.loads(value) if value.strip() else {}
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
-
-
-def option(
-    default: Any,
-    help: str,
-    *,
-    name: str | None = None,
-    text: bool = False,
-    secret: bool = False,
-    **constraints: Any,
-) -> Any:
-    """A field that is an option. `name`: what flags, variables and embload.toml call it, where
-    the attribute carries a unit (`timeout_s` is `timeout`). `text`: typed on the command line
-    as text the model parses (30s, 10%, a,b). `secret`: never written, masked in Locust's UI."""
-    return Field(
-        default,
-        description=help,
-        validation_alias=AliasChoices(name) if name else None,
-        json_schema_extra={"text": text, "secret": secret},
-        **constraints,
-    )
-
-
-def history() -> Any:
-    return option(
-        None, "the run index (SQLite): a path, or off (default: <reports>/history.sqlite)"
-    )
-
-
-def duration(help: str) -> Any:
-    """A length of time, typed as 30s, 2m or 1h30m; 30 s unless set."""
-    return option("30s", help, name="duration", text=True, gt=0, validate_default=True)
-
-
-def _processes(value: object) -> object:
-    if value in (0, "0"):
-        raise ValueError("0 processes: leave --processes out for one, or give N or -1")
-    return value
-
-
-def processes() -> Any:
-    """Locust's own --processes: a master and N worker processes on this machine."""
-    return option(
-        None,
-        "load-generator processes: a Locust master and N workers here, -1 one per core "
-        "(default: one process)",
-        ge=-1,
-    )
-
-
-Processes = Annotated[int | None, BeforeValidator(_processes)]
-
-
-class Options(BaseSettings):
-    """Options of one command; TABLE is its embload.toml table, TRANSFER its hand-over variable."""
-
-    model_config = SettingsConfigDict(
-        extra="forbid",
-        frozen=True,
-        validate_by_name=True,
-        validate_by_alias=True,
-        env_prefix_target="all",  # EMBLOAD_TIMEOUT, not EMBLOAD_TIMEOUT_S nor TIMEOUT
-    )
-    TABLE: ClassVar[str]
-    TRANSFER: ClassVar[str | None] = None
-    # The class whose options make up TABLE, where this one takes only some of them: a Locust
-    # process (LoadSettings) reads [run] and leaves `duration` and `scenario` to `embload run`.
-    TABLE_OWNER: ClassVar[type[Options] | None] = None
-
-    def transfer_json(self) -> str:
-        """The settings for a child process, secrets included: only ever for its environment."""
-        return self.model_dump_json(context={"reveal": True})
-
-    @field_serializer("*", mode="wrap")
-    def _hide_secrets(self, value: Any, nxt: Any, info: Any) -> Any:
-        if isinstance(value, SecretStr) and (info.context or {}).get("reveal"):
-            return value.get_secret_value()
-        return nxt(value)
 
 
 class LoadSettings(Options):
@@ -172,7 +63,7 @@ class LoadSettings(Options):
         60.0, "seconds before a request counts as a timeout", name="timeout", gt=0
     )
     api_key: SecretStr | None = option(None, "bearer token: sent, never written", secret=True)
-    headers: Annotated[dict[str, str], BeforeValidator(_json_object)] = option(
+    headers: Annotated[dict[str, str], BeforeValidator(json_object)] = option(
         {}, "extra HTTP headers, a JSON object: sent, values never written", secret=True
     )
     instruction: str | None = option(
@@ -233,40 +124,6 @@ class LoadSettings(Options):
         return self
 
 
-def target() -> Any:
-    return option(
-        None, "OpenAI-style base URL, e.g. http://127.0.0.1:30000/v1 (or http://host:port)"
-    )
-
-
-def max_in_flight() -> Any:
-    return option(
-        512,
-        "open loop: requests in flight at most (Locust's users); an arrival that finds them "
-        "all busy is dropped and counted",
-        ge=1,
-    )
-
-
-def serve() -> Any:
-    return option(False, "start the bundled server on loopback ([serve] configures it)")
-
-
-def serve_port() -> Any:
-    return option(30000, "port for --serve", ge=1, le=65535)
-
-
-def _numbers(value: object) -> object:
-    """`10,20,40` to a list; a number alone to a list of one."""
-    if isinstance(value, int | float):
-        return [value]
-    return _comma_list(value)
-
-
-Rates = Annotated[list[Annotated[float, Field(gt=0)]], NoDecode, BeforeValidator(_numbers)]
-Counts = Annotated[list[Annotated[int, Field(ge=1)]], NoDecode, BeforeValidator(_numbers)]
-
-
 class RunSettings(LoadSettings):
     """`embload run`: one test's options and which scenarios, how long, against what."""
 
@@ -289,103 +146,6 @@ class RunSettings(LoadSettings):
 
 
 LoadSettings.TABLE_OWNER = RunSettings
-
-
-class SweepSettings(LoadSettings):
-    """`embload sweep`: a run's options, stepped or searched over rate, users or batch size;
-    embload.toml's [sweep]."""
-
-    TABLE = "sweep"
-    TRANSFER = None
-    TABLE_OWNER = None
-
-    target: str | None = target()
-    scenario: str = option("single", "the scenario each step runs: single | medium | peak")
-    duration_s: Duration = duration("how long each step runs: 30s, 2m")
-    rates: Rates = option([], "open-loop steps, req/s: 10,20,40", text=True)
-    users: Counts = option([], "closed-loop steps, users: 1,4,16,64", text=True)
-    batch: Counts = option(  # type: ignore[assignment]  # a run's one size, a sweep's several
-        [], "batch-size steps, texts per request: 1,4,16,64,256 (at --fixed-users)", text=True
-    )
-    fixed_users: int | None = option(
-        None, "users for a batch sweep (default: the scenario's)", ge=1
-    )
-    slo: str | None = option(
-        None,
-        "search the highest rate within this, e.g. 'p99<100ms,error_rate<0.1%' (with --rates: "
-        "mark the steps within it)",
-        text=True,
-    )
-    precision: Annotated[float, BeforeValidator(_percent)] = option(
-        0.1, "the search stops when its bracket is this narrow: 10%", text=True, gt=0
-    )
-    max_steps: int = option(12, "runs a search makes at most", ge=2)
-    knee_factor: float = option(
-        3.0, "the knee: where P99 passes this many times its low-load value", gt=1
-    )
-    max_in_flight: int = max_in_flight()
-    processes: Processes = processes()
-    serve: bool = serve()
-    serve_port: int = serve_port()
-
-    @model_validator(mode="after")
-    def _one_dimension(self) -> SweepSettings:
-        swept = [n for n in ("rates", "users", "batch") if getattr(self, n)]
-        if len(swept) > 1:
-            raise ValueError(f"a sweep steps one of --rates, --users, --batch; got {swept}")
-        if self.slo and swept and swept != ["rates"]:
-            raise ValueError("--slo searches rates: leave out --users and --batch")
-        if self.rate_rps is not None and (self.slo or swept not in ([], ["batch"])):
-            raise ValueError("--rate fixes a batch sweep's load; a rate sweep takes --rates")
-        return self
-
-
-class CompareSettings(Options):
-    """`embload compare`: embload.toml's [compare], EMBLOAD_COMPARE_*."""
-
-    model_config = SettingsConfigDict(env_prefix="EMBLOAD_COMPARE_")
-    TABLE = "compare"
-
-    scenarios: CommaList = option(
-        ["single", "medium", "peak"], "comma-separated: single,medium,peak", text=True
-    )
-    duration_s: Duration = duration("how long each scenario runs per target: 30s, 2m")
-    users: int | None = option(None, "users (default: each scenario's)", ge=1)
-    processes: Processes = processes()
-    seed: int = option(0, "seed for payloads and the bootstrap")
-    serve: bool = option(False, "start each target's bundled server in turn, on its url's port")
-    random_weights: bool = option(False, "with --serve: qwen and bge with random weights")
-    probe: bool = option(True, "run the quality probe on each target after its runs")
-    targets: CommaList = option(
-        [], "NAME=URL: defines or overrides a target (repeatable)", name="target"
-    )
-    out: Path | None = option(None, "directory (default: reports/compare-<time>/)")
-    history: str | None = history()
-    fail_on_regression: Annotated[float | None, BeforeValidator(_percent)] = option(
-        None, "e.g. 10%: exit 1 when B is significantly worse by more than this", text=True, ge=0
-    )
-
-
-class HistorySettings(Options):
-    """`embload history`: embload.toml's [history], EMBLOAD_HISTORY_*."""
-
-    model_config = SettingsConfigDict(env_prefix="EMBLOAD_HISTORY_")
-    TABLE = "history"
-
-    target: str | None = option(None, "only runs of this target (its base URL, or a part of it)")
-    scenario: str | None = option(None, "only runs of this scenario")
-    json_out: bool = option(False, "print JSON instead of tables", name="json")
-    rebuild: bool = option(False, "index every run, compare and sweep under --reports first")
-    reports: Path = option(Path("reports"), "where the runs are")
-    history: str | None = history()
-    regression_threshold: Annotated[float, BeforeValidator(_percent)] = option(
-        0.05,
-        "a run is a regression when significantly worse than the previous comparable run by "
-        "more than this (5%: P50, P90 and P99 5% slower, rates 5% lower, 5 points of errors)",
-        text=True,
-        ge=0,
-    )
-    seed: int = option(0, "seed for the bootstrap")
 
 
 class ServeSettings(Options):

@@ -89,7 +89,7 @@ def side_data(cols: RecordColumns, t0: float, duration_s: float) -> SideData:
     n = max(1, int(np.floor(duration_s)))
     window = np.clip(np.floor(cols.start_time + cols.latency_s - t0), 0, n - 1).astype(np.int64)
     ok = cols.ok
-    tokens = np.nan_to_num(cols.tokens)
+    tokens = np.nan_to_num(cols.prompt_tokens)
 
     def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         w = None if weights is None else weights[mask]
@@ -104,7 +104,7 @@ def side_data(cols: RecordColumns, t0: float, duration_s: float) -> SideData:
         requests_per_window=count(np.ones_like(ok)),
         failed_per_window=count(~ok),
         duration_s=duration_s,
-        tokens_reported=bool(np.isfinite(cols.tokens[ok]).any()),
+        tokens_reported=bool(np.isfinite(cols.prompt_tokens[ok]).any()),
     )
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from loadtest.core.record import RecordRow
 from loadtest.core.stats import latency_ms
-from loadtest.core.types import RecordRow
 
 ALL = "all"
 
@@ -27,10 +27,10 @@ class LiveFigures:
         self._failed: dict[str, int] = {}
 
     def add(self, rows: Iterable[RecordRow]) -> None:
-        for row in rows:  # RecordRow: latency_s at 1, error at 3, category at 8
-            category = row[8]
-            if row[3] is None:
-                self._ok.setdefault(category, array("d")).append(row[1])
+        for row in rows:
+            category = row.category
+            if row.error is None:
+                self._ok.setdefault(category, array("d")).append(row.latency_s)
             else:
                 self._failed[category] = self._failed.get(category, 0) + 1
 

@@ -62,3 +62,9 @@ def classify_status(status: int, body: bytes) -> tuple[ErrorKind | None, str | N
     if status >= 400:
         return ErrorKind.HTTP_4XX, message
     return ErrorKind.INVALID_RESPONSE, message
+
+
+def timed_out(timeout_s: float) -> tuple[ErrorKind, str]:
+    """A request with no reply within its timeout: the same kind and words on every path (the
+    load path's geventhttpclient and the httpx client alike)."""
+    return ErrorKind.TIMEOUT, f"no reply within the {timeout_s:g} s timeout"

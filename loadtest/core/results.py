@@ -66,6 +66,9 @@ LATENCY_DEFINITION = (
 )
 
 
+SignalName = Literal["SIGINT", "SIGTERM"]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -229,20 +232,16 @@ class LoadFigures(_Model):
     send_lag_max_ms: float | None
 
 
-class RunSummary(Figures):
-    """summary.json: one scenario run, computed from the run directory's files only."""
+class RunMeta(_Model):
+    """What ran, where and how: a run's summary.json fields that the load side knows without
+    its records (the figures come from those)."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
     scenario: str
     target: str = Field(description="the base URL, without any user:password")
     route: str | None = Field(
         None, description="the embeddings route's URL the load went to (found, if not given)"
     )
     dialect: str = Field("openai", description="the API spoken there: openai, infinity, tei, ...")
-    server_time_ms: ServerTimeMs | None = Field(
-        None, description="the server's own clock, when its replies carry it"
-    )
-    cost: Cost | None = Field(None, description="with --gpu-cost-per-hour")
     model: str | None
     users: int | None
     inputs_per_request: int
@@ -254,10 +253,42 @@ class RunSummary(Figures):
     extra_headers: list[str] = Field(description="names only: values may be credentials")
     started_at: str = Field(description="ISO 8601, local time with offset")
     started_at_unix: float
-    duration_s: float = Field(description="the load's wall-clock duration: the rates' divisor")
     embload_version: str
     server_model: ModelCard | None
     environment: LoadEnvironment
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what may leave the figures short, e.g. a worker that never sent its last "
+        "records",
+    )
+    history: str | None = Field(
+        default=None, description="the run index this run went into (embload history)"
+    )
+    write_error: str | None = Field(
+        default=None,
+        description="why records stopped being written (a full disk): the load stopped there",
+    )
+    interrupted: SignalName | None = Field(
+        default=None,
+        description="the signal that stopped the load before its time: the figures are of the "
+        "part that ran",
+    )
+
+
+class RunSummary(Figures, RunMeta):
+    """summary.json: one scenario run, computed from the run directory's files only."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    records_schema_version: int = Field(
+        1,
+        description="the schema of the run's records files (`embload schema records`): 2 "
+        "names the server's clock in four fields, 1 wrote it as one array `server_s`",
+    )
+    server_time_ms: ServerTimeMs | None = Field(
+        None, description="the server's own clock, when its replies carry it"
+    )
+    cost: Cost | None = Field(None, description="with --gpu-cost-per-hour")
+    duration_s: float = Field(description="the load's wall-clock duration: the rates' divisor")
     error_samples: dict[ErrorKind, list[str]] = Field(description="a few messages per kind")
     by_category: dict[str, Figures]
     by_bucket: dict[str, Figures]
@@ -275,25 +306,8 @@ class RunSummary(Figures):
     thresholds: list[ThresholdVerdict] = Field(
         default_factory=list, description="each --fail-on threshold and its verdict"
     )
-    warnings: list[str] = Field(
-        default_factory=list,
-        description="what may leave the figures short, e.g. a worker that never sent its last "
-        "records",
-    )
     load: LoadFigures | None = Field(
         default=None, description="open or closed loop, offered against achieved; late, dropped"
-    )
-    history: str | None = Field(
-        default=None, description="the run index this run went into (embload history)"
-    )
-    write_error: str | None = Field(
-        default=None,
-        description="why records stopped being written (a full disk): the load stopped there",
-    )
-    interrupted: Literal["SIGINT", "SIGTERM"] | None = Field(
-        default=None,
-        description="the signal that stopped the load before its time: the figures are of the "
-        "part that ran",
     )
 
 

@@ -1,4 +1,4 @@
-"""Exact statistics over full-resolution records, and the one place a RunSummary is assembled.
+"""Exact statistics over full-resolution records, and the one place a RunSummary is built.
 
 Percentiles are numpy's default (linear interpolation between order statistics) over every
 successful request's latency, never Locust's rounded buckets. Rates count successes only, over
@@ -14,8 +14,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from loadtest.core.columns import ERROR_KINDS, NO_CODE, Coded, RecordColumns, Timing
-from loadtest.core.results import Cost, Figures, LatencyMs, RunSummary, ServerTimeMs
+from loadtest.core.record import RECORDS_SCHEMA_VERSION
+from loadtest.core.results import (
+    Cost,
+    Figures,
+    LatencyMs,
+    LoadFigures,
+    RunMeta,
+    RunSummary,
+    ServerTimeMs,
+)
 from loadtest.core.telemetry import Telemetry, gpu_summary, oom_events, process_summary
+from loadtest.core.thresholds import Threshold, check_all
 from loadtest.core.types import ErrorKind
 
 PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
@@ -49,7 +59,7 @@ def figures(cols: RecordColumns, duration_s: float, where: np.ndarray | None = N
         picked: np.ndarray = column[ok] if where is None else column[where][ok]
         return picked
 
-    tokens = of_ok(cols.tokens)
+    tokens = of_ok(cols.prompt_tokens)
     reported, token_sum = (
         tokens.size - int(np.count_nonzero(np.isnan(tokens))),
         np.nansum(tokens, dtype=np.float64),
@@ -106,52 +116,58 @@ def cost(usd_per_hour: float, fig: Figures) -> Cost:
 def server_time(t: Timing) -> ServerTimeMs | None:
     """summary.json's `server_time_ms`: percentiles of the server's own clock over the good
     replies that carried it."""
-    if t.server_s is None:
+    clock = (t.server_queue_s, t.server_tokenization_s, t.server_inference_s, t.server_total_s)
+    if any(part is None for part in clock):  # a record has all four parts or none
         return None
-    timed = t.ok & ~np.isnan(t.server_s[:, 3])
+    queue, tokenization, inference, total = (p for p in clock if p is not None)
+    timed = t.ok & ~np.isnan(total)
     if not timed.any():
         return None
-    parts = {name: latency_ms(t.server_s[timed, i]) for i, name in enumerate(_CLOCK_PARTS)}
-    rest = t.latency_s[timed] - t.server_s[timed, 3]
-    return ServerTimeMs(requests=int(np.count_nonzero(timed)), **parts, rest=latency_ms(rest))
-
-
-_CLOCK_PARTS = (
-    "queue",
-    "tokenization",
-    "inference",
-    "total",
-)  # RecordColumns.server_s's column order
+    return ServerTimeMs(
+        requests=int(np.count_nonzero(timed)),
+        queue=latency_ms(queue[timed]),
+        tokenization=latency_ms(tokenization[timed]),
+        inference=latency_ms(inference[timed]),
+        total=latency_ms(total[timed]),
+        rest=latency_ms(t.latency_s[timed] - total[timed]),
+    )
 
 
 def summarize(
     cols: RecordColumns,
     telemetry: Telemetry,
+    meta: RunMeta,
     *,
-    meta: dict[str, object],
     duration_s: float,
     load_start: float,
+    server_time_ms: ServerTimeMs | None = None,
+    load: LoadFigures | None = None,
+    usd_per_hour: float | None = None,
+    thresholds: Sequence[Threshold] = (),
 ) -> RunSummary:
-    """summary.json from a run's records (as columns) and telemetry; `meta` says what ran
-    (RunSummary's scenario, target, model, ... fields). The figures of the records' timing
-    (`server_time` and arrivals.load_figures) are the caller's to add: the store reads those
-    columns apart."""
-    return RunSummary.model_validate(
-        {
-            **meta,
-            **dict(figures(cols, duration_s)),
-            "duration_s": duration_s,
-            "error_samples": error_samples(cols),
-            "workers": cols.worker.used(),
-            "by_category": _grouped(cols, cols.category, duration_s),
-            "by_bucket": _grouped(cols, cols.bucket, duration_s),
-            "startup": telemetry.startup,
-            "gpu": gpu_summary(telemetry.gpu, load_start=load_start, server_pids=telemetry.pids),
-            "gpu_unavailable": None if telemetry.gpu else telemetry.gpu_unavailable,
-            "server_process": process_summary(telemetry.process, load_start=load_start),
-            "oom_threshold": telemetry.oom_threshold,
-            "oom_events": oom_events(
-                cols, telemetry.gpu, telemetry.health, threshold=telemetry.oom_threshold
-            ),
-        }
+    """summary.json, in one piece: what ran (`meta`), the figures of its records (as columns),
+    its telemetry, the figures of its timing columns (`server_time_ms`, `load`: the store reads
+    those apart), its cost and each threshold's verdict."""
+    overall = figures(cols, duration_s)
+    return RunSummary(
+        **dict(meta),
+        **dict(overall),
+        records_schema_version=RECORDS_SCHEMA_VERSION,
+        server_time_ms=server_time_ms,
+        cost=cost(usd_per_hour, overall) if usd_per_hour is not None else None,
+        duration_s=duration_s,
+        error_samples=error_samples(cols),
+        workers=cols.worker.used(),
+        by_category=_grouped(cols, cols.category, duration_s),
+        by_bucket=_grouped(cols, cols.bucket, duration_s),
+        startup=telemetry.startup,
+        gpu=gpu_summary(telemetry.gpu, load_start=load_start, server_pids=telemetry.pids),
+        gpu_unavailable=None if telemetry.gpu else telemetry.gpu_unavailable,
+        server_process=process_summary(telemetry.process, load_start=load_start),
+        oom_threshold=telemetry.oom_threshold,
+        oom_events=oom_events(
+            cols, telemetry.gpu, telemetry.health, threshold=telemetry.oom_threshold
+        ),
+        thresholds=check_all(list(thresholds), overall),
+        load=load,
     )

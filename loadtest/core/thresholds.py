@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loadtest.core.errors import ThresholdError
 from loadtest.core.results import METRICS, Figures, ThresholdVerdict
 
 _LATENCIES = ("p50", "p90", "p99", "p999")
@@ -25,10 +26,6 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 _TERM = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*(ms|s|%)?\s*$")
-
-
-class ThresholdError(ValueError):
-    """A threshold that cannot be read: the message names it and the fix."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The records every other module passes around: one request and the kinds of error it can end
-in, one GPU or server-process sample, one health probe, one out-of-memory event.
+"""The records every other module passes around: the kinds of error a request can end in, one
+GPU or server-process sample, one health probe, one out-of-memory event (a request's own record
+is core/record.py's).
 
 Units are in the names: seconds, bytes and counts here; ms and MiB appear only in reports.
 Every `time` / `start_time` is wall clock (Unix seconds), so all files of a run line up.
@@ -9,7 +10,7 @@ serves) is the dataclass's own, through `to_json` / `from_json`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -36,56 +37,6 @@ class Payload:
     text: str
     category: str
     bucket: str
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """What happened to one request, as written to records.jsonl."""
-
-    start_time: float  # wall clock, Unix seconds: when sent (closed loop), when due (open loop)
-    latency_s: float  # perf_counter difference: start_time to full reply read
-    status: int  # HTTP status; 0 when no reply arrived
-    error: ErrorKind | None
-    error_message: str | None
-    inputs: int
-    chars: int
-    prompt_tokens: int | None  # usage.prompt_tokens as the server reported it
-    category: str
-    bucket: str
-    user: int
-    worker: str
-    # open loop only: seconds from the due time (start_time) to the send; latency_s includes it
-    send_lag_s: float | None = None
-    # the server's own clock (TEI's x-*-time headers), seconds: queue, tokenization, inference,
-    # total; None when the reply carries no such headers
-    server_s: tuple[float, float, float, float] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RequestRecord))
-
-# A RequestRecord's fields in RECORD_FIELDS order. The load path buffers these and writes
-# them as they are: a frozen dataclass costs ~2 µs to build, a tuple a tenth of that, and the
-# generator's core is the budget (bench/generator.py). `RequestRecord(*row)` gives the record.
-RecordRow = tuple[
-    float,
-    float,
-    int,
-    ErrorKind | None,
-    str | None,
-    int,
-    int,
-    int | None,
-    str,
-    str,
-    int,
-    str,
-    float | None,
-    tuple[float, float, float, float] | None,
-]
 
 
 @dataclass(frozen=True, slots=True)

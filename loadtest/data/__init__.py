@@ -1,7 +1,10 @@
 """The built-in texts: corpus.jsonl (what the scenarios send) and probe_pairs.jsonl (what the
 quality probe compares), both written for this project; and a user's `--corpus` file.
 
-The built-in corpus and a user's go through the same parser (core/payloads.parse_corpus).
+The built-in corpus and a user's go through the same parser (core/payloads.parse_corpus), and
+each is parsed once per process.
+
+May import: core.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from loadtest.core.errors import UsageError
 from loadtest.core.payloads import parse_corpus
 from loadtest.core.probe import ProbePairs, parse_probe_pairs
 from loadtest.core.types import Payload
@@ -30,14 +34,29 @@ def probe_pairs() -> ProbePairs:
 
 
 def read_corpus(path: Path) -> tuple[Payload, ...]:
-    """A `.jsonl` (`text`, optional `category`) or `.txt` (one text a line) corpus file."""
+    """A `.jsonl` (`text`, optional `category`) or `.txt` (one text a line) corpus file, parsed
+    once per process: again only when the file changed (its size or time)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise UsageError(f"cannot read corpus {path}: {exc.strerror}") from None
+    return _parsed(path, stat.st_size, stat.st_mtime_ns)
+
+
+def corpus(path: Path | None) -> tuple[Payload, ...]:
+    """The user's corpus, else the built-in one."""
+    return read_corpus(path) if path is not None else builtin_corpus()
+
+
+@cache
+def _parsed(path: Path, size: int, mtime_ns: int) -> tuple[Payload, ...]:
     try:
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValueError(f"cannot read corpus {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read corpus {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"corpus {path} is not UTF-8 text") from None
+        raise UsageError(f"corpus {path} is not UTF-8 text") from None
     try:
         return parse_corpus(content, jsonl=path.suffix == ".jsonl")
     except ValueError as exc:
-        raise ValueError(f"corpus {path}: {exc}") from None
+        raise UsageError(f"corpus {path}: {exc}") from None

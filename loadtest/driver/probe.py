@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from loadtest.client import EmbeddingsClient, redact
 from loadtest.core.probe import ProbePairs, consistency_flags, cosine, probe_texts, separation
 from loadtest.core.results import Consistency, ProbeResult
+from loadtest.target.client import EmbeddingsClient
+from loadtest.target.url import redact
 
 _BATCH = 32
 _BURST = 64

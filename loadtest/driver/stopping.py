@@ -18,31 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from loadtest.core.errors import Interrupted
+
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class Interrupted(Exception):
-    """The command was stopped by a signal; `where` holds what the stopped run kept."""
-
-    def __init__(self, signum: int, where: Path | None = None, at_once: bool = False) -> None:
-        self.signum, self.where, self.at_once = signum, where, at_once
-        super().__init__(self.line())
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
-
-    def line(self) -> str:
-        if self.at_once:
-            kept = f"; what was on disk is in {self.where}" if self.where else ""
-            return f"interrupted by a second {self.name}: stopped at once{kept}"
-        if self.where is None:
-            return f"interrupted by {self.name} before any load"
-        return f"interrupted by {self.name}: the load stopped; {self.where} holds the part that ran"
 
 
 class Stopper:

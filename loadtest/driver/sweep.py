@@ -17,7 +17,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from loadtest.client import redact
+from loadtest.config.commands import SweepSettings
+from loadtest.config.settings import ServeSettings
+from loadtest.core.errors import ThresholdError, UsageError
 from loadtest.core.results import RunSummary, ThresholdVerdict
 from loadtest.core.sweep import (
     SweepKind,
@@ -28,12 +30,13 @@ from loadtest.core.sweep import (
     next_rate,
     step_of,
 )
-from loadtest.core.thresholds import Threshold, ThresholdError, check_all, parse_thresholds
-from loadtest.history import history_path, index_sweep
-from loadtest.runner import Prepared, RunError, prepared, run_scenario, scenario_file
-from loadtest.settings import ServeSettings, SweepSettings
-from loadtest.stopping import STOP
-from loadtest.store import NotWritable, writable_dir, write_json
+from loadtest.core.thresholds import Threshold, check_all, parse_thresholds
+from loadtest.driver.prepare import Prepared, prepared
+from loadtest.driver.runner import run_scenario, scenario_file
+from loadtest.driver.stopping import STOP
+from loadtest.store.files import writable_dir, write_json
+from loadtest.store.history import history_path, index_sweep
+from loadtest.target.url import redact
 
 SWEEP_JSON = "sweep.json"
 _MIN_FIRST_RATE = 0.5  # req/s: where a search starts when one user barely got anything through
@@ -45,7 +48,7 @@ def _thresholds(text: str | None, flag: str) -> list[Threshold]:
     try:
         return parse_thresholds(text)
     except ThresholdError as exc:
-        raise RunError(f"{flag}: {exc}") from None
+        raise ThresholdError(f"{flag}: {exc.line}") from None
 
 
 def _kind(settings: SweepSettings) -> SweepKind:
@@ -55,7 +58,7 @@ def _kind(settings: SweepSettings) -> SweepKind:
         return "batch"
     if settings.rates or settings.slo:
         return "rates"
-    raise RunError(
+    raise UsageError(
         "nothing to sweep: give --slo to search rates, or steps with --rates, --users or --batch"
     )
 
@@ -63,11 +66,8 @@ def _kind(settings: SweepSettings) -> SweepKind:
 def sweep_dir(settings: SweepSettings, now: datetime) -> Path:
     out = settings.out or settings.reports / f"sweep-{now:%Y%m%d-%H%M%S}"
     if (out / SWEEP_JSON).exists():
-        raise RunError(f"{out} already holds a sweep; pick another --out")
-    try:
-        return writable_dir(out)
-    except NotWritable as exc:
-        raise RunError(str(exc)) from None
+        raise UsageError(f"{out} already holds a sweep; pick another --out")
+    return writable_dir(out)
 
 
 @dataclass
@@ -93,13 +93,12 @@ class _Stepper:
         self.console.print(f"[bold]step {number}[/bold] {label.replace('-', ' ')}")
         update = {"out": run_dir, "rate_rps": rate, "batch": batch}
         result = run_scenario(
+            self.ready,
             self.ready.load.model_copy(update=update),
             s.scenario,
             users,
             s.duration_s,
-            self.ready.target,
             self.console,
-            self.ready.server,
             s.processes,
         )
         STOP.check(run_dir)  # an interrupted step ends the sweep; its run keeps what it had

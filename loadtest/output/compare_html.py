@@ -7,9 +7,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from loadtest.client import redact
 from loadtest.core.results import Comparison, ProbeResult, Separation
-from loadtest.report.formats import compare_rows, probe_notes, probe_rows
+from loadtest.output.formats import compare_rows, probe_notes, probe_rows
+from loadtest.target.url import redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
 

@@ -18,22 +18,23 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from loadtest import __version__
-from loadtest.client import redact
 from loadtest.core import series
 from loadtest.core.columns import RecordColumns
+from loadtest.core.errors import HistoryError
 from loadtest.core.results import Figures, RunSummary
 from loadtest.core.types import QUEUE_GAUGES, MetricSample
-from loadtest.history import Entry, HistoryError, entries, load_key
-from loadtest.report import charts
-from loadtest.report.formats import mib, number, usd
-from loadtest.store import (
+from loadtest.output import charts
+from loadtest.output.formats import mib, number, usd
+from loadtest.store.files import (
     REPORT,
     read_gpu_samples,
     read_process_samples,
     read_server_metrics,
     read_summary,
 )
-from loadtest.table import read_columns
+from loadtest.store.history import Entry, entries, load_key
+from loadtest.store.table import read_columns
+from loadtest.target.url import redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -352,9 +353,13 @@ def _verdict(e: Entry) -> str:
     return "; ".join(e.regression) if e.regression else "no regression"
 
 
-def render_report(run_dir: Path) -> str:
-    s = read_summary(run_dir)
-    cols = read_columns(run_dir, timing=False)  # the timing figures are in summary.json
+def render_report(
+    run_dir: Path, summary: RunSummary | None = None, columns: RecordColumns | None = None
+) -> str:
+    """The page of `run_dir`; `summary` and `columns` as the run's end has them in hand (else
+    read: the timing columns not, their figures are in summary.json)."""
+    s = summary or read_summary(run_dir)
+    cols = columns if columns is not None else read_columns(run_dir, timing=False)
     t0 = s.started_at_unix
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["j2", "html"])
@@ -381,10 +386,12 @@ def render_report(run_dir: Path) -> str:
     )
 
 
-def write_report(run_dir: Path) -> Path:
+def write_report(
+    run_dir: Path, summary: RunSummary | None = None, columns: RecordColumns | None = None
+) -> Path:
     """Render `run_dir`'s files into `run_dir/report.html`, written whole then renamed."""
     path = run_dir / REPORT
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render_report(run_dir), encoding="utf-8")
+    tmp.write_text(render_report(run_dir, summary, columns), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -8,11 +8,12 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from loadtest.client import redact
+from loadtest.core.errors import ThresholdError
 from loadtest.core.sweep import SweepResult, SweepStep
-from loadtest.core.thresholds import ThresholdError, parse_thresholds
-from loadtest.report.charts import sweep_curve
-from loadtest.report.formats import metric_value, number
+from loadtest.core.thresholds import parse_thresholds
+from loadtest.output.charts import sweep_curve
+from loadtest.output.formats import metric_value, number
+from loadtest.target.url import redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _LOAD = {"rates": "offered req/s", "users": "users", "batch": "texts per request"}

@@ -9,11 +9,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from loadtest.client import redact
 from loadtest.core.results import Figures, ProbeResult, RunSummary, ScenarioComparison
 from loadtest.core.sweep import SweepResult
-from loadtest.history import Entry, Trend
-from loadtest.report.formats import (
+from loadtest.output.formats import (
     compare_rows,
     mib,
     number,
@@ -22,6 +20,8 @@ from loadtest.report.formats import (
     probe_rows,
     usd,
 )
+from loadtest.store.history import Entry, Trend
+from loadtest.target.url import redact
 
 # P99.9 stays in summary.json: eleven columns do not fit an 80-column terminal.
 _COLUMNS = ("req", "err", "QPS", "in/s", "tok/s", "P50", "P90", "P99", "max")

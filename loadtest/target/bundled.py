@@ -1,6 +1,7 @@
-"""The bundled server as `embload run --serve` and `compare --serve` use it: started on loopback
-with its ServeSettings handed over whole (EMBLOAD_SERVER_SETTINGS), waited for, measured
-(start-up seconds and idle memory, for summary.json's `startup`), and stopped by its PID.
+"""The bundled server as `embload run --serve` and `compare --serve` start it: on loopback, with
+its ServeSettings handed over whole (EMBLOAD_SERVER_SETTINGS), waited for, timed (process start,
+model loaded, /health ready), and stopped by its PID. What it idles at in memory is telemetry's
+to measure (telemetry/idle.py); the driver puts the two together as summary.json's `startup`.
 """
 
 from __future__ import annotations
@@ -12,25 +13,23 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
+from loadtest.config.options import command_line
+from loadtest.config.settings import ServeSettings
+from loadtest.core.errors import ServeError
+from loadtest.target.client import EmbeddingsClient
+from loadtest.target.url import Target
 
-from loadtest.client import EmbeddingsClient, Target
-from loadtest.core.results import Startup
-from loadtest.gpu import GpuUnavailable, NvmlReader, selected_devices
-from loadtest.options import command_line
-from loadtest.settings import ServeSettings
-from loadtest.stopping import STOP
+# What the caller keeps the process under while it runs (the CLI's signal handling kills it
+# on a second Ctrl-C): a context manager taking the process.
+Guard = Callable[[subprocess.Popen[bytes]], AbstractContextManager[object]]
 
 _SERVER_READY_TIMEOUT_S = 180.0
 _LOOPBACK = "127.0.0.1"
-
-
-class ServeError(Exception):
-    """The bundled server could not start; one line for the user."""
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -43,11 +42,20 @@ def _port_open(host: str, port: int) -> bool:
 class BundledServer:
     target: Target
     pid: int
-    startup: Startup
+    command: str  # `embload serve` and the options that differ from the defaults
+    started_at: float  # wall clock: the process started
+    model_loaded_at: float | None  # as the server's /health says, when it says
+    ready_at: float  # /health answered 200
+
+
+def _unguarded(proc: subprocess.Popen[bytes]) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
 
 
 @contextlib.contextmanager
-def bundled_server(settings: ServeSettings, log_path: Path) -> Iterator[BundledServer]:
+def bundled_server(
+    settings: ServeSettings, log_path: Path, guard: Guard = _unguarded
+) -> Iterator[BundledServer]:
     """`embload serve` with `settings` on loopback, waited for, stopped (by its PID) after."""
     settings = settings.model_copy(update={"host": _LOOPBACK})
     if _port_open(_LOOPBACK, settings.port):
@@ -66,13 +74,11 @@ def bundled_server(settings: ServeSettings, log_path: Path) -> Iterator[BundledS
             start_new_session=True,
         )
     try:
-        with STOP.server(proc):
+        with guard(proc):
             target = Target(host=f"http://{_LOOPBACK}:{settings.port}", prefix="/v1")
             loaded_at, ready_at = _wait_healthy(proc, target, log_path)
             command = " ".join(["embload serve", *command_line(settings)])
-            yield BundledServer(
-                target, proc.pid, _startup(proc.pid, started, loaded_at, ready_at, command)
-            )
+            yield BundledServer(target, proc.pid, command, started, loaded_at, ready_at)
     finally:
         stop_process(proc)
 
@@ -98,33 +104,6 @@ def _wait_healthy(
     raise ServeError(
         f"the bundled server was not healthy within {_SERVER_READY_TIMEOUT_S:.0f} s "
         f"(log: {log_path})"
-    )
-
-
-def _startup(
-    pid: int, started: float, loaded_at: float | None, ready_at: float, command: str
-) -> Startup:
-    """Process start -> model loaded -> /health ready, in seconds, and the memory it idles at."""
-    idle_rss: int | None = None
-    with contextlib.suppress(psutil.Error):
-        idle_rss = psutil.Process(pid).memory_info().rss
-    idle_gpu: int | None = None
-    why: str | None = None
-    try:
-        reader = NvmlReader(selected_devices(None, os.environ.get("CUDA_VISIBLE_DEVICES")))
-    except GpuUnavailable as exc:
-        why = str(exc)
-    else:
-        samples = reader.read(time.time())
-        reader.close()
-        idle_gpu = sum(s.process_mem_bytes.get(pid, 0) for s in samples)
-    return Startup(
-        command=command,
-        model_loaded_s=loaded_at - started if isinstance(loaded_at, float) else None,
-        ready_s=ready_at - started,
-        idle_rss_bytes=idle_rss,
-        idle_gpu_mem_bytes=idle_gpu,
-        gpu_unavailable=why,
     )
 
 

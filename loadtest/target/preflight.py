@@ -1,4 +1,5 @@
-"""Before any load: find a bare target's embeddings route, then send it one real request.
+"""Before any load, once per run: find a bare target's embeddings route, then send it one real
+request.
 
 A target given as a bare `http://h:p` is asked, in order, at `/v1/embeddings`, `/embeddings`
 (OpenAI-shaped, Infinity's default), `/embed` (TEI) and `/api/embed` (Ollama); the first route
@@ -10,28 +11,24 @@ names the URL, what came back and what to do: never thousands of failed requests
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import ClassVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 
-from loadtest.client import (
-    EmbeddingsClient,
-    Target,
-    TargetUnreachable,
-    check_reply,
-    encode_request,
-    redact,
-)
-from loadtest.core.dialects import PROBES, SPECS
-from loadtest.core.errors import error_message
+from loadtest.core.dialects import PROBES, SPECS, Dialect
+from loadtest.core.errors import PreflightFailed, TargetUnreachable
+from loadtest.core.replies import error_message
+from loadtest.core.results import ModelCard
 from loadtest.core.types import ErrorKind
+from loadtest.target.client import EmbeddingsClient
+from loadtest.target.codec import check_reply, encode_request
+from loadtest.target.url import Target, redact
 
 _PROBE_TIMEOUT_S = 10.0
 _PREFLIGHT_TIMEOUT_S = 60.0  # a cold server's first request may load a model
-
-
-class PreflightFailed(Exception):
-    """The one line a user sees when the target cannot take the load as given."""
 
 
 def _no_route(status: int, body: bytes) -> bool:
@@ -68,29 +65,69 @@ def find_route(client: EmbeddingsClient, target: Target, text: str, model: str |
     )
 
 
+class Preflight(BaseModel):
+    """What the preflight found, worked out once per run and handed on whole: by the CLI to its
+    Locust process (TRANSFER, in its environment), by a Locust master to its workers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    TRANSFER: ClassVar[str] = "EMBLOAD_PREFLIGHT"
+
+    host: str
+    prefix: str
+    dialect: Dialect
+    model: str | None  # sent with every request: as given, else the first /v1/models lists
+    card: ModelCard | None  # the model as /v1/models lists it: weights, device, truncation
+
+    @property
+    def target(self) -> Target:
+        return Target(self.host, self.prefix, self.dialect)
+
+
 def preflight(
+    target: Target,
+    *,
+    text: str,
+    model: str | None,
+    encoding_format: str,
+    dimensions: int | None,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    request: bool = True,
+) -> Preflight:
+    """Find the route (bare target) and the model (the first listed, unless given), then one
+    real request there, checked as the load checks every reply. PreflightFailed with the one
+    line when the load could only fail as asked for; TargetUnreachable when nothing answers.
+
+    A server that is there but failing (5xx, 429, a timeout, a NaN vector) is what a load
+    test measures: those go on to the load, which records each failure. `request=False` (a
+    plain `locust -f` run, whose user asked Locust for the load as it comes): the route and
+    the model only, every reply left to the load to record."""
+    with EmbeddingsClient(target, api_key=api_key, headers=headers) as client:
+        return _preflight(client, text, model, encoding_format, dimensions, request)
+
+
+def _preflight(
     client: EmbeddingsClient,
     text: str,
     model: str | None,
     encoding_format: str,
     dimensions: int | None,
-) -> tuple[Target, str | None]:
-    """Find the route (bare target) and the model (the first listed, unless given), then one
-    real request there, checked as the load checks every reply. The target and the model to
-    load with; PreflightFailed with the one line when the load could only fail as asked for.
-
-    A server that is there but failing (5xx, 429, a timeout, a NaN vector) is what a load
-    test measures: those go on to the load, which records each failure."""
+    request: bool,
+) -> Preflight:
     target = client.target = find_route(client, client.target, text, model)
-    if model is None:
-        card = client.model_card(None)
-        model = card.id if card else None
+    card = client.model_card(model)
+    model = model or (card.id if card else None)
+    found = Preflight(
+        host=target.host, prefix=target.prefix, dialect=target.dialect, model=model, card=card
+    )
+    if not request:
+        return found
     body = encode_request([text], model, encoding_format, dimensions, target.dialect)
     reply = _post(client, target, body, _PREFLIGHT_TIMEOUT_S)
     status = reply.status_code
     check = check_reply(status, reply.content, 1, dimensions, SPECS[target.dialect].shape)
     if not _misasked(status, check.error):
-        return target, model
+        return found
     raise PreflightFailed(_line(client, target, status, reply.content, check.error, check.message))
 
 

@@ -29,10 +29,9 @@ import httpx
 import psutil
 from pydantic import BaseModel, ConfigDict
 
-from loadtest.client import EmbeddingsClient, Target
+from loadtest.core.errors import GpuUnavailable
 from loadtest.core.types import HealthProbe, ProcessSample, to_json
-from loadtest.gpu import AgentReader, GpuUnavailable, NvmlReader, selected_devices
-from loadtest.store import (
+from loadtest.store.files import (
     GPU,
     HEALTH,
     PROCESS,
@@ -42,6 +41,10 @@ from loadtest.store import (
     write_json,
     write_samples,
 )
+from loadtest.target.client import EmbeddingsClient
+from loadtest.target.url import Target
+from loadtest.telemetry.agent import AgentReader
+from loadtest.telemetry.nvml import NvmlReader, selected_devices
 
 _READY_TIMEOUT_S = 20.0
 _HEALTH_EVERY_S = 0.5
@@ -65,6 +68,13 @@ class MonitorConfig(BaseModel):
     metrics_url: str | None = None  # the server's Prometheus metrics, scraped every second
 
 
+def metrics_url(given: str | None, host: str) -> str | None:
+    """--server-metrics: a URL as given, `off` for none, else the target's /metrics."""
+    if given is None:
+        return host + "/metrics"
+    return None if given.strip().lower() == "off" else given
+
+
 class Monitor:
     """The running sidecar, as the load generator holds it."""
 
@@ -85,7 +95,7 @@ class Monitor:
 def start_monitor(config: MonitorConfig) -> Monitor:
     """Start the sidecar and wait for its first readings, so the idle baseline precedes load."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loadtest.monitor", config.model_dump_json()],
+        [sys.executable, "-m", "loadtest.telemetry.monitor", config.model_dump_json()],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -180,7 +190,7 @@ def _stdin_closed(timeout_s: float, stdin: IO[bytes]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m loadtest.monitor")
+    parser = argparse.ArgumentParser(prog="python -m loadtest.telemetry.monitor")
     parser.add_argument("config", help="MonitorConfig as JSON")
     config = MonitorConfig.model_validate_json(parser.parse_args(argv).config)
     gpu, status = _open_gpu(config)

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadtest.bundled import stop_process
+from loadtest.target.bundled import stop_process
 from tests.e2e.conftest import ROOT, free_port
 from tests.e2e.test_dialects import ran_clean
 from tests.e2e.test_scenarios import run_embload

@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadtest.client import EmbeddingsClient, parse_target
 from loadtest.data import probe_pairs
-from loadtest.probe import probe
+from loadtest.driver.probe import probe
+from loadtest.target.client import EmbeddingsClient
+from loadtest.target.url import parse_target
 from tests.e2e.conftest import bundled_server
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from loadtest.report.formats import number
+from loadtest.output.formats import number
 from tests.conftest import no_gpu_reason
 from tests.e2e.conftest import bundled_server
 

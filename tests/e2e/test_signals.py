@@ -148,7 +148,9 @@ def test_plain_locust_marks_its_summary_and_exits_130(counting: str, tmp_path: P
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal Locust runs in
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr[-2000:]
-    assert f"embload: interrupted by SIGINT: {out} holds the part that ran" in stderr
+    assert (
+        f"embload: interrupted by SIGINT: the load stopped; {out} holds the part that ran" in stderr
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] == "SIGINT" and summary["duration_s"] < 30
     assert summary["requests"] == len((out / "records.jsonl").read_text().splitlines())

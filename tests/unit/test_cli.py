@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from loadtest.options import env_var, options
-from loadtest.settings import CompareSettings, RunSettings, ServeSettings
+from loadtest.config.commands import CompareSettings
+from loadtest.config.options import env_var, options
+from loadtest.config.settings import RunSettings, ServeSettings
+from loadtest.core.record import FIELD_NAMES, RECORDS_SCHEMA_VERSION, RecordRow
 
 EMBLOAD = [sys.executable, "-m", "loadtest.cli"]
 
@@ -20,7 +23,7 @@ def test_cli_import_pulls_in_nothing_heavy() -> None:
     code = (
         "import sys, loadtest.cli\n"
         "heavy = {'torch', 'transformers', 'locust', 'gevent', 'fastapi', 'numpy', "
-        "'matplotlib', 'loadtest.server.app', 'loadtest.runner'}\n"
+        "'matplotlib', 'loadtest.server.app', 'loadtest.driver.runner'}\n"
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -74,7 +77,22 @@ def test_schema_prints_json_schema(document: str) -> None:
     schema = json.loads(out)
     assert schema["type"] == "object" and "schema_version" in schema["properties"]
     bad = subprocess.run([*EMBLOAD, "schema", "nope"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "pick summary or compare" in bad.stderr
+    assert bad.returncode == 2 and "pick summary, compare, records" in bad.stderr
+
+
+def test_the_records_schema_is_the_one_declaration_and_validates_a_line() -> None:
+    out = subprocess.run(
+        [*EMBLOAD, "schema", "records"], capture_output=True, text=True, check=True
+    ).stdout
+    schema = json.loads(out)
+    assert list(schema["properties"]) == list(FIELD_NAMES)
+    assert schema["version"] == RECORDS_SCHEMA_VERSION
+    assert "(s)" in schema["properties"]["latency_s"]["description"]  # the unit is stated
+    row = RecordRow(1.0, 0.01, 200, None, None, 1, 5, 3, "zh", "short", 0, "local", 0.001)
+    line = json.loads(json.dumps(dict(zip(FIELD_NAMES, row, strict=True))))
+    jsonschema.validate(line, schema)
+    with pytest.raises(jsonschema.ValidationError):  # a real check: a string is no latency
+        jsonschema.validate({**line, "latency_s": "fast"}, schema)
 
 
 def test_a_corpus_that_cannot_be_read_is_one_line_before_any_load(tmp_path: Path) -> None:

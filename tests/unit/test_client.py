@@ -12,23 +12,21 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from loadtest.client import (
-    EmbeddingFailed,
-    EmbeddingsClient,
-    TargetUnreachable,
+from loadtest.core.dialects import Dialect
+from loadtest.core.errors import EmbeddingFailed, TargetUnreachable, UsageError
+from loadtest.core.types import ErrorKind
+from loadtest.core.wire import NotFloat32, check_embedding_reply
+from loadtest.target.client import EmbeddingsClient
+from loadtest.target.codec import (
     _read_fast,
     check_reply,
     decode_vector,
     encode_request,
     encode_vector,
-    parse_target,
     rate_limit_note,
-    redact,
     request_headers,
 )
-from loadtest.core.dialects import Dialect
-from loadtest.core.types import ErrorKind
-from loadtest.core.wire import NotFloat32, check_embedding_reply
+from loadtest.target.url import parse_target, redact
 from tests.conftest import QuietHandler, serving
 
 
@@ -241,13 +239,13 @@ def test_targets(
 
 
 def test_a_target_route_and_a_dialect_that_disagree_are_refused() -> None:
-    with pytest.raises(ValueError, match="names a tei route but --dialect is openai"):
+    with pytest.raises(UsageError, match="names a tei route but --dialect is openai"):
         parse_target("http://h:8080/embed", "openai")
 
 
 @pytest.mark.parametrize("url", ["127.0.0.1:30000", "ftp://x/v1", "http://"])
 def test_bad_targets(url: str) -> None:
-    with pytest.raises(ValueError, match="not an http"):
+    with pytest.raises(UsageError, match="not an http"):
         parse_target(url)
 
 

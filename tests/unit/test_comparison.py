@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.comparison import load_targets
-from loadtest.options import override, resolve
-from loadtest.runner import RunError
-from loadtest.settings import CompareSettings, RunSettings, ServeSettings
+from loadtest.config.commands import CompareSettings
+from loadtest.config.options import override, resolve
+from loadtest.config.settings import RunSettings, ServeSettings
+from loadtest.config.targets import load_targets
+from loadtest.core.errors import UsageError
 
 
 def test_builtins_then_the_file_then_the_command_line(tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_bad_targets_are_one_line(
 ) -> None:
     config = tmp_path / "embload.toml"
     config.write_text(content)
-    with pytest.raises(RunError, match=message):
+    with pytest.raises(UsageError, match=message):
         load_targets(config, overrides)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from loadtest.config.options import env_var, options
+from loadtest.config.settings import LoadSettings
 from loadtest.core.payloads import SCENARIOS
-from loadtest.options import env_var, options
-from loadtest.settings import LoadSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 

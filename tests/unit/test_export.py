@@ -9,9 +9,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from loadtest.export import COLUMNS, export
-from loadtest.store import NotARun
-from loadtest.table import read_columns
+from loadtest.core.errors import NotARun
+from loadtest.store.export import COLUMNS, export
+from loadtest.store.table import read_columns
 from tests.unit.report.synthetic import write_run
 
 
@@ -56,7 +56,7 @@ def test_a_folder_that_is_no_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
         text=True,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: unknown format 'xlsx'; pick csv, parquet, jsonl"
+    assert proc.stderr.strip() == "error: --format: unknown value 'xlsx'; pick csv, parquet, jsonl"
 
 
 def test_the_command_writes_beside_the_records(run: Path) -> None:

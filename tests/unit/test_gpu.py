@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from loadtest.gpu import AgentReader, GpuAgent, GpuUnavailable, NvmlReader, selected_devices
+from loadtest.core.errors import GpuUnavailable
+from loadtest.telemetry.agent import AgentReader, GpuAgent
+from loadtest.telemetry.nvml import NvmlReader, selected_devices
 
 GIB = 1 << 30
 

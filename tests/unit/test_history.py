@@ -3,8 +3,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from loadtest.history import _SCHEMA, comparisons, entries, history_path, judge
-from loadtest.report.terminal import sparkline
+from loadtest.output.terminal import sparkline
+from loadtest.store.history import _SCHEMA, comparisons, entries, history_path, judge
 
 
 def test_the_index_lives_beside_the_reports_unless_moved_or_off() -> None:

@@ -8,9 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from loadtest.gpu import GpuAgent, NvmlReader
-from loadtest.monitor import MonitorConfig, start_monitor
-from loadtest.store import TELEMETRY, read_gpu_samples, read_health, read_process_samples
+from loadtest.store.files import TELEMETRY, read_gpu_samples, read_health, read_process_samples
+from loadtest.telemetry.agent import GpuAgent
+from loadtest.telemetry.monitor import MonitorConfig, start_monitor
+from loadtest.telemetry.nvml import NvmlReader
 from tests.e2e.conftest import free_port
 from tests.unit.test_gpu import FakeNvml
 

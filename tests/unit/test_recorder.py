@@ -7,24 +7,27 @@ from pathlib import Path
 
 import numpy as np
 
-from loadtest.client import encode_vector, parse_target
+from loadtest.config.settings import LoadSettings
 from loadtest.core.payloads import SCENARIOS
-from loadtest.core.types import RECORD_FIELDS, RequestRecord
-from loadtest.recorder import Recorder, new_recorder, run_dir_for
-from loadtest.settings import LoadSettings
-from loadtest.store import RECORDS, RecordWriter, read_vectors
-from loadtest.table import read_columns
+from loadtest.core.record import FIELD_NAMES, RecordRow
+from loadtest.loadgen.recorder import Recorder, new_recorder
+from loadtest.store.files import RECORDS, JsonlWriter, RecordWriter, read_vectors, run_dir_for
+from loadtest.store.table import read_columns
+from loadtest.target.codec import encode_vector
+from loadtest.target.preflight import Preflight
+
+FOUND = Preflight(host="http://h:1", prefix="/v1", dialect="openai", model=None, card=None)
 
 
 def recorder(tmp_path: Path, **settings: object) -> Recorder:
     s = LoadSettings.model_validate(settings)
-    return new_recorder(s, SCENARIOS["peak"], parse_target("http://h:1/v1"), None, "local")
+    return new_recorder(s, SCENARIOS["peak"], FOUND, "local")
 
 
 def test_run_directory_as_given_or_fresh(tmp_path: Path) -> None:
-    given = LoadSettings.model_validate({"out": tmp_path / "mine"})
-    assert run_dir_for(given, "peak") == tmp_path / "mine" and (tmp_path / "mine").is_dir()
-    fresh = run_dir_for(LoadSettings.model_validate({"reports": tmp_path / "r"}), "peak")
+    assert run_dir_for(tmp_path / "mine", tmp_path, "peak") == tmp_path / "mine"
+    assert (tmp_path / "mine").is_dir()
+    fresh = run_dir_for(None, tmp_path / "r", "peak")
     assert fresh.parent == tmp_path / "r" and fresh.name.endswith("-peak")
 
 
@@ -39,7 +42,7 @@ def test_headers_pools_and_a_user_corpus(tmp_path: Path) -> None:
 
 def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: Path) -> None:
     r = recorder(tmp_path)
-    row = (
+    row = RecordRow(
         1.0,
         0.01,
         200,
@@ -53,7 +56,10 @@ def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: 
         0,
         "local",
         None,
-        (0.001, 0, 0.002, 0.004),
+        0.001,
+        0.0,
+        0.002,
+        0.004,
     )
     r.buffer.append(row)
     assert r.flush() == [row] and r.buffer == []  # a worker's: nothing written, rows to send
@@ -62,8 +68,8 @@ def test_flush_writes_where_the_run_is_owned_and_hands_back_elsewhere(tmp_path: 
     r.flush()
     r.writer.close()
     lines = (tmp_path / RECORDS).read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[0]).keys() == set(RECORD_FIELDS)
-    assert read_columns(tmp_path).record(0) == RequestRecord(*row)  # server_s a tuple again
+    assert len(lines) == 2 and json.loads(lines[0]).keys() == set(FIELD_NAMES)
+    assert read_columns(tmp_path).record(0) == row  # every field, by name, back from Parquet
 
 
 def test_every_tenth_good_reply_has_its_vectors_kept_up_to_the_limit(tmp_path: Path) -> None:
@@ -75,7 +81,7 @@ def test_every_tenth_good_reply_has_its_vectors_kept_up_to_the_limit(tmp_path: P
             body = json.dumps({"data": [{"index": 0, "embedding": vector}]}).encode()
             r.keep_vectors([f"text {i}"], body)
     finally:
-        assert r.monitor is not None and r.vectors is not None
+        assert r.monitor is not None and isinstance(r.vectors, JsonlWriter)
         r.monitor.stop()
         r.vectors.close()
     kept = read_vectors(tmp_path)

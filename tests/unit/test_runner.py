@@ -7,15 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.client import parse_target
-from loadtest.runner import Progress, RunError, _run_dirs, locust_command, scenario_names
-from loadtest.settings import RunSettings
+from loadtest.config.settings import RunSettings
+from loadtest.core.errors import UsageError
+from loadtest.driver.progress import Progress
+from loadtest.driver.runner import _run_dirs, locust_command, scenario_names
+from loadtest.target.url import parse_target
 
 
 def test_scenario_names() -> None:
     assert scenario_names("all") == ["single", "medium", "peak"]
     assert scenario_names("peak, single") == ["peak", "single"]
-    with pytest.raises(RunError, match=r"^unknown scenario 'huge'; pick from single, medium, peak"):
+    with pytest.raises(
+        UsageError, match=r"^unknown scenario 'huge'; pick from single, medium, peak"
+    ):
         scenario_names("huge")
 
 
@@ -36,7 +40,7 @@ def test_run_directories(tmp_path: Path) -> None:
     one = RunSettings.model_validate({"out": tmp_path / "r"})
     assert _run_dirs(one, ["single"]) == {"single": tmp_path / "r"}
     (tmp_path / "r" / "records.jsonl").write_text("")
-    with pytest.raises(RunError, match="already holds a run"):
+    with pytest.raises(UsageError, match="already holds a run"):
         _run_dirs(one, ["single"])
     several = RunSettings.model_validate({"out": tmp_path / "all"})
     dirs = _run_dirs(several, ["single", "peak"])

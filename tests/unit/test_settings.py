@@ -15,25 +15,12 @@ import typer
 from pydantic import SecretStr
 
 from loadtest.cli import app
+from loadtest.config.base import Options, parse_duration
+from loadtest.config.commands import CompareSettings, SweepSettings
+from loadtest.config.options import OptionSpec, command_line, env_var, options, override, resolve
+from loadtest.config.settings import LoadSettings, RunSettings, ServeSettings
+from loadtest.core.errors import SettingsError
 from loadtest.core.payloads import SCENARIOS
-from loadtest.options import (
-    OptionSpec,
-    SettingsError,
-    command_line,
-    env_var,
-    options,
-    override,
-    resolve,
-)
-from loadtest.settings import (
-    CompareSettings,
-    LoadSettings,
-    Options,
-    RunSettings,
-    ServeSettings,
-    SweepSettings,
-    parse_duration,
-)
 
 COMMANDS: dict[type[Options], str] = {
     RunSettings: "run",
@@ -262,9 +249,9 @@ def test_locust_options_come_from_the_same_declarations(tmp_path: Path) -> None:
     config = tmp_path / "embload.toml"
     config.write_text('[run]\ntimeout = 7\nseed = 3\nduration = "5s"\n')
     code = (
-        "import locust.argument_parser as ap, loadtest.locust_user\n"
-        "from loadtest.options import settings_from\n"
-        "from loadtest.settings import LoadSettings\n"
+        "import locust.argument_parser as ap, loadtest.loadgen.hooks\n"
+        "from loadtest.config.options import settings_from\n"
+        "from loadtest.config.settings import LoadSettings\n"
         "parser = ap.get_parser()\n"
         "print(' '.join(o for a in parser._actions for o in a.option_strings))\n"
         "opts = parser.parse_args(['-f', 'x.py', '--embload-seed', '5'])\n"

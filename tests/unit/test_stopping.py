@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.stopping import Interrupted, Stopper
+from loadtest.core.errors import Interrupted
+from loadtest.driver.stopping import Stopper
 
 
 def test_a_signal_with_no_load_running_stops_the_command_where_it_is() -> None:
@@ -17,7 +18,7 @@ def test_a_signal_with_no_load_running_stops_the_command_where_it_is() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         signal.sigtimedwait([], 0)  # let the handler run here
     assert caught.value.exit_code == 143 and caught.value.name == "SIGTERM"
-    assert caught.value.line() == "interrupted by SIGTERM before any load"
+    assert caught.value.line == "interrupted by SIGTERM before any load"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
 
 
@@ -31,7 +32,7 @@ def test_the_first_signal_goes_to_the_load_and_a_second_kills_it(tmp_path: Path)
         assert load.wait(10) == -signal.SIGINT  # passed on; embload goes on waiting for it
         assert stopper.signum == signal.SIGINT
         stopper.check(tmp_path)  # between runs: nothing more starts
-    assert caught.value.line() == (
+    assert caught.value.line == (
         f"interrupted by SIGINT: the load stopped; {tmp_path} holds the part that ran"
     )
     stubborn = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print(1)"

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 
 from loadtest.core.columns import RecordColumns
+from loadtest.core.errors import NotARun, NotWritable, UsageError
+from loadtest.core.record import FIELD_NAMES, RecordRow
 from loadtest.core.results import RunSummary
 from loadtest.core.stats import summarize
 from loadtest.core.telemetry import Telemetry
-from loadtest.core.types import RECORD_FIELDS, ErrorKind, RequestRecord
+from loadtest.core.types import ErrorKind
 from loadtest.data import read_corpus
-from loadtest.store import (
+from loadtest.store.files import (
     SUMMARY,
     VECTORS,
     JsonlWriter,
-    NotARun,
-    NotWritable,
     RecordWriter,
     new_run_dir,
     read_summary,
@@ -28,14 +28,14 @@ from loadtest.store import (
     writable_dir,
     write_json,
 )
-from loadtest.table import read_columns
-from tests.unit.core.test_stats import META
+from loadtest.store.table import read_columns
+from tests.support.records import META
 
 
 def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
     records = [
-        RequestRecord(1.5, 0.0123456, 200, None, None, 1, 10, 12, "zh", "short", 0, "local"),
-        RequestRecord(
+        RecordRow(1.5, 0.0123456, 200, None, None, 1, 10, 12, "zh", "short", 0, "local"),
+        RecordRow(
             2.5,
             0.5,
             500,
@@ -51,7 +51,7 @@ def test_records_round_trip_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
         ),
     ]
     writer = RecordWriter(tmp_path)
-    writer.write_rows([tuple(getattr(r, f) for f in RECORD_FIELDS) for r in records])
+    writer.write_rows([tuple(getattr(r, f) for f in FIELD_NAMES) for r in records])
     writer.write_rows([])
     writer.close()
     assert writer.count == 2
@@ -69,7 +69,7 @@ def test_run_dirs_never_collide(tmp_path: Path) -> None:
 
 
 def test_summary_round_trip(tmp_path: Path) -> None:
-    record = RequestRecord(100.0, 0.00125, 200, None, None, 1, 10, 12, "zh", "short", 0, "local")
+    record = RecordRow(100.0, 0.00125, 200, None, None, 1, 10, 12, "zh", "short", 0, "local")
     summary = summarize(
         RecordColumns.from_records([record]),
         Telemetry(0.95),
@@ -105,9 +105,9 @@ def test_corpus_files(tmp_path: Path) -> None:
     (tmp_path / "c.txt").write_text("one\ntwo\n", encoding="utf-8")
     assert [p.text for p in read_corpus(tmp_path / "c.txt")] == ["one", "two"]
     (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"bad.jsonl: line 1"):
+    with pytest.raises(UsageError, match=r"bad.jsonl: line 1"):
         read_corpus(tmp_path / "bad.jsonl")
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(UsageError, match="cannot read"):
         read_corpus(tmp_path / "missing.txt")
 
 

@@ -14,7 +14,8 @@ from loadtest.core.arrivals import (
     load_figures,
 )
 from loadtest.core.columns import RecordColumns
-from loadtest.core.types import ErrorKind, RequestRecord
+from loadtest.core.record import RecordRow
+from loadtest.core.types import ErrorKind
 
 
 def gaps(plan: ArrivalPlan, seed: int = 0, horizon_s: float = 200.0) -> np.ndarray:
@@ -65,9 +66,9 @@ def test_plans_that_cannot_be(plan: dict[str, float]) -> None:
         ArrivalPlan(**plan)  # type: ignore[arg-type]
 
 
-def record(lag_s: float | None, ok: bool = True) -> RequestRecord:
+def record(lag_s: float | None, ok: bool = True) -> RecordRow:
     error = None if ok else ErrorKind.TIMEOUT
-    return RequestRecord(1.0, 0.01, 200, error, None, 1, 10, 3, "zh", "s", 0, "local", lag_s)
+    return RecordRow(1.0, 0.01, 200, error, None, 1, 10, 3, "zh", "s", 0, "local", lag_s)
 
 
 def test_load_block_of_an_open_loop() -> None:

@@ -5,10 +5,10 @@ from typing import Any, get_args
 
 import pytest
 
-from loadtest.client import _read_fast, check_reply, reply_vectors
+from loadtest.config.settings import LoadSettings
 from loadtest.core.dialects import DIALECTS, SPECS, Dialect, request_body, route_dialect
 from loadtest.core.types import ErrorKind
-from loadtest.settings import LoadSettings
+from loadtest.target.codec import _read_fast, check_reply, reply_vectors
 
 V = [[0.6, 0.8], [1.0, 0.0]]
 REPLIES: dict[Dialect, Any] = {

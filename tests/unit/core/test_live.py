@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from loadtest.core.live import LiveFigures
+from loadtest.core.record import RecordRow
 from loadtest.core.stats import latency_ms
-from loadtest.core.types import ErrorKind, RecordRow
+from loadtest.core.types import ErrorKind
 
 
 def _row(latency_s: float, category: str, error: ErrorKind | None = None) -> RecordRow:
-    return (1.0, latency_s, 200, error, None, 1, 10, 3, category, "s", 0, "local", None, None)
+    return RecordRow(1.0, latency_s, 200, error, None, 1, 10, 3, category, "s", 0, "local")
 
 
 def test_exact_percentiles_per_category_and_for_all() -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from loadtest.core.errors import classify_status
+from loadtest.core.replies import classify_status
 from loadtest.core.types import ErrorKind
 
 TORCH = (

@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 
 from loadtest.core.columns import RecordColumns, concat
+from loadtest.core.record import NO_CLOCK, RecordRow
 from loadtest.core.results import Figures, RunSummary
 from loadtest.core.stats import (
     cost,
@@ -19,31 +20,8 @@ from loadtest.core.stats import (
     summarize,
 )
 from loadtest.core.telemetry import Telemetry
-from loadtest.core.types import ErrorKind, OomKind, RequestRecord
-
-
-def rec(
-    latency_s: float,
-    error: ErrorKind | None = None,
-    category: str = "zh",
-    tokens: int | None = 10,
-    inputs: int = 1,
-    start: float = 100.0,
-) -> RequestRecord:
-    return RequestRecord(
-        start,
-        latency_s,
-        200 if error is None else 500,
-        error,
-        None if error is None else f"boom {error.value}",
-        inputs,
-        20,
-        tokens,
-        category,
-        "short",
-        0,
-        "local",
-    )
+from loadtest.core.types import ErrorKind, OomKind
+from tests.support.records import META, rec
 
 
 def test_percentiles_by_hand() -> None:
@@ -76,33 +54,6 @@ def test_sub_millisecond_latencies_keep_their_resolution() -> None:
 def test_no_samples_gives_nulls_not_zeros() -> None:
     assert set(latency_ms([]).model_dump().values()) == {None}
     assert rate(10, 0.0) == 0.0
-
-
-META = {
-    "scenario": "peak",
-    "target": "http://127.0.0.1:1/v1",
-    "model": "m",
-    "users": 2,
-    "inputs_per_request": 1,
-    "encoding_format": "base64",
-    "dimensions": None,
-    "seed": 0,
-    "corpus": "builtin",
-    "instruction": None,
-    "extra_headers": [],
-    "started_at": "2026-11-23T10:00:00+00:00",
-    "started_at_unix": 100.0,
-    "embload_version": "0.1.0",
-    "server_model": None,
-    "environment": {
-        "python": "3.11",
-        "platform": "linux",
-        "host": "h",
-        "cpus": 2,
-        "embload": "0.1.0",
-        "packages": {"locust": "2.47.0"},
-    },
-}
 
 
 def test_summary_counts_rates_and_groups() -> None:
@@ -170,10 +121,11 @@ def test_summary_round_trips_through_its_json_and_schema() -> None:
 
 
 def test_server_time_is_the_servers_clock_and_the_rest_of_the_latency() -> None:
-    def rec(latency_s: float, clock: tuple[float, float, float, float] | None) -> RequestRecord:
-        return RequestRecord(
-            0.0, latency_s, 200, None, None, 1, 5, 3, "en", "short", 0, "local", None, clock
-        )
+    def rec(latency_s: float, clock: tuple[float, float, float, float] | None) -> RecordRow:
+        return RecordRow(
+            0.0, latency_s, 200, None, None, 1, 5, 3, "en", "short", 0, "local", None,
+            *(clock or NO_CLOCK),
+        )  # fmt: skip
 
     records = [rec(0.010, (0.002, 0.001, 0.004, 0.007)), rec(0.020, (0.004, 0.001, 0.008, 0.013))]
     got = server_time(RecordColumns.from_records([*records, rec(0.5, None)]).timing())
@@ -205,8 +157,8 @@ def test_cost_is_the_price_of_a_second_over_what_a_second_served() -> None:
 
 
 def test_error_samples_are_the_first_three_distinct_messages_of_each_kind() -> None:
-    def failed(kind: ErrorKind, message: str | None) -> RequestRecord:
-        return RequestRecord(1.0, 0.1, 500, kind, message, 1, 5, None, "en", "s", 0, "local")
+    def failed(kind: ErrorKind, message: str | None) -> RecordRow:
+        return RecordRow(1.0, 0.1, 500, kind, message, 1, 5, None, "en", "s", 0, "local")
 
     t, c = ErrorKind.TIMEOUT, ErrorKind.CONNECTION
     said = [(t, "d"), (c, "x"), (t, "b"), (t, "d"), (t, None), (t, "a"), (t, "c"), (c, "y")]

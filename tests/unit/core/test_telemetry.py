@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from loadtest.core.columns import RecordColumns
+from loadtest.core.record import RecordRow
 from loadtest.core.telemetry import (
     gpu_summary,
     memory_ceiling_events,
@@ -13,14 +14,7 @@ from loadtest.core.telemetry import (
     process_summary,
     reply_events,
 )
-from loadtest.core.types import (
-    ErrorKind,
-    GpuSample,
-    HealthProbe,
-    OomKind,
-    ProcessSample,
-    RequestRecord,
-)
+from loadtest.core.types import ErrorKind, GpuSample, HealthProbe, OomKind, ProcessSample
 
 GIB = 1 << 30
 
@@ -105,7 +99,7 @@ def test_memory_ceiling_needs_a_full_second() -> None:
 def rec(
     end: float, status: int, error: ErrorKind | None, latency: float = 0.1, msg: str | None = None
 ):
-    return RequestRecord(
+    return RecordRow(
         end - latency, latency, status, error, msg, 1, 10, 3, "zh", "short", 0, "local"
     )
 
@@ -172,7 +166,7 @@ def test_oom_events_in_time_order() -> None:
 
 
 def reference_events(
-    records: list[RequestRecord], health: list[HealthProbe]
+    records: list[RecordRow], health: list[HealthProbe]
 ) -> list[tuple[OomKind, float, str]]:
     """The crash and restart rule, a request at a time, as it read before it became array work:
     the oracle for the arrays on a run too long to check by hand."""

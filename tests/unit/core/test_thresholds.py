@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from loadtest.core.errors import ThresholdError
 from loadtest.core.results import Figures, LatencyMs
-from loadtest.core.thresholds import ThresholdError, crossed_line, parse_thresholds
+from loadtest.core.thresholds import crossed_line, parse_thresholds
 
 
 def figures(p99_ms: float | None = 120.0, error_rate: float = 0.002, qps: float = 150.0) -> Figures:

@@ -10,11 +10,21 @@ from pathlib import Path
 
 import numpy as np
 
+from loadtest.analysis.summary import RunEnd, write_summary
+from loadtest.core.arrivals import LoadShape
 from loadtest.core.payloads import bucket_for
-from loadtest.core.results import RunSummary
+from loadtest.core.record import NO_CLOCK, RecordRow
+from loadtest.core.results import RunMeta, RunSummary
 from loadtest.core.types import ErrorKind, GpuSample
-from loadtest.recorder import load_environment, write_summary
-from loadtest.store import GPU, TELEMETRY, JsonlWriter, RecordWriter, write_json, write_samples
+from loadtest.loadgen.meta import load_environment
+from loadtest.store.files import (
+    GPU,
+    TELEMETRY,
+    JsonlWriter,
+    RecordWriter,
+    write_json,
+    write_samples,
+)
 
 T0 = 1_800_000_000.0
 DURATION_S = 60.0
@@ -57,7 +67,7 @@ def write_files(
             status = 0 if kind is ErrorKind.CONNECTION else 503 if kind is ErrorKind.OOM else 200
             tokens = None if kind else int(chars[i] // 3)
             rows.append(
-                (
+                RecordRow(
                     float(start[i]),
                     float(latency[i]),
                     status,
@@ -71,7 +81,7 @@ def write_files(
                     i % 64,
                     "local",
                     None if lag is None else float(lag[i]),
-                    None if lag is None or status == 0 else _clock(float(latency[i])),
+                    *(NO_CLOCK if lag is None or status == 0 else _clock(float(latency[i]))),
                 )
             )
         writer.write_rows(rows)
@@ -97,34 +107,37 @@ def _clock(latency_s: float) -> tuple[float, float, float, float]:
 
 def summarize_run(run_dir: Path, *, seed: int = 0, random_weights: bool = True) -> RunSummary:
     """summary.json as a run's end writes it, from the files `write_files` left."""
-    meta = {
-        "scenario": "peak",
-        "target": "http://user:hunter2@gpu-box:30000/v1",
-        "model": "Qwen3-Embedding-0.6B",
-        "users": 64,
-        "inputs_per_request": 1,
-        "encoding_format": "base64",
-        "dimensions": None,
-        "seed": seed,
-        "corpus": "builtin",
-        "instruction": None,
-        "extra_headers": ["X-Tenant"],
-        "started_at": "2027-01-15T08:00:00+00:00",
-        "started_at_unix": T0,
-        "embload_version": "test",
-        "server_model": {
-            "id": "Qwen3-Embedding-0.6B",
-            "weights": "random" if random_weights else "pretrained",
-            "max_input_tokens": 8192,
-            "truncate": False,
-        },
-        "environment": load_environment(),
-    }
-    return write_summary(
-        run_dir,
+    meta = RunMeta.model_validate(
+        {
+            "scenario": "peak",
+            "target": "http://user:hunter2@gpu-box:30000/v1",
+            "model": "Qwen3-Embedding-0.6B",
+            "users": 64,
+            "inputs_per_request": 1,
+            "encoding_format": "base64",
+            "dimensions": None,
+            "seed": seed,
+            "corpus": "builtin",
+            "instruction": None,
+            "extra_headers": ["X-Tenant"],
+            "started_at": "2027-01-15T08:00:00+00:00",
+            "started_at_unix": T0,
+            "embload_version": "test",
+            "server_model": {
+                "id": "Qwen3-Embedding-0.6B",
+                "weights": "random" if random_weights else "pretrained",
+                "max_input_tokens": 8192,
+                "truncate": False,
+            },
+            "environment": load_environment(),
+        }
+    )
+    end = RunEnd(
         meta=meta,
         duration_s=DURATION_S,
         load_start=T0,
-        server_pids=[4242],
+        load=LoadShape("closed"),
+        server_pids=(4242,),
         oom_threshold=0.95,
     )
+    return write_summary(run_dir, end)[0]

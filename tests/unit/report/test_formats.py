@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from loadtest.core.stats import cost
-from loadtest.report.formats import compare_rows
+from loadtest.output.formats import compare_rows
 from tests.unit.core.test_compare import _entry
 
 

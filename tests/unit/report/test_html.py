@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.client import redact
 from loadtest.core.results import RunSummary
 from loadtest.core.types import ErrorKind
-from loadtest.report.html import write_report
+from loadtest.output.html import write_report
+from loadtest.target.url import redact
 from tests.unit.report.synthetic import write_run
 
 

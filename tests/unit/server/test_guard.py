@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from loadtest.config.settings import ServeSettings
 from loadtest.server.guard import api_keys, exposed_without_key, key_problem
-from loadtest.settings import ServeSettings
 
 
 def test_several_keys_and_what_a_refusal_says() -> None:

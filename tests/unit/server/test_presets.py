@@ -167,8 +167,8 @@ def test_bge_refuses_past_its_limit_unless_told_to_cut(
 
     from fastapi.testclient import TestClient
 
+    from loadtest.config.settings import ServeSettings
     from loadtest.server.app import create_app
-    from loadtest.settings import ServeSettings
 
     path = save_tiny("bge", tmp_path / "bge")
     settings = ServeSettings(model="bge", model_path=path, max_input_tokens=40, truncate=truncate)

@@ -1,0 +1,57 @@
+"""summary.json from a run directory's files: what a run's end does, and `embload report` of a
+run that ended before it could.
+
+The records are read once: their timing columns first and on their own (at ten million records
+of an open loop against TEI they are the widest part), then every other column, which the
+summary and the report both use (`write_summary` hands them back for the report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadtest.core.arrivals import ArrivalCount, LoadShape, load_figures
+from loadtest.core.columns import RecordColumns
+from loadtest.core.results import RunMeta, RunSummary
+from loadtest.core.stats import server_time, summarize
+from loadtest.core.thresholds import Threshold
+from loadtest.store.files import SUMMARY, read_telemetry, write_json
+from loadtest.store.table import read_columns, read_timing
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """What the load side knows of a run beyond its files, at its end."""
+
+    meta: RunMeta
+    duration_s: float
+    load_start: float  # wall clock: when the load started
+    load: LoadShape
+    arrivals: ArrivalCount | None = None  # an open loop's, all processes together
+    server_pids: tuple[int, ...] = ()
+    oom_threshold: float = 0.95
+    usd_per_hour: float | None = None
+    thresholds: tuple[Threshold, ...] = field(default_factory=tuple)
+
+
+def write_summary(run_dir: Path, end: RunEnd) -> tuple[RunSummary, RecordColumns]:
+    """summary.json written from the run's files and `end`; the summary, and the records'
+    columns (all but the timing ones) for the report to draw from."""
+    timing = read_timing(run_dir)
+    timed = server_time(timing), load_figures(end.load, end.arrivals, timing, end.duration_s)
+    del timing  # before the other columns: both at once are the peak
+    columns = read_columns(run_dir, timing=False)
+    summary = summarize(
+        columns,
+        read_telemetry(run_dir, end.server_pids, end.oom_threshold),
+        end.meta,
+        duration_s=end.duration_s,
+        load_start=end.load_start,
+        server_time_ms=timed[0],
+        load=timed[1],
+        usd_per_hour=end.usd_per_hour,
+        thresholds=end.thresholds,
+    )
+    write_json(run_dir / SUMMARY, summary)
+    return summary, columns

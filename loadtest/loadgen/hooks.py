@@ -1,0 +1,264 @@
+"""The Locust hooks that turn one test into one run directory, and the scenario User classes.
+
+A test (test_start to test_stop, headless or from the web UI) becomes `reports/<time>-
+<scenario>/` with records.jsonl, summary.json and report.html. Its Recorder lives in the
+process's state (loadgen/state.py) for the length of the test. Users buffer their records in
+memory; the flusher writes them (local runner) or sends them to the master (workers) 20 times a
+second, so the hot path never touches the disk or the network beyond its request.
+
+Settings: `--embload-*` options generated from LoadSettings, with the resolved value (the
+runner's EMBLOAD_SETTINGS, else EMBLOAD_* variables, else embload.toml [run], else the
+default) as each one's default, so Locust's web UI shows what a test will use. The preflight
+runs once per test, in the local or master runner; `embload run` does it before Locust starts
+and hands it over (EMBLOAD_PREFLIGHT).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadtest.config.options import locust_arguments, settings_from
+from loadtest.config.settings import LoadSettings
+from loadtest.core.arrivals import ArrivalPlan, Schedule
+from loadtest.core.errors import EmbloadError, TargetUnreachable
+from loadtest.core.outcome import run_outcome
+from loadtest.core.payloads import SCENARIOS
+from loadtest.data import corpus
+from loadtest.loadgen import distributed, web_tab
+from loadtest.loadgen.flusher import flush_loop
+from loadtest.loadgen.gathering import Gathering
+from loadtest.loadgen.open_loop import OpenLoop
+from loadtest.loadgen.recorder import Recorder, new_recorder
+from loadtest.loadgen.signals import start_clock, take_run_time, watch_signals
+from loadtest.loadgen.state import Test, listen, state_of
+from loadtest.loadgen.user import EmbeddingUser
+from loadtest.store.files import REPORT, run_dir_for
+from loadtest.target.preflight import Preflight, preflight
+from loadtest.target.url import parse_target, redact
+
+log = logging.getLogger("embload")
+
+
+def scenario_user(name: str) -> type[EmbeddingUser]:
+    """The User class of a shipped scenario; its user count becomes Locust's default `-u`."""
+    scenario = SCENARIOS[name]
+
+    def _defaults(parser: Any) -> None:
+        parser.set_defaults(num_users=scenario.users, spawn_rate=scenario.users)
+
+    listen(events.init_command_line_parser, _defaults)
+    attrs = {"scenario": scenario, "__module__": __name__}
+    return type(f"{name.capitalize()}User", (EmbeddingUser,), attrs)
+
+
+def _user_class(environment: Environment) -> type[EmbeddingUser]:
+    found = [c for c in environment.user_classes if issubclass(c, EmbeddingUser)]
+    if len(found) != 1:
+        raise SystemExit(
+            "embload: a locustfile runs exactly one embload scenario; found "
+            + (", ".join(sorted(c.scenario.name for c in found)) or "none")
+        )
+    return found[0]
+
+
+def _preflight(host: str, settings: LoadSettings) -> Preflight:
+    """The run's preflight: as `embload run` handed it over for this host, else done here (a
+    plain `locust -f` run). A target not answering yet is a warning: the load records it."""
+    handed = os.environ.get(Preflight.TRANSFER)
+    if handed:
+        found = Preflight.model_validate_json(handed)
+        if found.target.url == host:
+            return found
+    target = parse_target(host, settings.dialect)
+    try:
+        found = preflight(
+            target,
+            text=corpus(settings.corpus)[0].text,
+            model=settings.model,
+            encoding_format=settings.encoding_format,
+            dimensions=settings.dimensions,
+            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+            headers=settings.headers,
+            request=False,  # plain Locust records whatever comes back, the first reply too
+        )
+    except TargetUnreachable as exc:
+        log.warning("embload: %s; sending the model name as given", exc.line)
+        return Preflight(
+            host=target.host,
+            prefix=target.prefix,
+            dialect=target.dialect,
+            model=settings.model,
+            card=None,
+        )
+    if target.probe:
+        log.info("embload: embeddings route %s (%s)", redact(found.target.url), found.dialect)
+    return found
+
+
+def _recorder(environment: Environment, settings: LoadSettings, worker: str) -> Recorder:
+    """The test's recorder: its scenario's pools drawn from the corpus, its preflight found
+    (a worker has it from the master's plan)."""
+    scenario = _user_class(environment).scenario
+    state = state_of(environment)
+    if worker != "local" and isinstance(environment.runner, WorkerRunner):
+        plan = state.plan
+        if plan is None or plan.preflight is None:
+            raise SystemExit("embload: no test plan from the master; is it an embload locustfile?")
+        found = plan.preflight
+    else:
+        assert environment.host is not None
+        found = _preflight(environment.host, settings)
+    return new_recorder(settings, scenario, found, worker)
+
+
+def _open_loop(settings: LoadSettings, share: tuple[int, int, float | None]) -> OpenLoop | None:
+    if settings.rate_rps is None:
+        return None
+    plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, *share[:2])
+    return OpenLoop(Schedule(plan, settings.seed), share[2])
+
+
+def _on_test_start(environment: Environment, **_: Any) -> None:
+    opts = environment.parsed_options
+    if environment.host is None or opts is None:
+        raise SystemExit(
+            "embload: no --host given; pass the server, e.g. --host http://127.0.0.1:30000"
+        )
+    settings = settings_from(opts, LoadSettings)
+    runner = environment.runner
+    state = state_of(environment)
+    is_worker = isinstance(runner, WorkerRunner)
+    worker = distributed.worker_name(runner.worker_index) if is_worker else "local"  # type: ignore[union-attr]
+    try:
+        recorder = _recorder(environment, settings, worker)
+    except EmbloadError as exc:
+        raise SystemExit(f"embload: {exc.line}") from None
+    EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = settings.timeout_s
+    # What exists now (modules, corpus, Locust) lives all run: keep the collector off it, and
+    # collect young objects less often (bench/RESULTS.md: more requests per core).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    if isinstance(runner, WorkerRunner):
+        share = state.plan.share if state.plan is not None else None
+        slot = (share.slot, share.of, share.start_at) if share is not None else (0, 1, None)
+        test = state.test = Test(recorder, _open_loop(settings, slot))
+        recorder.next_user = max(0, runner.worker_index) * distributed.USERS_PER_WORKER
+        recorder.begin_worker()
+        gevent.spawn(
+            flush_loop,
+            environment,
+            lambda n: distributed.send_batch(runner, recorder.batch(limit=n)),
+        )
+        return
+    recorder.begin(run_dir_for(settings.out, settings.reports, recorder.scenario.name))
+    test = state.test = Test(recorder)
+    if environment.web_ui is not None:  # the tab shows this test from now on
+        state.tab = web_tab.LiveTab()
+        recorder.live = state.tab.figures
+    if isinstance(runner, MasterRunner):
+        recorder.started_at = distributed.send_plans(runner, recorder.preflight, settings.rate_rps)
+        state.gathering = Gathering(recorder)
+        test.ramp = gevent.getcurrent()  # test_start fires in runner.start
+    else:
+        recorder.started_at = time.time()
+        test.open_loop = _open_loop(settings, (0, 1, None))
+        gevent.spawn(flush_loop, environment, recorder.flush)
+    start_clock(environment, recorder.started_at, time.time())
+
+
+def _on_test_stopping(environment: Environment, **_: Any) -> None:
+    """No arrival comes due once users start stopping: each one due was sent or dropped."""
+    test = state_of(environment).test
+    if test is None:
+        return
+    if test.open_loop is not None:
+        test.open_loop.stop()
+    ramp, test.ramp = test.ramp, None
+    if isinstance(ramp, gevent.Greenlet) and ramp is not gevent.getcurrent() and not ramp.dead:
+        # A master stopped mid-ramp (-t before -u/-r is reached) goes on sending spawn messages
+        # (Locust 2.47 stops only a local runner's ramp): a worker that gets one after the
+        # final batch starts a new test, whose requests Locust counts and no record holds.
+        ramp.kill(block=False)
+
+
+def _on_test_stop(environment: Environment, **_: Any) -> None:
+    state = state_of(environment)
+    test, state.test = state.test, None  # ends the flush loop
+    if test is None:
+        return
+    recorder = test.recorder
+    arrivals = test.open_loop.count if test.open_loop is not None else None
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        distributed.send_final(runner, recorder.batch(final=True, arrivals=arrivals))
+        return
+    warnings: list[str] = []
+    if isinstance(runner, MasterRunner):
+        warnings, arrivals = distributed.await_workers(
+            environment, runner, recorder.settings.rate_rps
+        )
+    for line in warnings:
+        print(f"embload: warning: {line}", file=sys.stderr)
+    opts = environment.parsed_options
+    run_dir = recorder.run_dir
+    assert run_dir is not None
+    try:
+        summary, columns = recorder.finish(
+            users=opts.num_users if opts else None,
+            warnings=warnings,
+            arrivals=arrivals,
+            interrupted=state.signal,
+        )
+    except OSError as exc:  # the disk is full: what was written stays
+        print(f"embload: cannot write {run_dir}/summary.json: {exc}", file=sys.stderr)
+        environment.process_exit_code = 2
+        return
+    print(f"embload: wrote {run_dir} ({summary.requests} requests)", file=sys.stderr)
+    outcome = run_outcome([(run_dir, summary)])
+    if outcome is not None:
+        print(f"embload: {outcome.line}", file=sys.stderr)
+        environment.process_exit_code = outcome.exit_code
+    elif summary.requests > summary.ok:  # failures an error-rate threshold allowed
+        environment.process_exit_code = 0
+    try:
+        from loadtest.output.html import write_report  # the report's imports: only now
+
+        report = write_report(run_dir, summary, columns)
+        print(f"embload: report {report}", file=sys.stderr)
+    except Exception as exc:  # a report that fails must not take the run's files with it
+        print(f"embload: report.html not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if state.tab is not None and (run_dir / REPORT).is_file():
+        state.tab.report = run_dir / REPORT
+
+
+def _on_init(environment: Environment, **_: Any) -> None:
+    take_run_time(environment)
+    watch_signals(environment)
+    if environment.web_ui is not None:
+        web_tab.install(environment.web_ui, lambda: state_of(environment).tab)
+    distributed.register(environment)
+
+    def spawned(user_count: int, **_: Any) -> None:  # Locust passes no environment here
+        test = state_of(environment).test
+        if test is not None:
+            test.recorder.peak_users = max(test.recorder.peak_users, user_count)
+
+    listen(environment.events.spawning_complete, spawned)
+
+
+listen(events.init_command_line_parser, lambda parser: locust_arguments(parser, LoadSettings))
+listen(events.init, _on_init)
+listen(events.test_start, _on_test_start)
+listen(events.test_stopping, _on_test_stopping)
+listen(events.test_stop, _on_test_stop)

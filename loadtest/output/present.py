@@ -1,0 +1,75 @@
+"""What each command shows once it has its result: the terminal's tables and lines, and the
+HTML pages a compare and a sweep write beside their JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+
+from loadtest.analysis.trend import History
+from loadtest.core.results import Comparison, ProbeResult, RunSummary
+from loadtest.core.sweep import SweepResult
+from loadtest.output.terminal import (
+    compare_table,
+    history_table,
+    print_summary,
+    probe_table,
+    regression_lines,
+    sweep_lines,
+    sweep_table,
+    trend_lines,
+)
+from loadtest.store.files import REPORT
+
+
+def runs(console: Console, done: Sequence[tuple[Path, RunSummary]]) -> None:
+    for run_dir, summary in done:
+        print_summary(console, summary, str(run_dir))
+        if (run_dir / REPORT).exists():
+            console.print(f"report: {run_dir / REPORT}", highlight=False)
+
+
+def sweep(console: Console, where: Path, result: SweepResult, json_path: Path) -> None:
+    from loadtest.output.sweep_html import write_sweep_html
+
+    html = write_sweep_html(where, result)
+    console.print(sweep_table(result))
+    for line in sweep_lines(result):
+        console.print(line, highlight=False)
+    console.print(f"sweep: {json_path} · {html}", highlight=False)
+
+
+def compare(console: Console, where: Path, result: Comparison, json_path: Path) -> None:
+    from loadtest.output.compare_html import write_compare_html
+
+    html = write_compare_html(where, result)
+    for entry in result.scenarios:
+        console.print(compare_table(result.a, result.b, entry))
+    if result.probe:
+        console.print(probe_table(result.probes_by_name()))
+    console.print(f"comparison: {json_path} · {html}", highlight=False)
+
+
+def probe(console: Console, name: str, result: ProbeResult, json_path: Path) -> None:
+    console.print(probe_table({name: result}))
+    console.print(f"probe: {json_path}", highlight=False)
+
+
+def history(console: Console, db: Path, found: History, as_json: bool) -> None:
+    if as_json:
+        doc = {
+            "history": str(db),
+            "runs": [asdict(e) for e in found.entries],
+            "trends": [asdict(t) for t in found.trends],
+        }
+        print(json.dumps(doc, indent=2))
+        return
+    if found.indexed is not None:
+        console.print(f"indexed {found.indexed:,} runs, compares and sweeps into {db}")
+    console.print(history_table(found.entries))
+    for line in [*regression_lines(found.entries), *trend_lines(found.trends)]:
+        console.print(line, highlight=False)
