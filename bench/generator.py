@@ -13,7 +13,12 @@ window, after all have started, and its CPU time per request.
 - transport: the same request over geventhttpclient's HTTPClient, the layer embload's user
   sends through, without checks or records: embload / transport is what they cost.
 
+- earlier (with `--against DIR`): another checkout's embload (a git worktree of an earlier
+  commit), the same scenario, its code first on PYTHONPATH: embload / earlier is the change's
+  cost per request, measured side by side in each round.
+
     python bench/generator.py [--rounds 5] [--seconds 20] [--users 64] [--encoding both]
+    python bench/generator.py --against /tmp/before    # git worktree add /tmp/before COMMIT
 """
 
 from __future__ import annotations
@@ -81,14 +86,16 @@ def side_by_side(host: str, args: argparse.Namespace, encoding: str) -> dict[str
         "bare": HERE / "bare_locustfile.py",
         "transport": HERE / "bare_httpclient_locustfile.py",
     }
+    if args.against is not None:
+        sides["earlier"] = args.against / "scenarios/single.py"
     with tempfile.TemporaryDirectory() as tmp:
         start = time.time()
         procs = {}
         for name, locustfile in sides.items():
             os.mkdir(f"{tmp}/{name}")
             cmd = locust_cmd(locustfile, host, args, f"{tmp}/{name}")
-            if name == "embload":
-                cmd += ["--embload-out", f"{tmp}/run"]
+            if name in ("embload", "earlier"):
+                cmd += ["--embload-out", f"{tmp}/run-{name}"]
             env = {
                 **os.environ,
                 "EMBLOAD_ENCODING_FORMAT": encoding,
@@ -96,6 +103,8 @@ def side_by_side(host: str, args: argparse.Namespace, encoding: str) -> dict[str
                 "METER_FROM": str(start + WARMUP_S),
                 "METER_UNTIL": str(start + args.seconds - 1.0),
             }
+            if name == "earlier":  # its own loadtest package, ahead of the installed one
+                env["PYTHONPATH"] = f"{args.against}{os.pathsep}{env.get('PYTHONPATH', '')}"
             procs[name] = subprocess.Popen(
                 pinned(cmd, 0),
                 cwd=f"{tmp}/{name}",
@@ -112,9 +121,10 @@ def side_by_side(host: str, args: argparse.Namespace, encoding: str) -> dict[str
             if int(failures):
                 raise SystemExit(f"{name}: {failures} failures; the bench is invalid")
             figures[name] = dict(json.loads(Path(f"{tmp}/{name}/meter.json").read_text()))
-        records = len(Path(tmp, "run", "records.jsonl").read_bytes().splitlines())
-        if records < figures["embload"]["requests"]:
-            raise SystemExit(f"records.jsonl has {records} lines; the embload side lost records")
+        for name in ("embload", "earlier") if args.against else ("embload",):
+            records = len(Path(tmp, f"run-{name}", "records.jsonl").read_bytes().splitlines())
+            if records < figures[name]["requests"]:
+                raise SystemExit(f"records.jsonl has {records} lines; the {name} side lost some")
         return figures
 
 
@@ -129,20 +139,28 @@ def compare(host: str, args: argparse.Namespace, encoding: str) -> None:
         "| embload / bare | embload / HTTPClient | CPU µs/req: embload, bare, HTTPClient |"
     )
     print("|---|---|---|---|---|---|---|")
-    ratios, costs = [], []
+    ratios, costs, changes = [], [], []
     for n in range(args.rounds):
         f = side_by_side(host, args, encoding)
         a, b, c = f["embload"], f["bare"], f["transport"]
         ratios.append(a["req_per_s"] / b["req_per_s"])
         costs.append(a["req_per_s"] / c["req_per_s"])
+        earlier = ""
+        if "earlier" in f:
+            changes.append(a["req_per_s"] / f["earlier"]["req_per_s"])
+            e = f["earlier"]
+            earlier = f" earlier: {e['req_per_s']:,.0f} req/s, {e['cpu_us_per_req']:.0f} µs/req,"
+            earlier += f" embload / earlier {changes[-1]:.3f} |"
         print(
             f"| {n + 1} | {a['req_per_s']:,.0f} | {b['req_per_s']:,.0f} | {c['req_per_s']:,.0f} "
             f"| {ratios[-1]:.3f} | {costs[-1]:.3f} | {a['cpu_us_per_req']:.0f}, "
-            f"{b['cpu_us_per_req']:.0f}, {c['cpu_us_per_req']:.0f} |",
+            f"{b['cpu_us_per_req']:.0f}, {c['cpu_us_per_req']:.0f} |{earlier}",
             flush=True,
         )
     print(f"embload / bare FastHttpUser, req/s, median [min-max]: {span(ratios, '.3f')}")
     print(f"embload / bare HTTPClient (cost of checks and records): {span(costs, '.3f')}")
+    if changes:
+        print(f"embload / earlier ({args.against}), req/s: {span(changes, '.3f')}")
 
 
 def main() -> None:
@@ -155,6 +173,9 @@ def main() -> None:
         choices=["base64", "float", "both"],
         default="both",
         help="encoding_format both sides ask for (base64 is embload's default)",
+    )
+    parser.add_argument(
+        "--against", type=Path, help="another checkout of embload to run beside this one"
     )
     args = parser.parse_args()
     print(

@@ -12,7 +12,7 @@ from typing import Literal
 
 from loadtest.core.columns import concat
 from loadtest.core.compare import SideData, compare_sides, pooled, side_data
-from loadtest.core.results import Comparison, ProbeResult, ScenarioComparison, Side
+from loadtest.core.comparisons import Comparison, ProbeResult, ScenarioComparison, Side
 from loadtest.core.stats import cost, figures
 from loadtest.store.files import read_summary
 from loadtest.store.table import read_columns

@@ -17,8 +17,8 @@ from pathlib import Path
 from loadtest.analysis.compare import compare_runs
 from loadtest.config.commands import HistorySettings
 from loadtest.core.compare import regressions
+from loadtest.core.comparisons import ScenarioComparison
 from loadtest.core.errors import NotARun
-from loadtest.core.results import ScenarioComparison
 from loadtest.store.history import Entry, Trend, comparisons, entries, judge, rebuild, trends
 
 _NAMES = ("the previous run", "this run")

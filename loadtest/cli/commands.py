@@ -177,8 +177,9 @@ def schema(
 ) -> None:
     """Print the JSON Schema of summary.json, compare.json or one record (records.jsonl, the
     columns of records.parquet and of the CSV export), for validating what you read."""
+    from loadtest.core.comparisons import Comparison
     from loadtest.core.record import records_json_schema
-    from loadtest.core.results import Comparison, RunSummary
+    from loadtest.core.results import RunSummary
 
     schemas = {
         "summary": RunSummary.model_json_schema,

@@ -28,7 +28,8 @@ from loadtest.core.blocks import (
     window_weights,
 )
 from loadtest.core.columns import RecordColumns
-from loadtest.core.results import METRICS, Difference, ScenarioComparison
+from loadtest.core.comparisons import Difference, ScenarioComparison
+from loadtest.core.results import METRICS
 from loadtest.core.stats import rate
 
 _LATENCIES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loadtest.core.compare import regressions
+from loadtest.core.comparisons import Comparison
 from loadtest.core.errors import (
     EmbloadError,
     Interrupted,
@@ -21,7 +22,7 @@ from loadtest.core.errors import (
     RequestsFailed,
     ThresholdCrossed,
 )
-from loadtest.core.results import Comparison, RunSummary, ThresholdVerdict
+from loadtest.core.results import RunSummary, ThresholdVerdict
 from loadtest.core.sweep import SweepResult
 from loadtest.core.thresholds import crossed_line
 from loadtest.core.types import OomKind

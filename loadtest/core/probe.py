@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loadtest.core.results import Consistency, CosineStats, Separation
+from loadtest.core.comparisons import Consistency, CosineStats, Separation
 
 SAME_TEXT_MIN = 0.9999  # the same text twice
 IN_BATCH_MIN = 0.999  # a text alone vs inside a batch of 64

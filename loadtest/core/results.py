@@ -1,5 +1,5 @@
-"""What a run and a comparison produce, as typed models: summary.json and compare.json are their
-JSON, and `embload schema summary|compare` prints their JSON Schema for users' dashboards.
+"""What a run produces, as typed models: summary.json is their JSON, and `embload schema summary`
+prints its JSON Schema for users' dashboards (a comparison's are core/comparisons.py).
 
 Each metric is defined once, in METRICS, and every figure of that name means exactly that:
 in a run's summary, per category, per length bucket, and on each side of a comparison. Units
@@ -16,8 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from loadtest.core.types import ErrorKind, OomEvent
 
 SCHEMA_VERSION: Literal[1] = 1  # raised when a field changes meaning or goes away
-# compare.json's own: 2 since the error rate's interval is in points and sides are by position
-COMPARE_SCHEMA_VERSION: Literal[2] = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +67,7 @@ LATENCY_DEFINITION = (
 SignalName = Literal["SIGINT", "SIGTERM"]
 
 
-class _Model(BaseModel):
+class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -77,7 +75,7 @@ def _doc(key: str) -> str:
     return METRICS[key].definition
 
 
-class LatencyMs(_Model):
+class LatencyMs(Model):
     p50: float | None = Field(description=_doc("p50"))
     p90: float | None = Field(description=_doc("p90"))
     p99: float | None = Field(description=_doc("p99"))
@@ -86,7 +84,7 @@ class LatencyMs(_Model):
     mean: float | None
 
 
-class Figures(_Model):
+class Figures(Model):
     """One group of requests: a whole run, one category or bucket, or one side of a compare."""
 
     requests: int = Field(description="requests recorded, successful or not")
@@ -99,7 +97,7 @@ class Figures(_Model):
     latency_ms: LatencyMs = Field(description=LATENCY_DEFINITION)
 
 
-class ServerTimeMs(_Model):
+class ServerTimeMs(Model):
     """Where a request's time went by the server's own clock (TEI's x-queue-time,
     x-tokenization-time, x-inference-time and x-total-time headers; the bundled server sends
     them too), over the successful replies that carried them. `rest` is each one's latency
@@ -113,7 +111,7 @@ class ServerTimeMs(_Model):
     rest: LatencyMs
 
 
-class Cost(_Model):
+class Cost(Model):
     """What the measured rates cost at `usd_per_hour` (--gpu-cost-per-hour): the price of a
     second over what a second served, per million. None where nothing of that kind was served."""
 
@@ -139,7 +137,7 @@ class ModelCard(BaseModel):
     dtype: str | None = None
 
 
-class LoadEnvironment(_Model):
+class LoadEnvironment(Model):
     """Where the load came from."""
 
     python: str
@@ -150,7 +148,7 @@ class LoadEnvironment(_Model):
     packages: dict[str, str | None]
 
 
-class Startup(_Model):
+class Startup(Model):
     """The bundled server's start-up, when embload started it."""
 
     command: str
@@ -161,7 +159,7 @@ class Startup(_Model):
     gpu_unavailable: str | None
 
 
-class GpuDevice(_Model):
+class GpuDevice(Model):
     index: int
     name: str
     mem_total_bytes: int
@@ -183,7 +181,7 @@ class GpuSummary(GpuDevice):
     devices: list[GpuDevice]
 
 
-class ProcessSummary(_Model):
+class ProcessSummary(Model):
     pid: int
     idle_rss_bytes: int
     peak_rss_bytes: int
@@ -192,7 +190,7 @@ class ProcessSummary(_Model):
     samples: int
 
 
-class ThresholdVerdict(_Model):
+class ThresholdVerdict(Model):
     """One `--fail-on` threshold against the run's figure of that name."""
 
     threshold: str = Field(description="as written, e.g. p99<200ms")
@@ -202,7 +200,7 @@ class ThresholdVerdict(_Model):
     held: bool = Field(description="false: crossed, the run exits 3")
 
 
-class LoadFigures(_Model):
+class LoadFigures(Model):
     """How the load was offered (an open loop's schedule, or a closed loop) and how it went."""
 
     mode: Literal["open", "closed"] = Field(
@@ -232,7 +230,7 @@ class LoadFigures(_Model):
     send_lag_max_ms: float | None
 
 
-class RunMeta(_Model):
+class RunMeta(Model):
     """What ran, where and how: a run's summary.json fields that the load side knows without
     its records (the figures come from those)."""
 
@@ -309,93 +307,3 @@ class RunSummary(Figures, RunMeta):
     load: LoadFigures | None = Field(
         default=None, description="open or closed loop, offered against achieved; late, dropped"
     )
-
-
-class Difference(_Model):
-    metric: str
-    a: float | None
-    b: float | None
-    ratio: float | None = Field(description="b / a")
-    low: float | None = Field(description="lower end of the 95% interval (see interval_of)")
-    high: float | None = Field(description="upper end of the 95% interval (see interval_of)")
-    interval_of: Literal["b/a - 1", "b - a"] = Field(
-        default="b/a - 1",
-        description="what low and high bound: the relative difference (latencies and rates), "
-        "or the difference itself (the error rate, in fractions: 0.01 is one point)",
-    )
-    verdict: str
-
-
-class Side(Figures):
-    """One target's figures in one scenario, pooled over its runs (the halves of ABBA)."""
-
-    run_dirs: list[str]
-    target: str
-    model: str | None
-    weights: str | None
-    duration_s: float
-    oom_events: int
-    peak_gpu_mem_bytes: int | None
-    startup_s: float | None
-    cost: Cost | None = None
-
-
-class ScenarioComparison(_Model):
-    scenario: str
-    a: Side
-    b: Side
-    differences: list[Difference]
-
-
-class CosineStats(_Model):
-    mean: float
-    std: float
-    n: int
-
-
-class Separation(_Model):
-    related: CosineStats | None
-    unrelated: CosineStats
-    auc: float | None = Field(
-        description="P(related cosine > unrelated cosine), ties half: 0.5 chance, 1.0 perfect"
-    )
-
-
-class Consistency(_Model):
-    same_text: float = Field(description="cosine of one text embedded twice")
-    in_batch: float = Field(description="cosine of a text alone vs inside a batch of 64")
-    under_load_worst: float | None = Field(
-        description="worst cosine of a reply sampled during the runs vs the text at rest"
-    )
-    under_load_samples: int
-    burst_worst: float = Field(
-        description="worst cosine of each probe text from 64 concurrent requests vs at rest"
-    )
-
-
-class ProbeResult(_Model):
-    target: str
-    model: str | None
-    skipped: str | None = None
-    texts: int = 0
-    separation: dict[str, Separation] = Field(default_factory=dict)
-    consistency: Consistency | None = None
-    flags: list[str] = Field(default_factory=list)
-
-
-class Comparison(_Model):
-    """compare.json: two targets (or two saved runs) on the same scenarios."""
-
-    schema_version: Literal[2] = COMPARE_SCHEMA_VERSION
-    a: str
-    b: str
-    seed: int
-    generated_at: str
-    scenarios: list[ScenarioComparison]
-    probe: dict[Literal["a", "b"], ProbeResult] = Field(description="by side: a, b")
-
-    def probes_by_name(self) -> dict[str, ProbeResult]:
-        """The probes as tables head them: by target name, with the side where both are one."""
-        same = self.a == self.b
-        names = {"a": f"{self.a} (A)" if same else self.a, "b": f"{self.b} (B)" if same else self.b}
-        return {names[side]: result for side, result in sorted(self.probe.items())}

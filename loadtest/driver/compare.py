@@ -28,8 +28,8 @@ from loadtest.config.commands import CompareSettings
 from loadtest.config.options import override, resolve
 from loadtest.config.settings import LoadSettings, ServeSettings
 from loadtest.config.targets import TargetSpec, load_targets
+from loadtest.core.comparisons import Comparison, ProbeResult
 from loadtest.core.errors import ServeError, TargetError, UsageError
-from loadtest.core.results import Comparison, ProbeResult
 from loadtest.data import builtin_corpus, probe_pairs
 from loadtest.driver.prepare import Prepared, checked
 from loadtest.driver.probe import probe

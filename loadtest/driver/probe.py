@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from loadtest.core.comparisons import Consistency, ProbeResult
 from loadtest.core.probe import ProbePairs, consistency_flags, cosine, probe_texts, separation
-from loadtest.core.results import Consistency, ProbeResult
 from loadtest.target.client import EmbeddingsClient
 from loadtest.target.url import redact
 

@@ -23,6 +23,9 @@ from loadtest.loadgen.state import state_of
 from loadtest.target.codec import check_reply, encode_request, server_clock, status_note
 
 _CONNECTION_PAUSE_S = 0.1
+# The record, built as tuple.__new__ builds it: RecordRow(...) runs the NamedTuple's generated
+# __new__, a Python call that costs the generator's core twice as much (bench/RESULTS.md).
+_new_row = tuple.__new__
 
 
 def transport_error(exc: BaseException, status: int | None) -> tuple[ErrorKind, str]:
@@ -130,21 +133,24 @@ class EmbeddingUser(FastHttpUser):
         category, bucket, chars = describe_batch(batch)
         clock = NO_CLOCK if response is None else server_clock(response.get)
         test.buffer.append(
-            RecordRow(
-                start_time,
-                latency_s,
-                status,
-                check.error,
-                check.message,
-                len(texts),
-                chars,
-                check.prompt_tokens,
-                category,
-                bucket,
-                self.user_index,
-                test.worker,
-                send_lag_s,
-                *clock,
+            _new_row(
+                RecordRow,
+                (
+                    start_time,
+                    latency_s,
+                    status,
+                    check.error,
+                    check.message,
+                    len(texts),
+                    chars,
+                    check.prompt_tokens,
+                    category,
+                    bucket,
+                    self.user_index,
+                    test.worker,
+                    send_lag_s,
+                    *clock,
+                ),
             )
         )
         self.environment.events.request.fire(

@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from loadtest.core.results import Comparison, ProbeResult, Separation
+from loadtest.core.comparisons import Comparison, ProbeResult, Separation
 from loadtest.output.formats import compare_rows, probe_notes, probe_rows
 from loadtest.target.url import redact
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from loadtest.core.results import (
-    METRICS,
-    Consistency,
-    ProbeResult,
-    ScenarioComparison,
-    Separation,
-)
+from loadtest.core.comparisons import Consistency, ProbeResult, ScenarioComparison, Separation
+from loadtest.core.results import METRICS
 
 
 def number(value: float | None) -> str:

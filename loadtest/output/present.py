@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.console import Console
 
 from loadtest.analysis.trend import History
-from loadtest.core.results import Comparison, ProbeResult, RunSummary
+from loadtest.core.comparisons import Comparison, ProbeResult
+from loadtest.core.results import RunSummary
 from loadtest.core.sweep import SweepResult
 from loadtest.output.terminal import (
     compare_table,

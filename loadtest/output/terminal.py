@@ -9,7 +9,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from loadtest.core.results import Figures, ProbeResult, RunSummary, ScenarioComparison
+from loadtest.core.comparisons import ProbeResult, ScenarioComparison
+from loadtest.core.results import Figures, RunSummary
 from loadtest.core.sweep import SweepResult
 from loadtest.output.formats import (
     compare_rows,

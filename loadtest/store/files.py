@@ -117,7 +117,7 @@ class RecordWriter(JsonlWriter):
         super().__init__(run_dir / RECORDS)
 
     def write_rows(self, rows: Iterable[RecordRow]) -> None:
-        self.write(dict(zip(FIELD_NAMES, row, strict=True)) for row in rows)
+        self.write(dict(zip(FIELD_NAMES, row)) for row in rows)  # noqa: B905 - RecordRows: one length
 
 
 def write_samples(writer: JsonlWriter, samples: Iterable[GpuSample | ProcessSample]) -> None:

@@ -20,8 +20,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadtest.core.comparisons import Comparison
 from loadtest.core.errors import HistoryError, NotARun
-from loadtest.core.results import Comparison, RunSummary
+from loadtest.core.results import RunSummary
 from loadtest.core.sweep import SweepResult
 from loadtest.store.files import SUMMARY, read_summary
 

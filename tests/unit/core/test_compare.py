@@ -13,7 +13,7 @@ from loadtest.core.compare import (
     side_data,
     verdict,
 )
-from loadtest.core.results import Difference, ScenarioComparison, Side
+from loadtest.core.comparisons import Difference, ScenarioComparison, Side
 from tests.unit.core.columns import columns
 
 

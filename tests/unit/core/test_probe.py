@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from loadtest.core.comparisons import Consistency
 from loadtest.core.probe import (
     auc,
     consistency_flags,
@@ -12,7 +13,6 @@ from loadtest.core.probe import (
     probe_texts,
     separation,
 )
-from loadtest.core.results import Consistency
 from loadtest.data import probe_pairs
 
 

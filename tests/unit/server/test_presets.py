@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from loadtest.server.app import ApiError, EmbeddingRequest, _vectors, _with_instruction
 from loadtest.server.model import Encoder, pool
+from loadtest.server.openai import ApiError, EmbeddingRequest
+from loadtest.server.openai import vectors as _vectors
+from loadtest.server.openai import with_instruction as _with_instruction
 from loadtest.server.presets import PRESETS, format_query, qwen_tokenizer, real_tokenizer
 
 TEXTS = [
