@@ -1,4 +1,4 @@
-"""Fuzzing the bundled server at length: tests/fuzz_requests.py's requests, 10,000 by default.
+"""Fuzzing the bundled server at length: tests/support/fuzz.py's requests, 10,000 by default.
 
 The same strategy and contract as tests/e2e/test_fuzz.py (a few hundred, derandomized, in CI),
 here with a fresh random seed each run (printed, for repeating a failure): no 5xx but 503, every
@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, seed, settings
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import bundled_server  # noqa: E402
-from tests.fuzz_requests import check_reply, requests  # noqa: E402
+from tests.support.fuzz import check_reply, requests  # noqa: E402
+from tests.support.servers import bundled_server  # noqa: E402
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """How long `embload report` takes for runs of 10 thousand to 1 million requests.
 
 Builds synthetic run directories (60 s, 64 users, GPU samples at 10 Hz, OOM events and a crash;
-tests/unit/report/synthetic.py) and times the whole command, as a user runs it, a few times each.
+tests/support/synthetic.py) and times the whole command, as a user runs it, a few times each.
 
     python bench/report.py [--sizes 10000,100000,1000000] [--repeat 3]
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.unit.report.synthetic import write_run  # noqa: E402
+from tests.support.synthetic import write_run  # noqa: E402
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Hour-long runs in bounded memory: summary and report of 1M and 10M requests, and why Parquet.
 
-Builds synthetic run directories (tests/unit/report/synthetic.py: 60 s, 64 users, OOM replies
+Builds synthetic run directories (tests/support/synthetic.py: 60 s, 64 users, OOM replies
 and a crash; the 10M one is 2.5 GB of records.jsonl) and measures, each in a process of its own
 under /usr/bin/time (wall clock, peak RSS):
 
@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.unit.report.synthetic import write_files  # noqa: E402
+from tests.support.synthetic import write_files  # noqa: E402
 
-SUMMARY = "from pathlib import Path; from tests.unit.report.synthetic import summarize_run; "
+SUMMARY = "from pathlib import Path; from tests.support.synthetic import summarize_run; "
 SUMMARY += "import sys; summarize_run(Path(sys.argv[1]))"
 
 # Arrow IPC from the same JSON reader, block size and schema as table.convert's Parquet (the

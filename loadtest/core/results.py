@@ -159,6 +159,19 @@ class Startup(Model):
     gpu_unavailable: str | None
 
 
+class TelemetryStatus(Model):
+    """telemetry.json: what the telemetry sidecar could sample, and why not."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    gpu: Literal["nvml", "agent"] | None = None
+    devices: list[str] = Field(default_factory=list)
+    gpu_agent: str | None = None
+    gpu_unavailable: str | None = None
+    server_pid: int | None = None
+    server_process_unavailable: str | None = None
+
+
 class GpuDevice(Model):
     index: int
     name: str

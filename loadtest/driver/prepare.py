@@ -20,7 +20,7 @@ from loadtest.data import corpus
 from loadtest.driver.stopping import STOP
 from loadtest.store.files import writable_dir
 from loadtest.target.bundled import bundled_server
-from loadtest.target.preflight import Preflight, preflight
+from loadtest.target.preflight import Preflight, preflight_for
 from loadtest.target.url import Target, parse_target, redact
 from loadtest.telemetry.idle import startup
 
@@ -35,15 +35,7 @@ def checked(target: Target, settings: LoadSettings) -> Preflight:
     """The preflight of `embload run`, `sweep` and `compare`: nothing listening is one line
     saying how to start a server."""
     try:
-        return preflight(
-            target,
-            text=corpus(settings.corpus)[0].text,
-            model=settings.model,
-            encoding_format=settings.encoding_format,
-            dimensions=settings.dimensions,
-            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-            headers=settings.headers,
-        )
+        return preflight_for(target, settings)
     except TargetUnreachable:
         raise TargetUnreachable(
             f"nothing is listening at {target.host}; start a server (`embload serve`) or let "

@@ -33,17 +33,17 @@ from loadtest.core.arrivals import ArrivalPlan, Schedule
 from loadtest.core.errors import EmbloadError, TargetUnreachable
 from loadtest.core.outcome import run_outcome
 from loadtest.core.payloads import SCENARIOS
-from loadtest.data import corpus
 from loadtest.loadgen import distributed, web_tab
 from loadtest.loadgen.flusher import flush_loop
 from loadtest.loadgen.gathering import Gathering
+from loadtest.loadgen.messages import Share
 from loadtest.loadgen.open_loop import OpenLoop
 from loadtest.loadgen.recorder import Recorder, new_recorder
 from loadtest.loadgen.signals import start_clock, take_run_time, watch_signals
 from loadtest.loadgen.state import Test, listen, state_of
 from loadtest.loadgen.user import EmbeddingUser
 from loadtest.store.files import REPORT, run_dir_for
-from loadtest.target.preflight import Preflight, preflight
+from loadtest.target.preflight import Preflight, preflight_for
 from loadtest.target.url import parse_target, redact
 
 log = logging.getLogger("embload")
@@ -81,16 +81,8 @@ def _preflight(host: str, settings: LoadSettings) -> Preflight:
             return found
     target = parse_target(host, settings.dialect)
     try:
-        found = preflight(
-            target,
-            text=corpus(settings.corpus)[0].text,
-            model=settings.model,
-            encoding_format=settings.encoding_format,
-            dimensions=settings.dimensions,
-            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-            headers=settings.headers,
-            request=False,  # plain Locust records whatever comes back, the first reply too
-        )
+        # plain Locust records whatever comes back, the first reply too: no test request
+        found = preflight_for(target, settings, request=False)
     except TargetUnreachable as exc:
         log.warning("embload: %s; sending the model name as given", exc.line)
         return Preflight(
@@ -105,12 +97,15 @@ def _preflight(host: str, settings: LoadSettings) -> Preflight:
     return found
 
 
-def _recorder(environment: Environment, settings: LoadSettings, worker: str) -> Recorder:
+def _recorder(environment: Environment, settings: LoadSettings) -> Recorder:
     """The test's recorder: its scenario's pools drawn from the corpus, its preflight found
     (a worker has it from the master's plan)."""
     scenario = _user_class(environment).scenario
     state = state_of(environment)
-    if worker != "local" and isinstance(environment.runner, WorkerRunner):
+    runner = environment.runner
+    worker = "local"
+    if isinstance(runner, WorkerRunner):
+        worker = distributed.worker_name(runner.worker_index)
         plan = state.plan
         if plan is None or plan.preflight is None:
             raise SystemExit("embload: no test plan from the master; is it an embload locustfile?")
@@ -121,11 +116,13 @@ def _recorder(environment: Environment, settings: LoadSettings, worker: str) -> 
     return new_recorder(settings, scenario, found, worker)
 
 
-def _open_loop(settings: LoadSettings, share: tuple[int, int, float | None]) -> OpenLoop | None:
+def _open_loop(settings: LoadSettings, share: Share | None = None) -> OpenLoop | None:
+    """This process's part of an open loop: a worker's share, else the whole schedule now."""
     if settings.rate_rps is None:
         return None
-    plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, *share[:2])
-    return OpenLoop(Schedule(plan, settings.seed), share[2])
+    slot, of, start_at = (share.slot, share.of, share.start_at) if share else (0, 1, None)
+    plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, slot, of)
+    return OpenLoop(Schedule(plan, settings.seed), start_at)
 
 
 def _on_test_start(environment: Environment, **_: Any) -> None:
@@ -137,10 +134,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     settings = settings_from(opts, LoadSettings)
     runner = environment.runner
     state = state_of(environment)
-    is_worker = isinstance(runner, WorkerRunner)
-    worker = distributed.worker_name(runner.worker_index) if is_worker else "local"  # type: ignore[union-attr]
     try:
-        recorder = _recorder(environment, settings, worker)
+        recorder = _recorder(environment, settings)
     except EmbloadError as exc:
         raise SystemExit(f"embload: {exc.line}") from None
     EmbeddingUser.network_timeout = EmbeddingUser.connection_timeout = settings.timeout_s
@@ -151,8 +146,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     gc.set_threshold(50_000, 20, 100)
     if isinstance(runner, WorkerRunner):
         share = state.plan.share if state.plan is not None else None
-        slot = (share.slot, share.of, share.start_at) if share is not None else (0, 1, None)
-        test = state.test = Test(recorder, _open_loop(settings, slot))
+        state.test = Test(recorder, _open_loop(settings, share))
         recorder.next_user = max(0, runner.worker_index) * distributed.USERS_PER_WORKER
         recorder.begin_worker()
         gevent.spawn(
@@ -172,7 +166,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         test.ramp = gevent.getcurrent()  # test_start fires in runner.start
     else:
         recorder.started_at = time.time()
-        test.open_loop = _open_loop(settings, (0, 1, None))
+        test.open_loop = _open_loop(settings)
         gevent.spawn(flush_loop, environment, recorder.flush)
     start_clock(environment, recorder.started_at, time.time())
 

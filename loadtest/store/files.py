@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from loadtest.core.errors import NotARun, NotWritable
 from loadtest.core.record import FIELD_NAMES, RecordRow
-from loadtest.core.results import RunSummary, Startup
+from loadtest.core.results import RunSummary, Startup, TelemetryStatus
 from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import (
     GpuSample,
@@ -221,11 +221,10 @@ def read_startup(run_dir: Path) -> Startup | None:
 
 def read_telemetry(run_dir: Path, server_pids: Sequence[int], oom_threshold: float) -> Telemetry:
     """Everything the sidecar and the bundled server's start-up left in `run_dir`."""
-    try:
-        status = json.loads((run_dir / TELEMETRY).read_text(encoding="utf-8"))
-        why = status.get("gpu_unavailable") or "no GPU samples"
-    except FileNotFoundError:
-        why = "no telemetry was collected for this run"
+    path = run_dir / TELEMETRY
+    why = "no telemetry was collected for this run"
+    if path.exists():
+        why = read_model(path, TelemetryStatus).gpu_unavailable or "no GPU samples"
     return Telemetry(
         oom_threshold=oom_threshold,
         gpu=read_gpu_samples(run_dir),

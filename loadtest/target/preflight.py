@@ -18,11 +18,13 @@ from typing import ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from loadtest.config.settings import LoadSettings
 from loadtest.core.dialects import PROBES, SPECS, Dialect
 from loadtest.core.errors import PreflightFailed, TargetUnreachable
 from loadtest.core.replies import error_message
 from loadtest.core.results import ModelCard
 from loadtest.core.types import ErrorKind
+from loadtest.data import corpus
 from loadtest.target.client import EmbeddingsClient
 from loadtest.target.codec import check_reply, encode_request
 from loadtest.target.url import Target, redact
@@ -104,6 +106,21 @@ def preflight(
     the model only, every reply left to the load to record."""
     with EmbeddingsClient(target, api_key=api_key, headers=headers) as client:
         return _preflight(client, text, model, encoding_format, dimensions, request)
+
+
+def preflight_for(target: Target, settings: LoadSettings, *, request: bool = True) -> Preflight:
+    """`preflight` with what a test's settings say: its model, encoding, dimensions, key and
+    headers, and the first text of its corpus."""
+    return preflight(
+        target,
+        text=corpus(settings.corpus)[0].text,
+        model=settings.model,
+        encoding_format=settings.encoding_format,
+        dimensions=settings.dimensions,
+        api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        headers=settings.headers,
+        request=request,
+    )
 
 
 def _preflight(

@@ -14,7 +14,6 @@ has them), telemetry.json (what could be read, and why not).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import select
@@ -23,13 +22,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import httpx
 import psutil
 from pydantic import BaseModel, ConfigDict
 
 from loadtest.core.errors import GpuUnavailable
+from loadtest.core.results import TelemetryStatus
 from loadtest.core.types import HealthProbe, ProcessSample, to_json
 from loadtest.store.files import (
     GPU,
@@ -78,7 +78,7 @@ def metrics_url(given: str | None, host: str) -> str | None:
 class Monitor:
     """The running sidecar, as the load generator holds it."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], status: dict[str, Any]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], status: TelemetryStatus) -> None:
         self._proc = proc
         self.status = status
 
@@ -104,22 +104,23 @@ def start_monitor(config: MonitorConfig) -> Monitor:
     ready, _, _ = select.select([proc.stdout], [], [], _READY_TIMEOUT_S)
     line = proc.stdout.readline() if ready else b""
     try:
-        status = json.loads(line)
+        status = TelemetryStatus.model_validate_json(line)
     except ValueError:
-        status = {"gpu": None, "gpu_unavailable": "the telemetry process did not start"}
+        status = TelemetryStatus(gpu_unavailable="the telemetry process did not start")
     return Monitor(proc, status)
 
 
-def _open_gpu(config: MonitorConfig) -> tuple[NvmlReader | AgentReader | None, dict[str, Any]]:
+def _open_gpu(config: MonitorConfig) -> tuple[NvmlReader | AgentReader | None, TelemetryStatus]:
     try:
         if config.gpu_agent:
             agent = AgentReader(config.gpu_agent)
-            return agent, {"gpu": "agent", "gpu_agent": config.gpu_agent, "devices": agent.names}
+            status = TelemetryStatus(gpu="agent", gpu_agent=config.gpu_agent, devices=agent.names)
+            return agent, status
         devices = selected_devices(config.gpu_index, os.environ.get("CUDA_VISIBLE_DEVICES"))
         reader = NvmlReader(devices)
-        return reader, {"gpu": "nvml", "devices": reader.names}
+        return reader, TelemetryStatus(gpu="nvml", devices=reader.names)
     except GpuUnavailable as exc:
-        return None, {"gpu": None, "gpu_unavailable": str(exc)}
+        return None, TelemetryStatus(gpu_unavailable=exc.line)
 
 
 class _ProcessSampler:
@@ -195,14 +196,15 @@ def main(argv: list[str] | None = None) -> None:
     config = MonitorConfig.model_validate_json(parser.parse_args(argv).config)
     gpu, status = _open_gpu(config)
     if gpu is None:
-        print(f"embload: GPU telemetry off: {status['gpu_unavailable']}", file=sys.stderr)
+        print(f"embload: GPU telemetry off: {status.gpu_unavailable}", file=sys.stderr)
     procs: _ProcessSampler | None = None
     if config.server_pid:
         try:
             procs = _ProcessSampler(config.server_pid)
-            status["server_pid"] = config.server_pid
+            status = status.model_copy(update={"server_pid": config.server_pid})
         except psutil.Error as exc:
-            status["server_process_unavailable"] = f"no process {config.server_pid} ({exc})"
+            why = f"no process {config.server_pid} ({exc})"
+            status = status.model_copy(update={"server_process_unavailable": why})
     write_json(config.run_dir / TELEMETRY, status)
     gpu_out, proc_out = JsonlWriter(config.run_dir / GPU), JsonlWriter(config.run_dir / PROCESS)
     stop = threading.Event()
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         if procs is not None:
             write_samples(proc_out, procs.read(tick))
         if not ready:  # the first readings are on disk: the load may start
-            print(json.dumps(status), flush=True)
+            print(status.model_dump_json(), flush=True)
             ready = True
         if _stdin_closed(tick + every - time.time(), stdin):
             break

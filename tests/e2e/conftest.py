@@ -2,61 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import math
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import QuietHandler, serving
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(
-    proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 180
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server not healthy in {timeout_s} s: {log.read_text()[-2000:]}")
-
-
-@contextlib.contextmanager
-def bundled_server(log: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`embload serve` on a free loopback port with `args`: its process and base URL, healthy."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "loadtest.cli", "serve", "--port", str(port), *args]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_healthy(proc, f"http://127.0.0.1:{port}/health", log)
-        yield proc, f"http://127.0.0.1:{port}/v1"
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.wait(10)
+from tests.support.http import serving
+from tests.support.servers import Misbehaving, bundled_server
 
 
 @pytest.fixture(scope="session")
@@ -67,78 +18,8 @@ def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-# What the misbehaving server does with request n (cycling), and the kind each must be recorded as.
-BEHAVIOURS = [
-    ("ok", None),
-    ("bad_request", "http_4xx"),
-    ("server_error", "http_5xx"),
-    ("oom", "oom"),
-    ("rate_limited", "rate_limited"),
-    ("slow", "timeout"),
-    ("hang_up", "connection"),
-    ("not_json", "invalid_response"),
-    ("wrong_count", "invalid_response"),
-    ("nan", "invalid_vector"),
-    ("short_vector", "invalid_vector"),
-]
-SLOW_S = 1.5
-
-
-class _Handler(QuietHandler):
-    counter = 0
-    lock = threading.Lock()
-
-    def do_GET(self) -> None:
-        self._send(200, json.dumps({"object": "list", "data": [{"id": "misbehaving"}]}).encode())
-
-    def do_POST(self) -> None:
-        n_inputs = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
-        with self.lock:
-            behaviour = BEHAVIOURS[_Handler.counter % len(BEHAVIOURS)][0]
-            _Handler.counter += 1
-
-        def vectors(dim: int, value: float = 0.5, count: int = n_inputs) -> bytes:
-            data = [
-                {"object": "embedding", "index": i, "embedding": [value] * dim}
-                for i in range(count)
-            ]
-            return json.dumps(
-                {"object": "list", "data": data, "usage": {"prompt_tokens": 3}}
-            ).encode()
-
-        match behaviour:
-            case "ok":
-                self._send(200, vectors(8))
-            case "bad_request":
-                self._send(400, b'{"error": {"message": "input must not be empty"}}')
-            case "server_error":
-                self._send(500, b"Internal Server Error", "text/plain")
-            case "oom":
-                self._send(
-                    500,
-                    b'{"error": {"message": "CUDA out of memory. Tried to allocate 20.00 MiB"}}',
-                )
-            case "rate_limited":
-                self._send(429, b'{"error": "Model is overloaded"}')
-            case "slow":
-                time.sleep(SLOW_S)
-                with contextlib.suppress(OSError):  # the client gave up first
-                    self._send(200, vectors(8))
-            case "hang_up":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-            case "not_json":
-                self._send(200, b"<html>gateway says hi</html>", "text/html")
-            case "wrong_count":
-                self._send(200, vectors(8, count=n_inputs + 1))
-            case "nan":
-                self._send(200, vectors(8, value=math.nan))  # json.dumps writes NaN
-            case "short_vector":
-                self._send(200, vectors(4))
-
-
 @pytest.fixture
 def misbehaving_server() -> Iterator[str]:
-    _Handler.counter = 0
-    with serving(_Handler) as url:
+    Misbehaving.counter = 0
+    with serving(Misbehaving) as url:
         yield url

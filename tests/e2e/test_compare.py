@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import QuietHandler, serving
-from tests.e2e.conftest import free_port
-from tests.unit.report.synthetic import write_run
-
-EMBLOAD = [sys.executable, "-m", "loadtest.cli"]
+from tests.support.commands import EMBLOAD
+from tests.support.http import QuietHandler, free_port, serving
+from tests.support.synthetic import write_run
 
 
 @pytest.fixture(scope="module")

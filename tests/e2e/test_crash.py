@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import bundled_server
+from tests.support.servers import bundled_server
 
 
 def test_killing_the_server_halfway_is_a_recorded_crash(tmp_path: Path) -> None:

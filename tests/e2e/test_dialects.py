@@ -1,6 +1,6 @@
 """Targets as users name them, each API in its own dialect, and the preflight's one line.
 
-The servers (tests/dialect_servers.py) are written from each API's published reference.
+The servers (tests/support/dialects.py) are written from each API's published reference.
 """
 
 from __future__ import annotations
@@ -9,25 +9,12 @@ import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import serving
-from tests.dialect_servers import KEY, MODEL, Cohere, Infinity, NoRoute, Ollama, OpenAICloud, Tei
-from tests.e2e.test_scenarios import EMBLOAD, run_embload, run_locust
-
-
-def summary_of(out: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((out / "summary.json").read_text())
-    return doc
-
-
-def ran_clean(proc: Any, out: Path) -> dict[str, Any]:
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    summary = summary_of(out)
-    assert summary["requests"] == summary["ok"] > 0, summary["error_samples"]
-    return summary
+from tests.support.commands import EMBLOAD, ran_clean, run_embload, run_locust, summary_of
+from tests.support.dialects import KEY, MODEL, Cohere, Infinity, NoRoute, Ollama, OpenAICloud, Tei
+from tests.support.http import serving
 
 
 def test_infinity_at_its_defaults_by_its_bare_address(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, free_port
-from tests.e2e.test_scenarios import run_embload
+from tests.support.commands import ROOT, run_embload
+from tests.support.http import free_port
 
 LOCUST = [sys.executable, "-m", "locust", "-f", str(ROOT / "scenarios/medium.py")]
 

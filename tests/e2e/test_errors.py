@@ -13,8 +13,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.conftest import QuietHandler, embeddings_reply, serving
-from tests.e2e.conftest import BEHAVIOURS, ROOT
+from tests.support.commands import ROOT
+from tests.support.http import QuietHandler, embeddings_reply, serving
+from tests.support.servers import BEHAVIOURS
 
 
 def test_every_error_kind_is_recorded(misbehaving_server: str, tmp_path: Path) -> None:

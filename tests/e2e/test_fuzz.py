@@ -8,7 +8,7 @@ from collections import Counter
 import httpx
 from hypothesis import HealthCheck, given, settings
 
-from tests.fuzz_requests import check_reply, requests
+from tests.support.fuzz import check_reply, requests
 
 CASES = int(os.environ.get("EMBLOAD_FUZZ_CASES", "300"))
 SEEN: Counter[str] = Counter()

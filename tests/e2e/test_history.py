@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tests.conftest import QuietHandler, embeddings_reply, serving
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
+from tests.support.commands import EMBLOAD, clean_env
+from tests.support.http import QuietHandler, embeddings_reply, serving
 
 
 class Tunable(QuietHandler):

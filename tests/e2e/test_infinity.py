@@ -18,9 +18,8 @@ import httpx
 import pytest
 
 from loadtest.target.bundled import stop_process
-from tests.e2e.conftest import ROOT, free_port
-from tests.e2e.test_dialects import ran_clean
-from tests.e2e.test_scenarios import run_embload
+from tests.support.commands import ROOT, ran_clean, run_embload
+from tests.support.http import free_port
 
 INFINITY = ROOT / ".venv-infinity" / "bin"
 _READY_S = 180.0

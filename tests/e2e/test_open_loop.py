@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SERVICE_S
-from tests.e2e.test_scenarios import run_embload, run_locust
+from tests.support.commands import run_embload, run_locust
+from tests.support.http import SERVICE_S
 
 SERVICE_MS = SERVICE_S * 1000
 

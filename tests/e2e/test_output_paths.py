@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import serving
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
-from tests.e2e.test_signals import Counting
+from tests.support.commands import EMBLOAD, clean_env
+from tests.support.http import Counting, serving
 
 
 @pytest.mark.parametrize(

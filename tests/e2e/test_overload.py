@@ -15,8 +15,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.conftest import bundled_server
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
+from tests.support.commands import EMBLOAD, clean_env
+from tests.support.servers import bundled_server
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from loadtest.data import probe_pairs
 from loadtest.driver.probe import probe
 from loadtest.target.client import EmbeddingsClient
 from loadtest.target.url import parse_target
-from tests.e2e.conftest import bundled_server
+from tests.support.servers import bundled_server
 
 
 @pytest.mark.slow

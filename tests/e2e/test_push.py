@@ -10,9 +10,8 @@ from typing import ClassVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import QuietHandler, serving
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
-from tests.e2e.test_signals import Counting
+from tests.support.commands import EMBLOAD, clean_env
+from tests.support.http import Counting, QuietHandler, serving
 
 RUN = ["--scenario", "single", "--duration", "2s"]
 

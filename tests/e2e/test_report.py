@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +16,11 @@ import numpy as np
 import pytest
 
 from loadtest.output.formats import number
-from tests.conftest import no_gpu_reason
-from tests.e2e.conftest import bundled_server
+from tests.support.commands import EMBLOAD
+from tests.support.gpu import no_gpu_reason
+from tests.support.servers import bundled_server
 
 SECRET = "sk-embload-test-7f3a9c51"
-EMBLOAD = [sys.executable, "-m", "loadtest.cli"]
 CHARTS = {
     "latency-over-time",
     "throughput-over-time",

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +14,9 @@ import pytest
 
 from loadtest.core.payloads import SCENARIOS, PayloadSampler, scenario_pools, user_seed
 from loadtest.data import builtin_corpus
-from tests.conftest import no_gpu_reason
-from tests.e2e.conftest import ROOT, free_port
-
-EMBLOAD = [sys.executable, "-m", "loadtest.cli"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMBLOAD_")}
-    return {**env, **extra}
+from tests.support.commands import EMBLOAD, run_embload, run_locust
+from tests.support.gpu import no_gpu_reason
+from tests.support.http import free_port
 
 
 def check_run_dir(run_dir: Path, scenario: str, users: int) -> dict[str, Any]:
@@ -57,35 +49,6 @@ def check_seeded_streams(scenario: str, records: list[dict[str, Any]], seed: int
         sampler = PayloadSampler(pools, user_seed(seed, user))
         expected = [sum(len(p.text) for p in sampler.draw(inputs)) for _ in mine]
         assert [r["chars"] for r in mine] == expected, f"user {user}"
-
-
-def run_locust(
-    scenario: str, host: str, args: list[str], cwd: Path, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """Plain `locust -f scenarios/<scenario>.py --headless --host HOST --only-summary ARGS`, as
-    a Locust user runs a shipped scenario, with the EMBLOAD_* variables given and no others."""
-    return subprocess.run(
-        [
-            *[sys.executable, "-m", "locust", "-f", str(ROOT / f"scenarios/{scenario}.py")],
-            *["--headless", "--host", host, "--only-summary", *args],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=clean_env(**env),
-    )
-
-
-def run_embload(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*EMBLOAD, "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=cwd,
-        env=clean_env(**env),
-    )
 
 
 def test_embload_run_single(reference_server: str, tmp_path: Path) -> None:

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import QuietHandler, embeddings_reply, serving
-from tests.e2e.conftest import ROOT
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
+from tests.support.commands import EMBLOAD, ROOT, clean_env
+from tests.support.http import QuietHandler, embeddings_reply, serving
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import bundled_server
+from tests.support.servers import bundled_server
 
 
 def post(base: str, body: object) -> httpx.Response:

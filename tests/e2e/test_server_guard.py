@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.e2e.conftest import bundled_server
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
+from tests.support.commands import EMBLOAD, clean_env
+from tests.support.servers import bundled_server
 
 KEYS = "sk-embload-first,sk-embload-second"
 

@@ -10,37 +10,17 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import psutil
 import pytest
 
-from tests.conftest import QuietHandler, embeddings_reply, serving
-from tests.e2e.conftest import ROOT, free_port
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
+from tests.support.commands import EMBLOAD, ROOT, clean_env
+from tests.support.http import Counting, free_port, serving
 
 pytestmark = pytest.mark.slow
-
-
-class Counting(QuietHandler):
-    """An embeddings server that answers every request in ~5 ms and notes when it did."""
-
-    served: ClassVar[list[float]] = []
-    lock = threading.Lock()
-
-    def do_GET(self) -> None:
-        self._send(200, b'{"object": "list", "data": [{"id": "counting"}]}')
-
-    def do_POST(self) -> None:
-        body = embeddings_reply(self._body())
-        time.sleep(0.005)
-        self._send(200, body)
-        with self.lock:
-            self.served.append(time.monotonic())
 
 
 @pytest.fixture

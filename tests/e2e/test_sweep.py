@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_scenarios import EMBLOAD, clean_env
+from tests.support.commands import EMBLOAD, clean_env
 
 
 def sweep(server: str, out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Any]:

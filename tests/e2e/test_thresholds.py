@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.test_scenarios import run_embload, run_locust
+from tests.support.commands import run_embload, run_locust
 
 
 def args(server: str, out: Path) -> list[str]:

@@ -15,10 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import serving
-from tests.e2e.conftest import ROOT, free_port
-from tests.e2e.test_scenarios import clean_env
-from tests.e2e.test_signals import Counting
+from tests.support.commands import ROOT, clean_env
+from tests.support.http import Counting, free_port, serving
 
 pytestmark = pytest.mark.slow
 

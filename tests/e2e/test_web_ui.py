@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import ROOT, free_port
+from tests.support.commands import ROOT
+from tests.support.http import free_port
 
 
 def test_a_test_started_from_the_web_ui_uses_the_form(

@@ -17,7 +17,7 @@ import json
 import threading
 from typing import Any, ClassVar
 
-from tests.conftest import QuietHandler
+from tests.support.http import QuietHandler
 
 MODEL = "tiny-embed"
 KEY = "co-test-key"

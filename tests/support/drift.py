@@ -8,7 +8,7 @@ import numpy as np
 
 from loadtest.core.columns import RecordColumns
 from loadtest.core.compare import SideData, pooled, side_data
-from tests.unit.core.columns import columns as records
+from tests.support.columns import columns as records
 
 STEP_S = 0.1
 

@@ -15,8 +15,7 @@ from loadtest.config.commands import CompareSettings
 from loadtest.config.options import env_var, options
 from loadtest.config.settings import RunSettings, ServeSettings
 from loadtest.core.record import FIELD_NAMES, RECORDS_SCHEMA_VERSION, RecordRow
-
-EMBLOAD = [sys.executable, "-m", "loadtest.cli"]
+from tests.support.commands import EMBLOAD
 
 
 def test_cli_import_pulls_in_nothing_heavy() -> None:

@@ -10,7 +10,7 @@ from loadtest.config.options import env_var, options
 from loadtest.config.settings import LoadSettings
 from loadtest.core.payloads import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_locusttest_manifest_uses_real_settings_and_a_shipped_scenario() -> None:

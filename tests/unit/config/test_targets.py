@@ -64,7 +64,7 @@ def test_bad_targets_are_one_line(
 
 
 def test_the_example_config_is_valid_with_its_comments_taken_in(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "embload.toml"
+    example = Path(__file__).resolve().parents[3] / "examples" / "embload.toml"
     specs = load_targets(example, [])
     base = resolve(ServeSettings)
     served = {n: override(base, specs[n].serve, n) for n in ("batched", "unbatched")}

@@ -8,8 +8,7 @@ import pytest
 
 from loadtest.core.blocks import block_length, t975, window_weights
 from loadtest.core.compare import compare_sides
-
-from .drift import abba
+from tests.support.drift import abba
 
 _QUIET = ("no significant", "no errors")
 

@@ -10,27 +10,10 @@ from loadtest.core.compare import (
     compare_sides,
     points_verdict,
     regressions,
-    side_data,
     verdict,
 )
-from loadtest.core.comparisons import Difference, ScenarioComparison, Side
-from tests.unit.core.columns import columns
-
-
-def side(
-    rng: np.random.Generator,
-    scale: float = 1.0,
-    rate: float = 50.0,
-    error_rate: float = 0.01,
-    seconds: float = 60.0,
-) -> SideData:
-    """`seconds` of a server answering `rate` requests a second at random times, 30 tokens
-    each, independent latencies (drifting ones: test_blocks.py)."""
-    n = int(rng.poisson(rate * seconds))
-    latency = rng.lognormal(np.log(0.05), 0.4, n) * scale
-    start = np.sort(rng.uniform(0, seconds, n)) - latency
-    cols = columns(start, latency, ok=rng.random(n) >= error_rate)
-    return side_data(cols, 0.0, seconds)
+from loadtest.core.comparisons import Difference
+from tests.support.compare import comparison, side
 
 
 def by_metric(a: SideData, b: SideData, seed: int) -> dict[str, str]:
@@ -116,57 +99,22 @@ def test_point_values_are_the_summary_definitions() -> None:
     assert diffs["error_rate"].a == pytest.approx(a.failed / a.requests)
 
 
-def _figures(data: SideData) -> Side:
-    return Side.model_validate(
-        {
-            "requests": data.requests,
-            "ok": data.latency_s.size,
-            "errors": {},
-            "error_rate": 0.0,
-            "qps": 1.0,
-            "inputs_per_s": 1.0,
-            "tokens_per_s": None,
-            "latency_ms": {k: 1.0 for k in ("p50", "p90", "p99", "p999", "max", "mean")},
-            "run_dirs": [],
-            "target": "t",
-            "model": None,
-            "weights": None,
-            "duration_s": 60.0,
-            "oom_events": 0,
-            "peak_gpu_mem_bytes": None,
-            "startup_s": None,
-        }
-    )
-
-
-def _entry(
-    *diffs: Difference, a: SideData | None = None, b: SideData | None = None
-) -> ScenarioComparison:
-    data = side(np.random.default_rng(0))
-    return ScenarioComparison(
-        scenario="peak",
-        a=_figures(a or data),
-        b=_figures(b or data),
-        differences=list(diffs),
-    )
-
-
 def test_regression_gate_flags_only_what_is_significantly_worse_than_the_threshold() -> None:
     rng = np.random.default_rng(5)
     a, slower = side(rng), side(rng, scale=2.0)
-    entry = _entry(*compare_sides(a, slower, ("A", "B"), 5))
+    entry = comparison(*compare_sides(a, slower, ("A", "B"), 5))
     found = regressions([entry], 0.10)
     assert any(f.startswith("peak p50: A faster by") for f in found), found
     assert not any("qps" in f for f in found)  # same rate: no regression there
-    same = _entry(*compare_sides(a, a, ("A", "B"), 5))
+    same = comparison(*compare_sides(a, a, ("A", "B"), 5))
     assert regressions([same], 0.0) == []
     # Worse, but by less than the threshold: B/A - 1 in [5%, 8%] is not past 10%.
     mild = Difference(metric="p99", a=10.0, b=10.6, ratio=1.06, low=0.05, high=0.08, verdict="v")
-    assert regressions([_entry(mild)], 0.10) == []
-    assert regressions([_entry(mild)], 0.04) == ["peak p99: v"]
+    assert regressions([comparison(mild)], 0.10) == []
+    assert regressions([comparison(mild)], 0.04) == ["peak p99: v"]
     # Rates: lower is worse.
     fewer = Difference(metric="qps", a=10.0, b=8.0, ratio=0.8, low=-0.25, high=-0.15, verdict="q")
-    assert regressions([_entry(fewer)], 0.10) == ["peak qps: q"]
+    assert regressions([comparison(fewer)], 0.10) == ["peak qps: q"]
 
 
 def test_a_side_failing_every_request_is_a_regression_and_a_keeps_its_figures() -> None:
@@ -180,12 +128,12 @@ def test_a_side_failing_every_request_is_a_regression_and_a_keeps_its_figures() 
     errors = diffs["error_rate"]
     assert errors.interval_of == "b - a" and errors.b == 1.0
     assert errors.verdict.startswith("good fewer errors by 9"), errors.verdict  # 99 points
-    found = regressions([_entry(*diffs.values(), a=good, b=bad)], 0.10)
+    found = regressions([comparison(*diffs.values(), a=good, b=bad)], 0.10)
     assert found[0].startswith("peak: B had no successful requests"), found
     assert any(f.startswith("peak error_rate: good fewer errors") for f in found), found
     # the other way round, B is the better side: nothing to flag
     flipped = compare_sides(bad, good, ("bad", "good"), 8)
-    assert regressions([_entry(*flipped, a=bad, b=good)], 0.10) == []
+    assert regressions([comparison(*flipped, a=bad, b=good)], 0.10) == []
 
 
 def test_an_error_rate_worse_by_more_points_than_the_threshold_is_a_regression() -> None:
@@ -195,8 +143,8 @@ def test_an_error_rate_worse_by_more_points_than_the_threshold_is_a_regression()
     errors = next(d for d in diffs if d.metric == "error_rate")
     assert errors.low is not None and errors.low > 0.15, errors  # in points: 0.2 - 0
     flagged = f"peak error_rate: {errors.verdict}"
-    assert flagged in regressions([_entry(*diffs, a=a, b=b)], 0.10)
-    assert flagged not in regressions([_entry(*diffs, a=a, b=b)], 0.30)  # 20 points < 30
+    assert flagged in regressions([comparison(*diffs, a=a, b=b)], 0.10)
+    assert flagged not in regressions([comparison(*diffs, a=a, b=b)], 0.30)  # 20 points < 30
 
 
 def test_too_little_data_says_so() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from loadtest.core.columns import RecordColumns
 from loadtest.core.series import latency_by_length, latency_cdf, windows
-from tests.unit.core.columns import columns
+from tests.support.columns import columns
 
 
 def cols(rows: list[tuple[float, float, bool, int, int]]) -> RecordColumns:

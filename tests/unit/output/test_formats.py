@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from loadtest.core.stats import cost
 from loadtest.output.formats import compare_rows
-from tests.unit.core.test_compare import _entry
+from tests.support.compare import comparison
 
 
 def test_a_cost_row_when_either_side_has_a_price() -> None:
-    entry = _entry()
+    entry = comparison()
     assert "usd_per_1m_tokens" not in {r.metric for r in compare_rows(entry)}
     tokens = entry.a.model_copy(update={"tokens_per_s": 1000.0})
     priced = tokens.model_copy(update={"cost": cost(3.0, tokens)})

@@ -12,7 +12,7 @@ from loadtest.core.results import RunSummary
 from loadtest.core.types import ErrorKind
 from loadtest.output.html import write_report
 from loadtest.target.url import redact
-from tests.unit.report.synthetic import write_run
+from tests.support.synthetic import write_run
 
 
 @pytest.fixture(scope="module")

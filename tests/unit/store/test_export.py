@@ -12,7 +12,7 @@ import pytest
 from loadtest.core.errors import NotARun
 from loadtest.store.export import COLUMNS, export
 from loadtest.store.table import read_columns
-from tests.unit.report.synthetic import write_run
+from tests.support.synthetic import write_run
 
 
 @pytest.fixture(scope="module")

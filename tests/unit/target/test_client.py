@@ -27,7 +27,7 @@ from loadtest.target.codec import (
     request_headers,
 )
 from loadtest.target.url import parse_target, redact
-from tests.conftest import QuietHandler, serving
+from tests.support.http import QuietHandler, serving
 
 
 def reply(vectors: list[list[float]], tokens: int = 7) -> bytes:

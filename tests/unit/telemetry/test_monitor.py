@@ -12,8 +12,8 @@ from loadtest.store.files import TELEMETRY, read_gpu_samples, read_health, read_
 from loadtest.telemetry.agent import GpuAgent
 from loadtest.telemetry.monitor import MonitorConfig, start_monitor
 from loadtest.telemetry.nvml import NvmlReader
-from tests.e2e.conftest import free_port
-from tests.unit.test_gpu import FakeNvml
+from tests.support.gpu import FakeNvml
+from tests.support.http import free_port
 
 
 def config(run_dir: Path, **changes: object) -> MonitorConfig:
@@ -42,8 +42,8 @@ def test_process_and_health_without_a_gpu(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert monitor.status["gpu"] is None
-    assert "selects no device" in monitor.status["gpu_unavailable"]
+    assert monitor.status.gpu is None
+    assert "selects no device" in (monitor.status.gpu_unavailable or "")
     assert json.loads((tmp_path / TELEMETRY).read_text())["server_pid"] == sleeper.pid
     procs = read_process_samples(tmp_path)
     assert len(procs) >= 5 and all(p.pid == sleeper.pid and p.rss_bytes > 0 for p in procs)
@@ -64,7 +64,7 @@ def test_gpu_samples_from_an_agent(tmp_path: Path) -> None:
         monitor.stop()
     finally:
         agent.stop()
-    assert monitor.status == {
+    assert monitor.status.model_dump(exclude_defaults=True) == {
         "gpu": "agent",
         "gpu_agent": f"http://127.0.0.1:{agent.port}",
         "devices": ["NVIDIA H100 80GB HBM3"] * 2,
