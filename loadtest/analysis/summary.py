@@ -1,5 +1,4 @@
-"""summary.json from a run directory's files: what a run's end does, and `embload report` of a
-run that ended before it could.
+"""summary.json from a run directory's files and what the load side knew: what a run's end does.
 
 The records are read once: their timing columns first and on their own (at ten million records
 of an open loop against TEI they are the widest part), then every other column, which the

@@ -2,7 +2,7 @@
 
 A run is compared with the previous comparable run (the same target, scenario and load
 settings: history.load_key), by the compare's own statistics on both runs' records (block
-bootstrap intervals, comparison.compare_runs), and flagged a regression when any metric is
+bootstrap intervals, analysis/compare.compare_runs), and flagged a regression when any metric is
 significantly worse by more than the threshold (core/compare.regressions). The comparison is
 kept in the index with the verdict, so each pair is bootstrapped once and another
 --regression-threshold judges it again at once. A run cut short (interrupted, a full disk) is

@@ -40,20 +40,23 @@ Config = Annotated[
 
 
 @contextlib.contextmanager
-def exits(load: bool = False) -> Iterator[None]:
+def exits() -> Iterator[None]:
     """Where every command's errors become one line on stderr and its exit code: an
-    EmbloadError's own. `load`: the command runs load (run, sweep, compare), so SIGINT and
-    SIGTERM stop it as driver/stopping.py says."""
+    EmbloadError's own."""
     try:
-        if load:
-            from loadtest.driver.stopping import STOP
-
-            with STOP.installed():
-                yield
-        else:
-            yield
+        yield
     except EmbloadError as exc:
         raise fail(exc) from None
+
+
+@contextlib.contextmanager
+def signals_stop_the_load() -> Iterator[None]:
+    """While a command runs load (run, sweep, compare): SIGINT and SIGTERM stop it as
+    driver/stopping.py says; before and after, they are Python's as usual."""
+    from loadtest.driver.stopping import STOP
+
+    with STOP.installed():
+        yield
 
 
 def fail(exc: EmbloadError) -> typer.Exit:

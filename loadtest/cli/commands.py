@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from loadtest.cli.app import Config, app, exits, settings, with_options
+from loadtest.cli.app import Config, app, exits, settings, signals_stop_the_load, with_options
 from loadtest.config.commands import (
     CompareSettings,
     ExportSettings,
@@ -41,9 +41,11 @@ def run(config: Config = None, **flags: Any) -> None:
     from loadtest.driver.runner import run as run_scenarios
     from loadtest.output import present
 
-    with exits(load=True):
+    with exits():
         s = settings(RunSettings, flags, config)
-        done = [(r.run_dir, r.summary) for r in run_scenarios(s, _serve(s, config), Console())]
+        with signals_stop_the_load():
+            results = run_scenarios(s, _serve(s, config), Console())
+        done = [(r.run_dir, r.summary) for r in results]
         present.runs(Console(), done)
         if outcome := run_outcome(done):
             raise outcome
@@ -54,13 +56,15 @@ def run(config: Config = None, **flags: Any) -> None:
 def sweep(config: Config = None, **flags: Any) -> None:
     """Step or search the load (rate, users, batch size) to find the most within an SLO."""
     from loadtest.core.outcome import sweep_outcome
-    from loadtest.driver.sweep import SWEEP_JSON, run_sweep
+    from loadtest.driver.sweep import run_sweep
     from loadtest.output import present
+    from loadtest.store.files import SWEEP
 
-    with exits(load=True):
+    with exits():
         s = settings(SweepSettings, flags, config)
-        where, result = run_sweep(s, _serve(s, config), Console())
-        present.sweep(Console(), where, result, where / SWEEP_JSON)
+        with signals_stop_the_load():
+            where, result = run_sweep(s, _serve(s, config), Console())
+        present.sweep(Console(), where, result, where / SWEEP)
         if outcome := sweep_outcome(result):
             raise outcome
 
@@ -101,9 +105,10 @@ def compare(
     from loadtest.driver.compare import compare_anything, write_comparison
     from loadtest.output import present
 
-    with exits(load=True):
+    with exits():
         s = settings(CompareSettings, flags, config)
-        where, result = compare_anything(s, (a, b), config, Console())
+        with signals_stop_the_load():
+            where, result = compare_anything(s, (a, b), config, Console())
         present.compare(Console(), where, result, write_comparison(where, result))
         if outcome := compare_outcome(result, s.fail_on_regression):
             raise outcome
@@ -136,11 +141,12 @@ def probe_command(
     """Check the vectors: related vs unrelated pairs by category, and consistency under load."""
     from loadtest.driver.compare import probe_named
     from loadtest.output import present
+    from loadtest.store.files import PROBE
 
     with exits():
         s = settings(ProbeSettings, flags, config)
         where, result = probe_named(target, s.model, config, s.out)
-        present.probe(Console(), target, result, where / "probe.json")
+        present.probe(Console(), target, result, where / PROBE)
 
 
 @app.command()

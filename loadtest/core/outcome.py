@@ -5,6 +5,9 @@ thresholds and a compare's regression gate make of their results.
 In order, the first that holds: records could not be written (2); a signal cut the run short
 (130, 143); the server stopped answering (1); a `--fail-on` threshold was crossed (3); requests
 failed and no error-rate threshold said how many may (1). Otherwise all is well (0).
+
+Plain Locust keeps two choices of its own: its `--exit-code-on-error` for failed requests, and
+130 or 143 after a signal, which it settles before it stops the test (loadgen/hooks.py).
 """
 
 from __future__ import annotations

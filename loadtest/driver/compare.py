@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,12 +31,13 @@ from loadtest.config.settings import LoadSettings, ServeSettings
 from loadtest.config.targets import TargetSpec, load_targets
 from loadtest.core.comparisons import Comparison, ProbeResult
 from loadtest.core.errors import ServeError, TargetError, UsageError
+from loadtest.core.results import Startup
 from loadtest.data import builtin_corpus, probe_pairs
 from loadtest.driver.prepare import Prepared, checked
 from loadtest.driver.probe import probe
 from loadtest.driver.runner import run_scenario, scenario_names
 from loadtest.driver.stopping import STOP
-from loadtest.store.files import SUMMARY, read_vectors, writable_dir, write_json
+from loadtest.store.files import COMPARE, PROBE, SUMMARY, read_vectors, writable_dir, write_json
 from loadtest.store.history import history_path, index_compare
 from loadtest.target.bundled import BundledServer, bundled_server
 from loadtest.target.client import EmbeddingsClient
@@ -45,7 +47,6 @@ from loadtest.telemetry.idle import startup
 
 _KEPT_VECTORS = 64  # replies per run whose vectors the probe compares with idle ones
 _POSITIONS: tuple[Position, Position] = ("a", "b")
-COMPARE_JSON = "compare.json"
 
 
 def client_of(spec: TargetSpec) -> EmbeddingsClient:
@@ -84,7 +85,7 @@ class _Plan:
         self.dirs: dict[str, RunPairs] = {s: ([], []) for s in self.scenarios}
         self.probes: dict[Position, ProbeResult] = {}
 
-    def runs(self, side: int, part: int, server: BundledServer | None, console: Console) -> None:
+    def runs(self, side: int, part: int, served: Served | None, console: Console) -> None:
         spec, s = self.specs[side], self.settings
         load = LoadSettings.model_validate(
             {
@@ -99,15 +100,15 @@ class _Plan:
         )
         # the same preflight as `embload run`, once per half: the route, the model, one request
         try:
-            target = server.target if server else parse_target(spec.url, spec.dialect)
+            target = served.server.target if served else parse_target(spec.url, spec.dialect)
             found = checked(target, load)
         except (TargetError, UsageError) as exc:
             raise exc.prefixed(f"{spec.name}: ") from None
         ready = Prepared(
             found,
             load,
-            startup(server) if server else None,
-            server.pid if server else None,
+            served.startup if served else None,
+            served.server.pid if served else None,
         )
         for scenario in self.scenarios:
             # by position, so `compare x x` keeps both sides apart
@@ -137,16 +138,24 @@ def run_targets(
     plan = _Plan(settings, (specs[names[0]], specs[names[1]]))
     order = ((0, (1,)), (1, (1, 2)), (0, (2,)))  # A, B B, A: each side's halves around the middle
     for side, parts in order:
-        with _server(plan.specs[side], settings, config, plan.out, console) as server:
+        with _server(plan.specs[side], settings, config, plan.out, console) as served:
             for part in parts:
-                plan.runs(side, part, server, console)
+                plan.runs(side, part, served, console)
     return plan.out, plan.dirs, plan.probes
+
+
+@dataclass(frozen=True)
+class Served:
+    """A target's bundled server, and what it idled at before any request (its start-up)."""
+
+    server: BundledServer
+    startup: Startup
 
 
 @contextmanager
 def _server(
     spec: TargetSpec, settings: CompareSettings, config: Path | None, out: Path, console: Console
-) -> Iterator[BundledServer | None]:
+) -> Iterator[Served | None]:
     if not settings.serve:
         yield None
         return
@@ -154,7 +163,7 @@ def _server(
     console.print(f"starting {spec.name}: embload serve on :{serve.port}", highlight=False)
     try:
         with bundled_server(serve, out / f"server-{spec.name}.log", STOP.server) as server:
-            yield server
+            yield Served(server, startup(server))
     except ServeError as exc:
         raise exc.prefixed(f"{spec.name}: ") from None
 
@@ -188,7 +197,7 @@ def compare_anything(
 
 
 def write_comparison(out: Path, result: Comparison) -> Path:
-    return write_json(out / COMPARE_JSON, result)
+    return write_json(out / COMPARE, result)
 
 
 def probe_named(
@@ -204,5 +213,5 @@ def probe_named(
         result = probe(client, model or spec.model, probe_pairs())
     where = out or Path("reports") / f"probe-{datetime.now():%Y%m%d-%H%M%S}"
     where.mkdir(parents=True, exist_ok=True)
-    write_json(where / "probe.json", result)
+    write_json(where / PROBE, result)
     return where, result

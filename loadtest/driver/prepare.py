@@ -92,4 +92,5 @@ def prepared(
         log_path = (settings.out or settings.reports) / "server.log"
         console.print(f"starting the bundled server on 127.0.0.1:{serve.port} (log: {log_path})")
         server = stack.enter_context(bundled_server(serve, log_path, STOP.server))
-        yield Prepared(checked(server.target, load), load, startup(server), server.pid)
+        idle = startup(server)  # before the preflight's request: what it idles at
+        yield Prepared(checked(server.target, load), load, idle, server.pid)

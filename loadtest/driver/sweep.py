@@ -34,11 +34,10 @@ from loadtest.core.thresholds import Threshold, check_all, parse_thresholds
 from loadtest.driver.prepare import Prepared, prepared
 from loadtest.driver.runner import run_scenario, scenario_file
 from loadtest.driver.stopping import STOP
-from loadtest.store.files import writable_dir, write_json
+from loadtest.store.files import SWEEP, writable_dir, write_json
 from loadtest.store.history import history_path, index_sweep
 from loadtest.target.url import redact
 
-SWEEP_JSON = "sweep.json"
 _MIN_FIRST_RATE = 0.5  # req/s: where a search starts when one user barely got anything through
 
 
@@ -65,7 +64,7 @@ def _kind(settings: SweepSettings) -> SweepKind:
 
 def sweep_dir(settings: SweepSettings, now: datetime) -> Path:
     out = settings.out or settings.reports / f"sweep-{now:%Y%m%d-%H%M%S}"
-    if (out / SWEEP_JSON).exists():
+    if (out / SWEEP).exists():
         raise UsageError(f"{out} already holds a sweep; pick another --out")
     return writable_dir(out)
 
@@ -174,7 +173,7 @@ def run_sweep(
         answer=answer,
         thresholds=verdicts,
     )
-    write_json(out / SWEEP_JSON, result)
+    write_json(out / SWEEP, result)
     db = history_path(settings.reports, settings.history)
     if warning := index_sweep(db, out, result, time.time()):
         console.print(f"warning: {warning}", highlight=False)

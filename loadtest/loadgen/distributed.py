@@ -1,12 +1,13 @@
 """A distributed test (`--processes`, or `--master` and `--worker` on several hosts): what the
 master and its workers tell each other (loadgen/messages.py), and how nothing is lost at the end.
 
-At the start the master sends each worker its WorkerPlan: the run's preflight, done once by the
-master, and in an open loop its share of the schedule. At the end each worker sends Locust's
-stats and then its final batch (with the count of every row it sent) from its own test_stop,
-and the master, before it summarises, asks any worker still running to stop, waits (bounded)
-until every worker's rows have all arrived, and names in one line, and in the summary, a
-worker that never reported.
+At the start the master hands its workers the run's preflight, done once by the master (among
+the options Locust forwards with every spawn message), and in an open loop sends each worker
+its share of the schedule; a worker that joins later takes no part in that schedule. At the
+end each worker sends Locust's stats and then its final batch (with the count of every row it
+sent) from its own test_stop, and the master, before it summarises, asks any worker still
+running to stop, waits (bounded) until every worker's rows have all arrived, and names in one
+line, and in the summary, a worker that never reported.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtest.core.arrivals import ArrivalCount
 from loadtest.loadgen import messages
 from loadtest.loadgen.flusher import stop_if_unwritable
-from loadtest.loadgen.messages import Ack, Share, WorkerBatch, WorkerPlan
-from loadtest.loadgen.state import listen, state_of
+from loadtest.loadgen.messages import Ack, Share, WorkerBatch
+from loadtest.loadgen.state import state_of
 from loadtest.target.preflight import Preflight
 
 log = logging.getLogger("embload")
@@ -42,40 +43,40 @@ def register(environment: Environment) -> None:
     runner = environment.runner
     if isinstance(runner, MasterRunner):
         runner.register_message(messages.RECORDS, _on_records)
-        listen(
-            environment.events.worker_connect,
-            lambda client_id, **_: _on_worker_connect(environment, client_id),
-        )
     elif isinstance(runner, WorkerRunner):
         # concurrent: the listener must stay free to take Locust's own messages meanwhile
         runner.register_message(messages.STOP, _on_stop, concurrent=True)
         runner.register_message(messages.ACK, _on_ack)
-        runner.register_message(messages.PLAN, _on_plan)
+        runner.register_message(messages.SHARE, _on_share)
 
 
-def send_plans(runner: MasterRunner, found: Preflight | None, rate_rps: float | None) -> float:
-    """The master's test start: each worker's plan; when the load starts (wall clock)."""
-    clients = sorted(runner.clients.all, key=lambda c: runner.worker_indexes.get(c.id, 0))
+def hand_out(
+    runner: MasterRunner, found: Preflight, rate_rps: float | None
+) -> tuple[float, set[str]]:
+    """The master's test start: the preflight for every worker, and in an open loop each one's
+    share of the schedule. When the load starts (wall clock), and the workers given a share."""
+    opts = runner.environment.parsed_options
+    if opts is not None:
+        setattr(opts, messages.PREFLIGHT_OPTION, found.model_dump_json())
     start_at = time.time()
-    if rate_rps is not None:
-        start_at += _SHARE_LEAD_S  # by then Locust has spawned -r = -u users
+    if rate_rps is None:
+        return start_at, set()
+    start_at += _SHARE_LEAD_S  # by then Locust has spawned -r = -u users
+    clients = sorted(runner.clients.all, key=lambda c: runner.worker_indexes.get(c.id, 0))
     for slot, client in enumerate(clients):
         share = Share(slot=slot, of=len(clients), start_at=start_at)
-        plan = WorkerPlan(preflight=found, share=share if rate_rps is not None else None)
-        runner.send_message(messages.PLAN, plan.to_message(), client_id=client.id)
-    state_of(runner.environment).plan_sent = WorkerPlan(preflight=found)
-    return start_at
+        runner.send_message(messages.SHARE, share.to_message(), client_id=client.id)
+    return start_at, {worker_name(runner.worker_indexes.get(c.id, "?")) for c in clients}
 
 
-def _on_worker_connect(environment: Environment, client_id: str) -> None:
-    """A worker that joins mid-test gets the preflight (no share: the schedule is shared out)."""
-    state, runner = state_of(environment), environment.runner
-    if state.test is not None and state.plan_sent is not None and runner is not None:
-        runner.send_message(messages.PLAN, state.plan_sent.to_message(), client_id=client_id)
+def handed_preflight(environment: Environment) -> Preflight | None:
+    """A worker's: the run's preflight as the master's options brought it."""
+    found = getattr(environment.parsed_options, messages.PREFLIGHT_OPTION, None)
+    return Preflight.model_validate_json(found) if isinstance(found, str) else None
 
 
-def _on_plan(environment: Environment, msg: Any, **_: Any) -> None:
-    state_of(environment).plan = WorkerPlan.model_validate(msg.data)
+def _on_share(environment: Environment, msg: Any, **_: Any) -> None:
+    state_of(environment).share = Share.model_validate(msg.data)
 
 
 def send_batch(runner: WorkerRunner, batch: WorkerBatch) -> None:

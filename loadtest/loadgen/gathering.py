@@ -23,8 +23,9 @@ class _Tally:
 class Gathering:
     """What each worker sent, written through the master's recorder."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, shared: set[str] | None = None) -> None:
         self.recorder = recorder
+        self.shared = shared or set()  # the workers given a share of an open loop
         self.tallies: dict[str, _Tally] = {}
 
     def take(self, batch: WorkerBatch) -> int:
@@ -53,7 +54,12 @@ class Gathering:
         for worker in sorted(set(workers) | set(self.tallies)):
             tally = self.tallies.get(worker, _Tally())
             due = (tally.arrivals or _NONE).due
-            if open_loop is not None and tally.sent is not None and not due:
+            if (
+                open_loop is not None
+                and worker in self.shared
+                and tally.sent is not None
+                and not due
+            ):
                 lines.append(
                     f"{worker} ran no users, so its share of the {open_loop:g} req/s went "
                     "unsent: give -u at least one user per worker"

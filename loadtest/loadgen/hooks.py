@@ -15,6 +15,7 @@ and hands it over (EMBLOAD_PREFLIGHT).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -30,7 +31,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtest.config.options import locust_arguments, settings_from
 from loadtest.config.settings import LoadSettings
 from loadtest.core.arrivals import ArrivalPlan, Schedule
-from loadtest.core.errors import EmbloadError, TargetUnreachable
+from loadtest.core.errors import EmbloadError, ExitCode, RequestsFailed, TargetUnreachable
 from loadtest.core.outcome import run_outcome
 from loadtest.core.payloads import SCENARIOS
 from loadtest.loadgen import distributed, web_tab
@@ -47,6 +48,7 @@ from loadtest.target.preflight import Preflight, preflight_for
 from loadtest.target.url import parse_target, redact
 
 log = logging.getLogger("embload")
+_RUNNER_WAIT_S = 10.0  # for Locust to finish building a worker's runner (it waits on the master)
 
 
 def scenario_user(name: str) -> type[EmbeddingUser]:
@@ -75,8 +77,8 @@ def _preflight(host: str, settings: LoadSettings) -> Preflight:
     """The run's preflight: as `embload run` handed it over for this host, else done here (a
     plain `locust -f` run). A target not answering yet is a warning: the load records it."""
     handed = os.environ.get(Preflight.TRANSFER)
-    if handed:
-        found = Preflight.model_validate_json(handed)
+    with contextlib.suppress(ValueError):  # not one: found again, here
+        found = Preflight.model_validate_json(handed or "")
         if found.target.url == host:
             return found
     target = parse_target(host, settings.dialect)
@@ -99,27 +101,34 @@ def _preflight(host: str, settings: LoadSettings) -> Preflight:
 
 def _recorder(environment: Environment, settings: LoadSettings) -> Recorder:
     """The test's recorder: its scenario's pools drawn from the corpus, its preflight found
-    (a worker has it from the master's plan)."""
+    (a worker has it from the master's options)."""
     scenario = _user_class(environment).scenario
-    state = state_of(environment)
     runner = environment.runner
     worker = "local"
     if isinstance(runner, WorkerRunner):
         worker = distributed.worker_name(runner.worker_index)
-        plan = state.plan
-        if plan is None or plan.preflight is None:
-            raise SystemExit("embload: no test plan from the master; is it an embload locustfile?")
-        found = plan.preflight
+        handed = distributed.handed_preflight(environment)
+        if handed is None:
+            raise SystemExit(
+                "embload: the master sent no preflight; run it on embload's locustfile"
+            )
+        found = handed
     else:
         assert environment.host is not None
         found = _preflight(environment.host, settings)
     return new_recorder(settings, scenario, found, worker)
 
 
-def _open_loop(settings: LoadSettings, share: Share | None = None) -> OpenLoop | None:
-    """This process's part of an open loop: a worker's share, else the whole schedule now."""
+def _open_loop(
+    settings: LoadSettings, share: Share | None = None, worker: bool = False
+) -> OpenLoop | None:
+    """This process's part of an open loop: a worker's share (none for a worker that joined
+    after the schedule was shared out), else the whole schedule, from now."""
     if settings.rate_rps is None:
         return None
+    if worker and share is None:
+        log.warning("embload: joined after the open loop was shared out: no arrivals this test")
+        return OpenLoop(None)
     slot, of, start_at = (share.slot, share.of, share.start_at) if share else (0, 1, None)
     plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, slot, of)
     return OpenLoop(Schedule(plan, settings.seed), start_at)
@@ -131,8 +140,13 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         raise SystemExit(
             "embload: no --host given; pass the server, e.g. --host http://127.0.0.1:30000"
         )
-    settings = settings_from(opts, LoadSettings)
     runner = environment.runner
+    if runner is None and opts.worker:
+        # A worker that joins a running test gets its spawn message while Locust still builds its
+        # runner (WorkerRunner.__init__ waits for the master there): start once it is built.
+        gevent.spawn(_once_the_runner_is_built, environment)
+        return
+    settings = settings_from(opts, LoadSettings)
     state = state_of(environment)
     try:
         recorder = _recorder(environment, settings)
@@ -145,8 +159,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     if isinstance(runner, WorkerRunner):
-        share = state.plan.share if state.plan is not None else None
-        state.test = Test(recorder, _open_loop(settings, share))
+        share, state.share = state.share, None  # the master sends one for each test
+        state.test = Test(recorder, _open_loop(settings, share, worker=True))
         recorder.next_user = max(0, runner.worker_index) * distributed.USERS_PER_WORKER
         recorder.begin_worker()
         gevent.spawn(
@@ -161,14 +175,23 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         state.tab = web_tab.LiveTab()
         recorder.live = state.tab.figures
     if isinstance(runner, MasterRunner):
-        recorder.started_at = distributed.send_plans(runner, recorder.preflight, settings.rate_rps)
-        state.gathering = Gathering(recorder)
+        recorder.started_at, shared = distributed.hand_out(
+            runner, recorder.preflight, settings.rate_rps
+        )
+        state.gathering = Gathering(recorder, shared)
         test.ramp = gevent.getcurrent()  # test_start fires in runner.start
     else:
         recorder.started_at = time.time()
         test.open_loop = _open_loop(settings)
         gevent.spawn(flush_loop, environment, recorder.flush)
     start_clock(environment, recorder.started_at, time.time())
+
+
+def _once_the_runner_is_built(environment: Environment) -> None:
+    deadline = time.monotonic() + _RUNNER_WAIT_S
+    while environment.runner is None and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+    _on_test_start(environment)
 
 
 def _on_test_stopping(environment: Environment, **_: Any) -> None:
@@ -216,15 +239,16 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         )
     except OSError as exc:  # the disk is full: what was written stays
         print(f"embload: cannot write {run_dir}/summary.json: {exc}", file=sys.stderr)
-        environment.process_exit_code = 2
+        environment.process_exit_code = ExitCode.COULD_NOT_RUN
         return
     print(f"embload: wrote {run_dir} ({summary.requests} requests)", file=sys.stderr)
     outcome = run_outcome([(run_dir, summary)])
     if outcome is not None:
         print(f"embload: {outcome.line}", file=sys.stderr)
-        environment.process_exit_code = outcome.exit_code
+        environment.process_exit_code = _exit_code(outcome, opts)
     elif summary.requests > summary.ok:  # failures an error-rate threshold allowed
-        environment.process_exit_code = 0
+        environment.process_exit_code = ExitCode.OK
+    # else Locust's own rule stands: 0, or its code for an exception in a task
     try:
         from loadtest.output.html import write_report  # the report's imports: only now
 
@@ -234,6 +258,14 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         print(f"embload: report.html not written: {type(exc).__name__}: {exc}", file=sys.stderr)
     if state.tab is not None and (run_dir / REPORT).is_file():
         state.tab.report = run_dir / REPORT
+
+
+def _exit_code(outcome: EmbloadError, opts: Any) -> int:
+    """core/outcome.py's code, but Locust's own --exit-code-on-error where requests failed.
+    A signal's 130 or 143 is Locust's already: it settles its code before it stops the test."""
+    if isinstance(outcome, RequestsFailed) and opts is not None:
+        return int(opts.exit_code_on_error)
+    return outcome.exit_code
 
 
 def _on_init(environment: Environment, **_: Any) -> None:

@@ -1,8 +1,10 @@
 """What a Locust master and its workers tell each other about a test, each message a type.
 
 Locust carries messages as msgpack (plain dicts, lists and strings); each type here says how it
-becomes one and back. The master's plan reaches a worker before Locust's own spawn message (both
-are sent from the master's test_start, in that order, over one connection).
+becomes one and back. An open loop's Share reaches a worker before Locust's own spawn message
+(both are sent from the master's test_start, in that order, over one connection). The run's
+Preflight travels with every spawn message instead, among the options Locust forwards to its
+workers (PREFLIGHT_OPTION), so a worker that joins mid-test has it too.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from loadtest.core.arrivals import ArrivalCount
-from loadtest.core.record import RecordRow
+from loadtest.core.record import FIELD_NAMES, RecordRow
 from loadtest.core.types import ErrorKind
-from loadtest.target.preflight import Preflight
 
 RECORDS = "embload_records"  # worker -> master: a WorkerBatch
 STOP = "embload_stop"  # master -> worker: stop now and send the final batch
 ACK = "embload_ack"  # master -> worker: an Ack
-PLAN = "embload_plan"  # master -> worker: a WorkerPlan
+SHARE = "embload_share"  # master -> worker: a Share
+# the master's parsed option holding the run's Preflight as JSON; Locust forwards every option
+# that is not one of its own to its workers with each spawn message
+PREFLIGHT_OPTION = "embload_preflight"
+_ERROR = FIELD_NAMES.index("error")  # an ErrorKind in a row, its text on the wire
 
 
 class _Message(BaseModel):
@@ -36,14 +41,6 @@ class Share(_Message):
     slot: int
     of: int
     start_at: float
-
-
-class WorkerPlan(_Message):
-    """What a worker needs from the master before its test starts: the run's preflight (done
-    once, by the master) and, in an open loop, its share of the arrivals."""
-
-    preflight: Preflight | None  # None: the master could not reach the target either
-    share: Share | None = None
 
 
 class Ack(_Message):
@@ -66,7 +63,7 @@ class WorkerBatch:
 
     def to_message(self) -> dict[str, object]:
         """Plain lists and strings, as Locust's msgpack carries them (ErrorKind as its text)."""
-        rows = [[*r[:3], r.error and r.error.value, *r[4:]] for r in self.rows]
+        rows = [[*r[:_ERROR], r.error and r.error.value, *r[_ERROR + 1 :]] for r in self.rows]
         a = self.arrivals
         arrivals = a and [a.due, a.dropped, a.active_s]
         return {
@@ -80,6 +77,9 @@ class WorkerBatch:
     @classmethod
     def from_message(cls, data: Any) -> WorkerBatch:
         """The batch from what msgpack delivered (`data`: to_message's dict)."""
-        rows = [RecordRow._make([*r[:3], r[3] and ErrorKind(r[3]), *r[4:]]) for r in data["rows"]]
+        rows = [
+            RecordRow._make([*r[:_ERROR], r[_ERROR] and ErrorKind(r[_ERROR]), *r[_ERROR + 1 :]])
+            for r in data["rows"]
+        ]
         arrivals = data["arrivals"] and ArrivalCount(*data["arrivals"])
         return cls(data["worker"], rows, data["vectors"], data["sent"], arrivals)

@@ -21,8 +21,8 @@ class OpenLoop:
     The user idle the shortest time gets it (a stack, not a queue), so a low rate keeps reusing
     a few warm connections instead of cycling through every user's and paying for new ones."""
 
-    def __init__(self, schedule: Schedule, start_at: float | None = None) -> None:
-        self.schedule = schedule
+    def __init__(self, schedule: Schedule | None, start_at: float | None = None) -> None:
+        self.schedule = schedule  # None: no share of the schedule (a worker that joined late)
         self.start_at = start_at  # wall clock: where workers share one origin (else: at once)
         self._idle: list[AsyncResult[tuple[float, float]]] = []  # (due perf, due wall clock)
         self._greenlet: gevent.Greenlet[[], None] | None = None
@@ -32,7 +32,7 @@ class OpenLoop:
 
     def take(self) -> tuple[float, float]:
         """Wait (as an idle user) for the next arrival; the first call starts the schedule."""
-        if self._greenlet is None and not self._stopped:
+        if self._greenlet is None and not self._stopped and self.schedule is not None:
             self._greenlet = gevent.spawn(self._run)
         slot: AsyncResult[tuple[float, float]] = AsyncResult()
         self._idle.append(slot)
@@ -49,6 +49,7 @@ class OpenLoop:
         return ArrivalCount(self._due, self._dropped, self._last - self._started)
 
     def _run(self) -> None:
+        assert self.schedule is not None
         start_perf, start_wall = time.perf_counter(), time.time()
         if self.start_at is not None:  # past already: what came due meanwhile goes late
             start_perf, start_wall = start_perf + self.start_at - start_wall, self.start_at

@@ -15,7 +15,7 @@ from locust.env import Environment
 
 from loadtest.core.results import SignalName
 from loadtest.loadgen.gathering import Gathering
-from loadtest.loadgen.messages import WorkerPlan
+from loadtest.loadgen.messages import Share
 from loadtest.loadgen.open_loop import OpenLoop
 from loadtest.loadgen.recorder import Recorder
 from loadtest.loadgen.web_tab import LiveTab
@@ -40,8 +40,7 @@ class Embload:
     run_time_s: float | None = None  # headless -t: embload's clock, started with the load
     signal: SignalName | None = None  # once one came: the summary says the test was cut short
     gathering: Gathering | None = None  # a master's: workers' rows, until the last arrived
-    plan: WorkerPlan | None = None  # a worker's: the master's plan for its next test
-    plan_sent: WorkerPlan | None = None  # a master's: for a worker that connects mid-test
+    share: Share | None = None  # a worker's: its share of the next test's open loop
     sent: int = 0  # a worker's: rows its last test sent the master
     tab: LiveTab | None = None  # the web UI's: the tab of the last test started
 

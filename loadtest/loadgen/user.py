@@ -23,6 +23,7 @@ from loadtest.loadgen.state import state_of
 from loadtest.target.codec import check_reply, encode_request, server_clock, status_note
 
 _CONNECTION_PAUSE_S = 0.1
+_TEST_WAIT_S = 15.0  # a user started before its test (loadgen/hooks.py: a worker joining late)
 # The record, built as tuple.__new__ builds it: RecordRow(...) runs the NamedTuple's generated
 # __new__, a Python call that costs the generator's core twice as much (bench/RESULTS.md).
 _new_row = tuple.__new__
@@ -60,7 +61,11 @@ class EmbeddingUser(FastHttpUser):
     scenario: ClassVar[Scenario]
 
     def on_start(self) -> None:
-        test = state_of(self.environment).test
+        state = state_of(self.environment)
+        deadline = time.monotonic() + _TEST_WAIT_S
+        while state.test is None and time.monotonic() < deadline:
+            gevent.sleep(0.01)  # a worker that joined mid-test starts its test a moment late
+        test = state.test
         if test is None:
             raise RuntimeError("an EmbeddingUser runs only inside a test started by Locust")
         self._test: Recorder = test.recorder

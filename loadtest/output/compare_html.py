@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from loadtest.core.comparisons import Comparison, ProbeResult, Separation
 from loadtest.output.formats import compare_rows, probe_notes, probe_rows
+from loadtest.store.files import COMPARE_HTML
 from loadtest.target.url import redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -60,6 +61,6 @@ def write_compare_html(out: Path, result: Comparison) -> Path:
         banners=list(banners.values()),
         probe=_probe(result.probes_by_name()),
     )
-    path = out / "compare.html"
+    path = out / COMPARE_HTML
     path.write_text(page, encoding="utf-8")
     return path

@@ -333,7 +333,7 @@ def _trend(s: RunSummary, run_dir: Path) -> list[dict[str, str]]:
         rows.append(
             {
                 "when": datetime.fromtimestamp(e.started_at_unix).strftime("%Y-%m-%d %H:%M"),
-                "href": os.path.relpath(Path(e.dir) / "report.html", run_dir),
+                "href": os.path.relpath(Path(e.dir) / REPORT, run_dir),
                 "this": "this run" if e.dir == here else "",
                 "p50": number(e.p50_ms),
                 "p99": number(e.p99_ms),

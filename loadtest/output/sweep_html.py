@@ -13,6 +13,7 @@ from loadtest.core.sweep import SweepResult, SweepStep
 from loadtest.core.thresholds import parse_thresholds
 from loadtest.output.charts import sweep_curve
 from loadtest.output.formats import metric_value, number
+from loadtest.store.files import SWEEP_HTML
 from loadtest.target.url import redact
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -129,6 +130,6 @@ def write_sweep_html(out: Path, r: SweepResult) -> Path:
             for v in r.thresholds
         ],
     )
-    path = out / "sweep.html"
+    path = out / SWEEP_HTML
     path.write_text(page, encoding="utf-8")
     return path

@@ -1,8 +1,7 @@
 """`embload export RUN --format csv|parquet|jsonl`: a run's records for pandas, polars or DuckDB.
 
-One flat table, a column per record field: the server's clock (`server_s`) becomes
-`server_queue_s`, `server_tokenization_s`, `server_inference_s` and `server_total_s`. Parquet is
-the run's own records.parquet (loadtest/table.py), copied; csv is written from it a row group at
+One flat table, a column per record field (core/record.py), with records.jsonl's names. Parquet
+is the run's own records.parquet (store/table.py), copied; csv is written from it a row group at
 a time; jsonl is records.jsonl's complete lines. Each is bounded in memory at any length.
 """
 

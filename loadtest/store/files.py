@@ -44,6 +44,11 @@ TELEMETRY = "telemetry.json"  # what the sidecar could sample, and why not
 SERVER_METRICS = "server_metrics.jsonl"  # the server's own Prometheus metrics, scraped
 STARTUP = "startup.json"  # written by `embload run --serve` before the load starts
 REPORT = "report.html"
+COMPARE = "compare.json"  # a compare's folder: its result
+COMPARE_HTML = "compare.html"
+SWEEP_HTML = "sweep.html"
+SWEEP = "sweep.json"  # a sweep's folder: its result
+PROBE = "probe.json"  # `embload probe`'s folder: its result
 VECTORS = "vectors.jsonl"  # a sample of reply vectors under load, for the quality probe
 _LINE = orjson.OPT_APPEND_NEWLINE
 
@@ -116,8 +121,12 @@ class RecordWriter(JsonlWriter):
     def __init__(self, run_dir: Path) -> None:
         super().__init__(run_dir / RECORDS)
 
-    def write_rows(self, rows: Iterable[RecordRow]) -> None:
-        self.write(dict(zip(FIELD_NAMES, row)) for row in rows)  # noqa: B905 - RecordRows: one length
+    def write_rows(self, rows: Sequence[RecordRow]) -> None:
+        # the load path builds its rows with tuple.__new__, which counts no fields: one check a
+        # batch, not zip(strict=True) on every row (bench/RESULTS.md, 2026-12-05)
+        if rows and len(rows[0]) != len(FIELD_NAMES):
+            raise TypeError(f"a record of {len(rows[0])} fields, not {len(FIELD_NAMES)}")
+        self.write(dict(zip(FIELD_NAMES, row)) for row in rows)  # noqa: B905 - checked above
 
 
 def write_samples(writer: JsonlWriter, samples: Iterable[GpuSample | ProcessSample]) -> None:

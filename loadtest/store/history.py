@@ -24,7 +24,7 @@ from loadtest.core.comparisons import Comparison
 from loadtest.core.errors import HistoryError, NotARun
 from loadtest.core.results import RunSummary
 from loadtest.core.sweep import SweepResult
-from loadtest.store.files import SUMMARY, read_summary
+from loadtest.store.files import COMPARE, SUMMARY, SWEEP, read_summary
 
 HISTORY_FILE = "history.sqlite"
 _SCHEMA = """
@@ -259,11 +259,11 @@ def _found(reports: Path) -> Iterator[dict[str, object]]:
         except NotARun:  # a damaged or foreign folder: not a run
             continue
         yield _run_row(summary_file.parent, summary)
-    for name in ("compare.json", "sweep.json"):
+    for name in (COMPARE, SWEEP):
         for file in sorted(reports.rglob(name)):
             try:
                 text, at = file.read_text(), file.stat().st_mtime
-                if name == "compare.json":
+                if name == COMPARE:
                     row = _compare_row(file.parent, Comparison.model_validate_json(text), at)
                 else:
                     row = _sweep_row(file.parent, SweepResult.model_validate_json(text), at)

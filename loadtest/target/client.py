@@ -17,12 +17,20 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from loadtest.core.dialects import SPECS
-from loadtest.core.errors import EmbeddingFailed, TargetUnreachable
+from loadtest.core.errors import EmbeddingFailed, TargetError, TargetUnreachable
 from loadtest.core.replies import timed_out
 from loadtest.core.results import ModelCard
 from loadtest.core.types import ErrorKind
 from loadtest.target.codec import check_reply, encode_request, reply_vectors, request_headers
-from loadtest.target.url import Target
+from loadtest.target.url import Target, redact
+
+
+def not_http(url: str, exc: httpx.HTTPError) -> TargetError:
+    """Something answered, but not as an HTTP server would (a TLS port asked in plain HTTP)."""
+    return TargetError(
+        f"{redact(url)} did not answer as HTTP ({type(exc).__name__}: {exc}); "
+        "check the scheme (http or https) and the port"
+    )
 
 
 class _ModelList(BaseModel):
@@ -76,6 +84,8 @@ class EmbeddingsClient:
             raise TargetUnreachable(
                 f"nothing is answering at {self.target.base_url}: {type(exc).__name__}"
             ) from None
+        except httpx.HTTPError as exc:
+            raise not_http(url, exc) from None
 
     def post(self, url: str, body: bytes, timeout_s: float) -> httpx.Response:
         """One POST of a request body; httpx's errors are the caller's to name."""

@@ -25,7 +25,7 @@ from loadtest.core.replies import error_message
 from loadtest.core.results import ModelCard
 from loadtest.core.types import ErrorKind
 from loadtest.data import corpus
-from loadtest.target.client import EmbeddingsClient
+from loadtest.target.client import EmbeddingsClient, not_http
 from loadtest.target.codec import check_reply, encode_request
 from loadtest.target.url import Target, redact
 
@@ -47,6 +47,8 @@ def _post(
         raise TargetUnreachable(
             f"nothing is answering at {target.host}: {type(exc).__name__}"
         ) from None
+    except httpx.HTTPError as exc:
+        raise not_http(target.url, exc) from None
 
 
 def find_route(client: EmbeddingsClient, target: Target, text: str, model: str | None) -> Target:
@@ -132,7 +134,12 @@ def _preflight(
     request: bool,
 ) -> Preflight:
     target = client.target = find_route(client, client.target, text, model)
-    card = client.model_card(model)
+    try:
+        card = client.model_card(model)
+    except TargetUnreachable:  # /models not answering: with a model given, not needed
+        if model is None:
+            raise
+        card = None
     model = model or (card.id if card else None)
     found = Preflight(
         host=target.host, prefix=target.prefix, dialect=target.dialect, model=model, card=card

@@ -156,3 +156,46 @@ def test_master_collects_every_workers_records(reference_server: str, tmp_path: 
     assert (run / "telemetry.json").exists() and (run / "health.jsonl").exists()
     # The workers wrote nothing of their own: no run directory, no sidecar files.
     assert [list((tmp_path / f"w{n}").iterdir()) for n in range(2)] == [[], []]
+
+
+def test_a_worker_that_joins_mid_test_gets_the_preflight_and_its_users(
+    reference_server: str, tmp_path: Path
+) -> None:
+    """Locust hands a worker that connects during a test its part of the users (with
+    --enable-rebalancing); the run's preflight comes with them, among the master's options."""
+    port = str(free_port())
+    master = subprocess.Popen(
+        [
+            *LOCUST,
+            *["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port],
+            *["--headless", "--expect-workers", "1", "-u", "4", "-t", "8s"],
+            *["--enable-rebalancing", "--host", reference_server.removesuffix("/v1")],
+            *["--only-summary", "--embload-out", str(tmp_path / "run")],
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    worker = [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        procs.append(subprocess.Popen(worker, cwd=tmp_path, text=True, stderr=subprocess.PIPE))
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "run" / "records.jsonl").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the test runs: this worker joins it
+        procs.append(subprocess.Popen(worker, cwd=tmp_path, text=True, stderr=subprocess.PIPE))
+        out, _ = master.communicate(timeout=120)
+        late = procs[1].communicate(timeout=30)[1]
+    finally:
+        for proc in (master, *procs):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    assert master.returncode == 0, out[-3000:]
+    assert "preflight" not in late, late[-2000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    workers = Counter(str(r["worker"]) for r in records(tmp_path / "run"))
+    assert set(workers) == {"worker-0", "worker-1"} and summary["warnings"] == [], summary
+    assert summary["requests"] == sum(workers.values())

@@ -107,6 +107,11 @@ def _clock(latency_s: float) -> tuple[float, float, float, float]:
 
 def summarize_run(run_dir: Path, *, seed: int = 0, random_weights: bool = True) -> RunSummary:
     """summary.json as a run's end writes it, from the files `write_files` left."""
+    return write_summary(run_dir, run_end(seed=seed, random_weights=random_weights))[0]
+
+
+def run_end(*, seed: int = 0, random_weights: bool = True) -> RunEnd:
+    """What the load side of the synthetic run knew at its end."""
     meta = RunMeta.model_validate(
         {
             "scenario": "peak",
@@ -132,7 +137,7 @@ def summarize_run(run_dir: Path, *, seed: int = 0, random_weights: bool = True) 
             "environment": load_environment(),
         }
     )
-    end = RunEnd(
+    return RunEnd(
         meta=meta,
         duration_s=DURATION_S,
         load_start=T0,
@@ -140,4 +145,3 @@ def summarize_run(run_dir: Path, *, seed: int = 0, random_weights: bool = True) 
         server_pids=(4242,),
         oom_threshold=0.95,
     )
-    return write_summary(run_dir, end)[0]

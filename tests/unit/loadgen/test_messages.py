@@ -8,7 +8,7 @@ import msgpack
 from loadtest.core.arrivals import ArrivalCount
 from loadtest.core.record import RecordRow
 from loadtest.core.types import ErrorKind
-from loadtest.loadgen.messages import Ack, Share, WorkerBatch, WorkerPlan
+from loadtest.loadgen.messages import Ack, Share, WorkerBatch
 from loadtest.target.preflight import Preflight
 
 
@@ -33,10 +33,14 @@ def test_a_worker_batch_arrives_as_named_records() -> None:
     assert isinstance(back.rows[0], RecordRow) and back.rows[0].user == 7
 
 
-def test_the_plan_and_the_ack_are_their_types_again() -> None:
+def test_the_share_the_ack_and_the_preflight_are_their_types_again() -> None:
+    share = Share(slot=1, of=3, start_at=1234.5)
+    assert Share.model_validate(_wire(share.to_message())) == share
     found = Preflight(host="http://h:1", prefix="/v1", dialect="tei", model="m", card=None)
-    plan = WorkerPlan(preflight=found, share=Share(slot=1, of=3, start_at=1234.5))
-    assert WorkerPlan.model_validate(_wire(plan.to_message())) == plan
-    assert WorkerPlan.model_validate(_wire(plan.to_message())).preflight.target.dialect == "tei"  # type: ignore[union-attr]
+    # the preflight rides among the master's options, as the JSON text Locust forwards
+    back = Preflight.model_validate_json(
+        str(_wire({"embload_preflight": found.model_dump_json()})["embload_preflight"])
+    )  # type: ignore[index]
+    assert back == found and back.target.dialect == "tei"
     ack = Ack(received=3, sent=4)
     assert Ack.model_validate(_wire(ack.to_message())) == ack

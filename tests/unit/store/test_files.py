@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from loadtest.core.columns import RecordColumns
-from loadtest.core.errors import NotARun, NotWritable, UsageError
+from loadtest.core.errors import NotARun, NotWritable
 from loadtest.core.record import FIELD_NAMES, RecordRow
 from loadtest.core.results import RunSummary
 from loadtest.core.stats import summarize
 from loadtest.core.telemetry import Telemetry
 from loadtest.core.types import ErrorKind
-from loadtest.data import read_corpus
 from loadtest.store.files import (
+    RECORDS,
     SUMMARY,
     VECTORS,
     JsonlWriter,
@@ -101,14 +101,15 @@ def test_vectors_round_trip_as_float32(tmp_path: Path) -> None:
     assert text == "一段文字" and np.allclose(back, vector, atol=1e-7)
 
 
-def test_corpus_files(tmp_path: Path) -> None:
-    (tmp_path / "c.txt").write_text("one\ntwo\n", encoding="utf-8")
-    assert [p.text for p in read_corpus(tmp_path / "c.txt")] == ["one", "two"]
-    (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
-    with pytest.raises(UsageError, match=r"bad.jsonl: line 1"):
-        read_corpus(tmp_path / "bad.jsonl")
-    with pytest.raises(UsageError, match="cannot read"):
-        read_corpus(tmp_path / "missing.txt")
+def test_a_record_of_the_wrong_length_is_refused_not_written_short(tmp_path: Path) -> None:
+    """The load path builds rows without counting their fields; the writer counts them."""
+    writer = RecordWriter(tmp_path)
+    row = RecordRow(1.0, 0.01, 200, None, None, 1, 5, 3, "zh", "short", 0, "local")
+    with pytest.raises(TypeError, match="a record of 12 fields, not 17"):
+        writer.write_rows([tuple.__new__(RecordRow, row[:12])])
+    writer.write_rows([tuple.__new__(RecordRow, row)])
+    writer.close()
+    assert (tmp_path / RECORDS).read_bytes().count(b"\n") == 1
 
 
 def test_an_out_is_checked_by_writing_there_and_the_check_leaves_nothing(tmp_path: Path) -> None:
