@@ -82,30 +82,38 @@ def test_embload_run_processes_2_keeps_every_record_and_samples_vectors_on_worke
     assert 0 < len(vectors) <= 10  # up to 5 a worker, sent to the master
 
 
-def master_and_workers(
-    tmp_path: Path, host: str, seconds: int
-) -> tuple[subprocess.Popen[str], list[subprocess.Popen[bytes]]]:
-    """A headless master expecting 2 workers (4 users), and the 2 workers, each in a directory
-    of its own (w0, w1) so nothing they might write goes unnoticed."""
+def headless_master(
+    tmp_path: Path, host: str, seconds: int, expect: int, *extra: str
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """A headless master of 4 users expecting `expect` workers, and the command of a worker."""
     port = str(free_port())
     master = subprocess.Popen(
         [
             *LOCUST,
             *["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port],
-            *["--headless", "--expect-workers", "2", "-u", "4", "-t", f"{seconds}s"],
-            *["--host", host, "--only-summary", "--embload-out", str(tmp_path / "run")],
+            *["--headless", "--expect-workers", str(expect), "-u", "4", "-t", f"{seconds}s"],
+            *["--host", host, "--only-summary", "--embload-out", str(tmp_path / "run"), *extra],
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return master, [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+
+
+def master_and_workers(
+    tmp_path: Path, host: str, seconds: int
+) -> tuple[subprocess.Popen[str], list[subprocess.Popen[bytes]]]:
+    """A headless master expecting 2 workers (4 users), and the 2 workers, each in a directory
+    of its own (w0, w1) so nothing they might write goes unnoticed."""
+    master, worker = headless_master(tmp_path, host, seconds, 2)
     workers = []
     for n in range(2):
         (tmp_path / f"w{n}").mkdir()
         workers.append(
             subprocess.Popen(
-                [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port],
+                worker,
                 cwd=tmp_path / f"w{n}",
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -163,21 +171,8 @@ def test_a_worker_that_joins_mid_test_gets_the_preflight_and_its_users(
 ) -> None:
     """Locust hands a worker that connects during a test its part of the users (with
     --enable-rebalancing); the run's preflight comes with them, among the master's options."""
-    port = str(free_port())
-    master = subprocess.Popen(
-        [
-            *LOCUST,
-            *["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port],
-            *["--headless", "--expect-workers", "1", "-u", "4", "-t", "8s"],
-            *["--enable-rebalancing", "--host", reference_server.removesuffix("/v1")],
-            *["--only-summary", "--embload-out", str(tmp_path / "run")],
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    worker = [*LOCUST, "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+    host = reference_server.removesuffix("/v1")
+    master, worker = headless_master(tmp_path, host, 8, 1, "--enable-rebalancing")
     procs: list[subprocess.Popen[str]] = []
     try:
         procs.append(subprocess.Popen(worker, cwd=tmp_path, text=True, stderr=subprocess.PIPE))
