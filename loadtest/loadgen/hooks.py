@@ -87,13 +87,7 @@ def _preflight(host: str, settings: LoadSettings) -> Preflight:
         found = preflight_for(target, settings, request=False)
     except TargetUnreachable as exc:
         log.warning("embload: %s; sending the model name as given", exc.line)
-        return Preflight(
-            host=target.host,
-            prefix=target.prefix,
-            dialect=target.dialect,
-            model=settings.model,
-            card=None,
-        )
+        return Preflight.at(target, settings.model)
     if target.probe:
         log.info("embload: embeddings route %s (%s)", redact(found.target.url), found.dialect)
     return found

@@ -82,6 +82,12 @@ class Preflight(BaseModel):
     model: str | None  # sent with every request: as given, else the first /v1/models lists
     card: ModelCard | None  # the model as /v1/models lists it: weights, device, truncation
 
+    @classmethod
+    def at(cls, target: Target, model: str | None, card: ModelCard | None = None) -> Preflight:
+        return cls(
+            host=target.host, prefix=target.prefix, dialect=target.dialect, model=model, card=card
+        )
+
     @property
     def target(self) -> Target:
         return Target(self.host, self.prefix, self.dialect)
@@ -141,9 +147,7 @@ def _preflight(
             raise
         card = None
     model = model or (card.id if card else None)
-    found = Preflight(
-        host=target.host, prefix=target.prefix, dialect=target.dialect, model=model, card=card
-    )
+    found = Preflight.at(target, model, card)
     if not request:
         return found
     body = encode_request([text], model, encoding_format, dimensions, target.dialect)
