@@ -1,7 +1,9 @@
-"""The targets `embload compare` and `embload probe` know by name: built in (`qwen` at :30000,
-`bge` at :30001, as sglang users run them), from embload.toml (`[targets.NAME]`: url, model,
-api_key_env, instruction, headers, gpu_cost_per_hour, dialect, and a `serve` table of
-`embload serve` options), or `--target NAME=URL`.
+"""The targets `embload compare`, `quality` and `probe` know by name: built in (`qwen` at
+:30000, `bge` at :30001, as sglang users run them), from embload.toml (`[targets.NAME]`: url,
+model, api_key_env, instruction, headers, gpu_cost_per_hour, dialect; how queries and documents
+are marked: query_prefix, document_prefix, input_type; how `--serve` starts it: a `serve` table
+of `embload serve` options, or a `command` with its health path, ready_timeout and env), or
+`--target NAME=URL`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from loadtest.config.options import config_path, read_config
 from loadtest.core.dialects import DIALECTS, Dialect
 from loadtest.core.errors import UsageError
+from loadtest.core.marking import Marking, preset_marking
 
 BUILTIN_TARGETS: dict[str, dict[str, Any]] = {
     "qwen": {
@@ -32,7 +35,15 @@ _TARGET_KEYS = {
     "serve",
     "gpu_cost_per_hour",
     "dialect",
+    "query_prefix",
+    "document_prefix",
+    "input_type",
+    "command",
+    "health",
+    "ready_timeout",
+    "env",
 }
+_READY_TIMEOUT_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -46,10 +57,39 @@ class TargetSpec:
     serve: dict[str, Any] = field(default_factory=dict)  # `embload serve` options for --serve
     gpu_cost_per_hour: float | None = None  # USD: its runs' cost per 1M tokens
     dialect: Dialect | None = None  # the API it speaks, when its url does not say
+    query_prefix: str | None = None  # put before each query (e5: "query: ")
+    document_prefix: str | None = None  # put before each document (e5: "passage: ")
+    input_type: tuple[str, str] | None = None  # (query, document): the request's input_type
+    command: str | None = None  # how `--serve` starts a server that is not embload's: {port}
+    health: str = "/health"  # the path that answers 2xx once it is ready
+    ready_timeout_s: float = _READY_TIMEOUT_S
+    env: dict[str, str] = field(default_factory=dict)  # the command's extra environment
 
     @property
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+    @property
+    def servable(self) -> bool:
+        """Whether `--serve` can start it: a bundled-server table or a command."""
+        return bool(self.serve) or self.command is not None
+
+    def marking(self, model: str | None) -> Marking:
+        """Its queries' and documents' marks: its own keys where it has any, else the preset
+        of its model's family (`model`: what the server says it runs, when the target does not
+        name it); Cohere's API takes the role as input_type by default."""
+        if self.instruction or self.query_prefix or self.document_prefix or self.input_type:
+            query_type, document_type = self.input_type or (None, None)
+            return Marking(
+                instruction=self.instruction,
+                query_prefix=self.query_prefix or "",
+                document_prefix=self.document_prefix or "",
+                query_input_type=query_type,
+                document_input_type=document_type,
+            )
+        if self.dialect == "cohere":
+            return Marking(query_input_type="search_query", document_input_type="search_document")
+        return preset_marking(self.model or model)
 
 
 def load_targets(config: Path | None, overrides: list[str]) -> dict[str, TargetSpec]:
@@ -84,8 +124,45 @@ def load_targets(config: Path | None, overrides: list[str]) -> dict[str, TargetS
             serve=dict(table.get("serve", {})),
             gpu_cost_per_hour=_price(name, table.get("gpu_cost_per_hour")),
             dialect=_dialect(name, table.get("dialect")),
+            query_prefix=_text(name, "query_prefix", table.get("query_prefix")),
+            document_prefix=_text(name, "document_prefix", table.get("document_prefix")),
+            input_type=_input_type(name, table.get("input_type")),
+            command=_text(name, "command", table.get("command")),
+            health=_text(name, "health", table.get("health")) or "/health",
+            ready_timeout_s=_seconds(name, table.get("ready_timeout")),
+            env=_strings(name, "env", table.get("env", {})),
         )
     return specs
+
+
+def _text(name: str, key: str, value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise UsageError(f"target {name!r}: {key} is a string")
+
+
+def _strings(name: str, key: str, value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise UsageError(f"target {name!r}: {key} is a table of strings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _input_type(name: str, value: object) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, dict) and set(value) == {"query", "document"}:
+        return str(value["query"]), str(value["document"])
+    raise UsageError(
+        f'target {name!r}: input_type is a table: {{ query = "...", document = "..." }}'
+    )
+
+
+def _seconds(name: str, value: object) -> float:
+    if value is None:
+        return _READY_TIMEOUT_S
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise UsageError(f"target {name!r}: ready_timeout is seconds, a number > 0")
+    return float(value)
 
 
 def _dialect(name: str, value: object) -> Dialect | None:

@@ -98,8 +98,10 @@ def request_body(
     model: str | None,
     encoding_format: str = "float",
     dimensions: int | None = None,
+    input_type: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of one embeddings request in `dialect`."""
+    """The JSON body of one embeddings request in `dialect`; `input_type`: the texts' role as
+    the API names it (Cohere's field; OpenAI-style servers such as NVIDIA NIM's take it too)."""
     body: dict[str, Any]
     if dialect == "tei":
         # `truncate` left out: TEI then applies its own --auto-truncate, as the server is run
@@ -113,7 +115,7 @@ def request_body(
             body["dimensions"] = dimensions
         return body
     if dialect == "cohere":
-        body = {"model": model, "texts": texts, "input_type": COHERE_INPUT_TYPE}
+        body = {"model": model, "texts": texts, "input_type": input_type or COHERE_INPUT_TYPE}
         body["embedding_types"] = ["float"]
         if dimensions is not None:
             body["output_dimension"] = dimensions
@@ -123,4 +125,6 @@ def request_body(
         body["model"] = model
     if dimensions is not None:
         body["dimensions"] = dimensions
+    if input_type is not None:
+        body["input_type"] = input_type
     return body

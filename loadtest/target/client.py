@@ -127,10 +127,11 @@ class EmbeddingsClient:
         model: str | None,
         encoding_format: str = "base64",
         dimensions: int | None = None,
+        input_type: str | None = None,
     ) -> list[np.ndarray]:
         """One request, checked as the load path checks replies; its vectors in input order."""
         target = self.target
-        body = encode_request(texts, model, encoding_format, dimensions, target.dialect)
+        body = encode_request(texts, model, encoding_format, dimensions, target.dialect, input_type)
         url, shape = target.url, SPECS[target.dialect].shape
         try:
             reply = self._http.post(url, content=body)

@@ -42,8 +42,11 @@ def encode_request(
     encoding_format: str = "float",
     dimensions: int | None = None,
     dialect: Dialect = "openai",
+    input_type: str | None = None,
 ) -> bytes:
-    return orjson.dumps(request_body(dialect, texts, model, encoding_format, dimensions))
+    return orjson.dumps(
+        request_body(dialect, texts, model, encoding_format, dimensions, input_type)
+    )
 
 
 def request_headers(api_key: str | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
