@@ -14,36 +14,29 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 from rich.console import Console
 
 from loadtest.analysis.compare import Position, RunPairs, comparison
 from loadtest.config.commands import CompareSettings
-from loadtest.config.options import override, resolve
-from loadtest.config.settings import LoadSettings, ServeSettings
+from loadtest.config.settings import LoadSettings
 from loadtest.config.targets import TargetSpec, load_targets
 from loadtest.core.comparisons import Comparison, ProbeResult
-from loadtest.core.errors import ServeError, TargetError, UsageError
-from loadtest.core.results import Startup
+from loadtest.core.errors import TargetError, UsageError
 from loadtest.data import builtin_corpus, probe_pairs
 from loadtest.driver.prepare import Prepared, checked
 from loadtest.driver.probe import probe
 from loadtest.driver.runner import run_scenario, scenario_names
+from loadtest.driver.serving import Served, serving
 from loadtest.driver.stopping import STOP
 from loadtest.store.files import COMPARE, PROBE, SUMMARY, read_vectors, writable_dir, write_json
 from loadtest.store.history import history_path, index_compare
-from loadtest.target.bundled import BundledServer, bundled_server
 from loadtest.target.client import EmbeddingsClient
 from loadtest.target.preflight import find_route
 from loadtest.target.url import parse_target, redact
-from loadtest.telemetry.idle import startup
 
 _KEPT_VECTORS = 64  # replies per run whose vectors the probe compares with idle ones
 _POSITIONS: tuple[Position, Position] = ("a", "b")
@@ -56,21 +49,6 @@ def client_of(spec: TargetSpec) -> EmbeddingsClient:
     if target.probe:
         client.target = find_route(client, target, builtin_corpus()[0].text, spec.model)
     return client
-
-
-def _serve_settings(
-    spec: TargetSpec, settings: CompareSettings, config: Path | None
-) -> ServeSettings:
-    """The target's `serve` table over [serve] and EMBLOAD_SERVER_*, on its url's port."""
-    parts = urlsplit(spec.url)
-    if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
-        raise UsageError(
-            f"--serve needs {spec.name}'s url on 127.0.0.1 with a port; it is {redact(spec.url)}"
-        )
-    table = {**spec.serve, "port": parts.port}
-    if settings.random_weights:
-        table["random_weights"] = True
-    return override(resolve(ServeSettings, config=config), table, f"target {spec.name} serve")
 
 
 class _Plan:
@@ -138,34 +116,10 @@ def run_targets(
     plan = _Plan(settings, (specs[names[0]], specs[names[1]]))
     order = ((0, (1,)), (1, (1, 2)), (0, (2,)))  # A, B B, A: each side's halves around the middle
     for side, parts in order:
-        with _server(plan.specs[side], settings, config, plan.out, console) as served:
+        with serving(plan.specs[side], settings, config, plan.out, console) as served:
             for part in parts:
                 plan.runs(side, part, served, console)
     return plan.out, plan.dirs, plan.probes
-
-
-@dataclass(frozen=True)
-class Served:
-    """A target's bundled server, and what it idled at before any request (its start-up)."""
-
-    server: BundledServer
-    startup: Startup
-
-
-@contextmanager
-def _server(
-    spec: TargetSpec, settings: CompareSettings, config: Path | None, out: Path, console: Console
-) -> Iterator[Served | None]:
-    if not settings.serve:
-        yield None
-        return
-    serve = _serve_settings(spec, settings, config)
-    console.print(f"starting {spec.name}: embload serve on :{serve.port}", highlight=False)
-    try:
-        with bundled_server(serve, out / f"server-{spec.name}.log", STOP.server) as server:
-            yield Served(server, startup(server))
-    except ServeError as exc:
-        raise exc.prefixed(f"{spec.name}: ") from None
 
 
 def _probe(spec: TargetSpec, sampled: list[tuple[str, np.ndarray]]) -> ProbeResult:
