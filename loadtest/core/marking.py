@@ -14,9 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from loadtest.core.wire import instructed
-
 Role = Literal["query", "document"]
+
+
+def instructed(instruction: str, text: str) -> str:
+    """A query as Qwen3-Embedding's authors send it: the task first, no space after `Query:`.
+    Formatted by the client, so it works with any server (sglang, vLLM, TEI, the bundled one)."""
+    return f"Instruct: {instruction}\nQuery:{text}"
+
 
 QWEN3_TASK = "Given a web search query, retrieve relevant passages that answer the query"
 

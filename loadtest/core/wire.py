@@ -18,12 +18,6 @@ from loadtest.core.dialects import SPECS, ReplyShape
 from loadtest.core.types import ErrorKind
 
 
-def instructed(instruction: str, text: str) -> str:
-    """A query as Qwen3-Embedding's authors send it: the task first, no space after `Query:`.
-    Formatted by the client, so it works with any server (sglang, vLLM, TEI, the bundled one)."""
-    return f"Instruct: {instruction}\nQuery:{text}"
-
-
 class ReplyCheck(NamedTuple):
     """The verdict on one reply. Immutable like the frozen dataclasses, and built once per
     request in the load generator, where a NamedTuple costs a quarter of a frozen dataclass."""

@@ -12,11 +12,12 @@ from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, insecure_ssl_context_factory
 from locust.exception import CatchResponseError
 
+from loadtest.core.marking import instructed
 from loadtest.core.payloads import PayloadSampler, Scenario, describe_batch, user_seed
 from loadtest.core.record import NO_CLOCK, RecordRow
 from loadtest.core.replies import timed_out
 from loadtest.core.types import ErrorKind
-from loadtest.core.wire import failure, instructed
+from loadtest.core.wire import failure
 from loadtest.loadgen.open_loop import OpenLoop
 from loadtest.loadgen.recorder import Recorder
 from loadtest.loadgen.state import state_of
