@@ -58,10 +58,11 @@ class GpuSample:
 
 @dataclass(frozen=True, slots=True)
 class ProcessSample:
-    """One reading of the server's process (psutil): memory and CPU, for CPU-only servers too."""
+    """One reading of the server's process tree (psutil): memory and CPU of the process and its
+    descendants summed, for CPU-only servers too."""
 
     time: float
-    pid: int
+    pid: int  # the server's own process, the tree's root
     rss_bytes: int
     cpu_pct: float  # percent of one core since the previous sample; 200 = two cores busy
 

@@ -1,14 +1,16 @@
-"""The servers `--serve` starts for `embload compare`, one at a time: the bundled server from a
-target's `serve` table (on its url's port), waited for, its start-up measured, stopped after.
+"""The servers `--serve` starts for `embload compare`, one at a time, each on its url's port:
+the bundled server from a target's `serve` table, or any server from its `command` (its
+`{port}` filled in, waited for on its `health` path); its start-up measured, stopped after. A
+target that says neither is not started: it is used as it runs. A command wins over a `serve`
+table: a built-in's table (qwen, bge) gives way to the command embload.toml gives it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -16,11 +18,10 @@ from loadtest.config.commands import CompareSettings
 from loadtest.config.options import override, resolve
 from loadtest.config.settings import ServeSettings
 from loadtest.config.targets import TargetSpec
-from loadtest.core.errors import ServeError, UsageError
 from loadtest.core.results import Startup
 from loadtest.driver.stopping import STOP
-from loadtest.target.bundled import BundledServer, bundled_server
-from loadtest.target.url import redact
+from loadtest.target.bundled import bundled_server
+from loadtest.target.launch import StartedServer, launched_server, loopback_port
 from loadtest.telemetry.idle import startup
 
 
@@ -28,12 +29,7 @@ def _serve_settings(
     spec: TargetSpec, settings: CompareSettings, config: Path | None
 ) -> ServeSettings:
     """The target's `serve` table over [serve] and EMBLOAD_SERVER_*, on its url's port."""
-    parts = urlsplit(spec.url)
-    if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
-        raise UsageError(
-            f"--serve needs {spec.name}'s url on 127.0.0.1 with a port; it is {redact(spec.url)}"
-        )
-    table = {**spec.serve, "port": parts.port}
+    table = {**spec.serve, "port": loopback_port(spec)}
     if settings.random_weights:
         table["random_weights"] = True
     return override(resolve(ServeSettings, config=config), table, f"target {spec.name} serve")
@@ -41,23 +37,45 @@ def _serve_settings(
 
 @dataclass(frozen=True)
 class Served:
-    """A target's bundled server, and what it idled at before any request (its start-up)."""
+    """A target's server as `--serve` started it, and what it idled at before any request (its
+    start-up)."""
 
-    server: BundledServer
+    server: StartedServer
     startup: Startup
+
+    @property
+    def log_path(self) -> Path:
+        return self.server.log_path
+
+
+def _started(
+    spec: TargetSpec, settings: CompareSettings, config: Path | None, log: Path, console: Console
+) -> AbstractContextManager[StartedServer]:
+    if spec.command is not None:
+        port = loopback_port(spec)
+        console.print(f"starting {spec.name}: its command on :{port}", highlight=False)
+        return launched_server(spec, log, STOP.server)
+    serve = _serve_settings(spec, settings, config)
+    console.print(f"starting {spec.name}: embload serve on :{serve.port}", highlight=False)
+    return bundled_server(serve, log, STOP.server)
+
+
+def server_log(out: Path, spec: TargetSpec) -> Path:
+    """Where the log of the server `--serve` starts for `spec` goes (each start appends)."""
+    return out / f"server-{spec.name}.log"
 
 
 @contextmanager
 def serving(
     spec: TargetSpec, settings: CompareSettings, config: Path | None, out: Path, console: Console
 ) -> Iterator[Served | None]:
-    if not settings.serve:
+    """With `--serve`, the target's server while the block runs (its log is
+    `<out>/server-<name>.log`); None without, or when the target does not say how to start."""
+    if not settings.serve or not spec.servable:
+        if settings.serve:
+            line = f"{spec.name} has no serve table nor command: it is used as it runs"
+            console.print(line, highlight=False)
         yield None
         return
-    serve = _serve_settings(spec, settings, config)
-    console.print(f"starting {spec.name}: embload serve on :{serve.port}", highlight=False)
-    try:
-        with bundled_server(serve, out / f"server-{spec.name}.log", STOP.server) as server:
-            yield Served(server, startup(server))
-    except ServeError as exc:
-        raise exc.prefixed(f"{spec.name}: ") from None
+    with _started(spec, settings, config, server_log(out, spec), console) as server:
+        yield Served(server, startup(server))

