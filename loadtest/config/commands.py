@@ -93,9 +93,29 @@ class CompareSettings(Options):
     users: int | None = option(None, "users (default: each scenario's)", ge=1)
     processes: Processes = processes()
     seed: int = option(0, "seed for payloads and the bootstrap")
-    serve: bool = option(False, "start each target's bundled server in turn, on its url's port")
+    serve: bool = option(
+        False, "start each target that says how (a serve table or a command) in turn"
+    )
     random_weights: bool = option(False, "with --serve: qwen and bge with random weights")
+    baseline: str | None = option(None, "the candidate the others are judged against (first)")
+    slo: str | None = option(
+        None,
+        "search each candidate's highest rate within this, e.g. 'p99<100ms,error_rate<0.1%'",
+        text=True,
+    )
+    slo_scenario: str | None = option(
+        None, "the scenario the capacity search runs (default: the last of --scenarios)"
+    )
+    slo_step_s: Duration = option(
+        "10s",
+        "how long each step of the capacity search runs",
+        name="slo_step",
+        text=True,
+        gt=0,
+        validate_default=True,
+    )
     probe: bool = option(True, "run the quality probe on each target after its runs")
+    quality: bool = option(True, "run the retrieval evaluation on each target after its runs")
     targets: CommaList = option(
         [], "NAME=URL: defines or overrides a target (repeatable)", name="target"
     )
@@ -136,6 +156,16 @@ class ProbeSettings(Options):
 
     model: str | None = option(None, "model name to send (default: the target's, else the first)")
     out: Path | None = option(None, "directory (default: reports/probe-<time>/)")
+
+
+class QualitySettings(Options):
+    """`embload quality`: embload.toml's [quality], EMBLOAD_QUALITY_*."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_QUALITY_")
+    TABLE = "quality"
+
+    model: str | None = option(None, "model name to send (default: the target's, else the first)")
+    out: Path | None = option(None, "directory (default: reports/quality-<time>/)")
 
 
 class ExportSettings(Options):

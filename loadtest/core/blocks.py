@@ -21,31 +21,12 @@ import math
 
 import numpy as np
 
+from loadtest.core.student import t_two_sided
+
 RESAMPLES = 1000
 MAX_SAMPLE = 20_000  # requests a side: a percentile's interval needs thousands, not millions
 MIN_WINDOWS = 4  # one-second windows a side below which no verdict is given
 _CHUNK = 100  # resamples per pass of the weighted quantile, so memory stays ~MAX_SAMPLE * 100
-
-# t(0.975, df) for df 1..30; past 30 the Cornish-Fisher expansion below is exact to 1e-4.
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-_Z975 = 1.959964
-
-
-def t975(df: float) -> float:
-    """The 97.5th percentile of Student's t with `df` degrees of freedom (df >= 1)."""
-    if df < 1:
-        raise ValueError(f"t quantile needs df >= 1, got {df}")
-    if df <= len(_T975):
-        return _T975[math.floor(df) - 1]
-    z = _Z975
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    return z + g1 / df + g2 / df**2 + g3 / df**3
 
 
 def block_length(series: np.ndarray) -> int:
@@ -127,7 +108,10 @@ def weighted_ratio(
 
 
 def interval(
-    estimate: float, replicates: tuple[np.ndarray, np.ndarray], k: tuple[int, int]
+    estimate: float,
+    replicates: tuple[np.ndarray, np.ndarray],
+    k: tuple[int, int],
+    level: float = 0.95,
 ) -> tuple[float, float] | None:
     """estimate +/- t * the standard error of a difference of two sides' statistics (B's minus
     A's), each side's variance from its own replicates, scaled by k/(k-1) for its k blocks as a
@@ -139,5 +123,5 @@ def interval(
         if finite.size < 0.9 * reps.size or blocks_drawn < 2:
             return None
         variance += float(np.var(finite, ddof=1)) * blocks_drawn / (blocks_drawn - 1)
-    half = t975(min(k) - 1) * math.sqrt(variance)
+    half = t_two_sided(level, min(k) - 1) * math.sqrt(variance)
     return estimate - half, estimate + half

@@ -160,8 +160,8 @@ class _Bootstrap:
     """One comparison's resamples: the same window draws serve every metric of a side. Each
     method gives A's and B's replicates of a statistic (a log, or an error rate) apart."""
 
-    def __init__(self, a: SideData, b: SideData, seed: int) -> None:
-        self.a, self.b = a, b
+    def __init__(self, a: SideData, b: SideData, seed: int, level: float) -> None:
+        self.a, self.b, self.level = a, b, level
         self.rng = np.random.default_rng(seed)
         la, lb = (block_length(s.drift_series()) for s in (a, b))
         self.wa = window_weights(a.windows, la, RESAMPLES, self.rng)
@@ -206,7 +206,7 @@ def _relative(
     boot: _Bootstrap,
     names: tuple[str, str],
 ) -> Difference:
-    bounds = interval(float(np.log(vb / va)), replicates, boot.k)
+    bounds = interval(float(np.log(vb / va)), replicates, boot.k, boot.level)
     if bounds is None:
         return _none(metric, "too few windows with successes for a verdict", va, vb)
     low, high = (float(np.expm1(x)) for x in bounds)
@@ -235,10 +235,12 @@ def _missing(a: SideData, b: SideData, names: tuple[str, str]) -> str | None:
     return None
 
 
-def compare_sides(a: SideData, b: SideData, names: tuple[str, str], seed: int) -> list[Difference]:
-    """Every metric's difference of B against A, with its interval and verdict. Each side's
-    own figure is shown whatever the other side did."""
-    boot = _Bootstrap(a, b, seed)
+def compare_sides(
+    a: SideData, b: SideData, names: tuple[str, str], seed: int, level: float = 0.95
+) -> list[Difference]:
+    """Every metric's difference of B against A, with its interval (at `level`) and verdict.
+    Each side's own figure is shown whatever the other side did."""
+    boot = _Bootstrap(a, b, seed, level)
     why = _missing(a, b, names)
     out = []
     for metric, q in _LATENCIES:
@@ -261,7 +263,10 @@ def compare_sides(a: SideData, b: SideData, names: tuple[str, str], seed: int) -
     ea, eb = a.failed / max(a.requests, 1), b.failed / max(b.requests, 1)
     if a.failed == 0 and b.failed == 0:
         out.append(_none("error_rate", "no errors on either side", ea, eb))
-    elif _too_short(a, b) or (bounds := interval(eb - ea, boot.error_rate(), boot.k)) is None:
+    elif (
+        _too_short(a, b)
+        or (bounds := interval(eb - ea, boot.error_rate(), boot.k, boot.level)) is None
+    ):
         out.append(_none("error_rate", "too few one-second windows for a verdict", ea, eb))
     else:
         low, high = bounds
@@ -281,18 +286,24 @@ def compare_sides(a: SideData, b: SideData, names: tuple[str, str], seed: int) -
 
 
 def regressions(scenarios: list[ScenarioComparison], threshold: float) -> list[str]:
-    """What makes B worse than A past `threshold` (0.1: 10%, or 10 points of error rate): a
-    metric significantly worse by more than it, or no successful request where A had some."""
+    """What makes a candidate worse than the baseline past `threshold` (0.1: 10%, or 10 points
+    of error rate): a metric significantly worse by more than it, or no successful request
+    where the baseline had some."""
     found = []
     for entry in scenarios:
-        if entry.b.ok == 0 < entry.a.ok:
-            found.append(
-                f"{entry.scenario}: B had no successful requests ({entry.b.requests} failed)"
-            )
-        for d in entry.differences:
-            if d.low is None or d.high is None:
-                continue
-            worse = d.low > threshold if METRICS[d.metric].lower_is_better else d.high < -threshold
-            if worse:
-                found.append(f"{entry.scenario} {d.metric}: {d.verdict}")
+        baseline_ok = entry.side(entry.baseline).ok
+        for versus in entry.versus:
+            side = entry.side(versus.candidate)
+            if side.ok == 0 < baseline_ok:
+                failed = side.requests
+                found.append(
+                    f"{entry.scenario}: {versus.candidate} had no successful requests "
+                    f"({failed} failed)"
+                )
+            for d in versus.differences:
+                if d.low is None or d.high is None:
+                    continue
+                lower = METRICS[d.metric].lower_is_better
+                if d.low > threshold if lower else d.high < -threshold:
+                    found.append(f"{entry.scenario} {d.metric}: {d.verdict}")
     return found

@@ -75,10 +75,15 @@ def sweep_outcome(result: SweepResult) -> EmbloadError | None:
 
 
 def compare_outcome(result: Comparison, threshold: float | None) -> EmbloadError | None:
-    """--fail-on-regression: B significantly worse than A by more than `threshold`."""
+    """A candidate not measured (it could not start or be reached: exit 2, naming it), else
+    --fail-on-regression: a candidate significantly worse than the baseline by more than
+    `threshold`."""
+    missing = [c for c in result.candidates if c.not_measured]
+    if missing:
+        return EmbloadError("not measured: " + "; ".join(c.not_measured or c.name for c in missing))
     if threshold is None:
         return None
     worse = regressions(result.scenarios, threshold)
     if not worse:
         return None
-    return Regressed(f"{result.b} regressed beyond {threshold:.0%}: " + "; ".join(worse))
+    return Regressed(f"worse than {result.baseline} beyond {threshold:.0%}: " + "; ".join(worse))

@@ -98,12 +98,16 @@ def error_samples(cols: RecordColumns) -> dict[ErrorKind, list[str]]:
     return samples
 
 
+def cost_per_1m(usd_per_hour: float, rate_per_s: float | None) -> float | None:
+    """The price of a second over what a second served, per million; None for nothing served."""
+    return usd_per_hour / 3600 / rate_per_s * 1e6 if rate_per_s else None
+
+
 def cost(usd_per_hour: float, fig: Figures) -> Cost:
-    """The price of a second over what a second served, per million: the measured rates'
-    cost at `usd_per_hour` (--gpu-cost-per-hour)."""
+    """The measured rates' cost at `usd_per_hour` (--gpu-cost-per-hour)."""
 
     def per_1m(rate_per_s: float | None) -> float | None:
-        return usd_per_hour / 3600 / rate_per_s * 1e6 if rate_per_s else None
+        return cost_per_1m(usd_per_hour, rate_per_s)
 
     return Cost(
         usd_per_hour=usd_per_hour,

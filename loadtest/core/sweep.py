@@ -41,6 +41,9 @@ class SweepStep(_Model):
     error_rate: float
     qps: float
     inputs_per_s: float
+    tokens_per_s: float | None = Field(
+        default=None, description="null where the server reports no token counts"
+    )
     achieved_rps: float
     p50_ms: float | None
     p99_ms: float | None
@@ -98,6 +101,7 @@ def step_of(summary: RunSummary, run_dir: str, load: float, slo: Sequence[Thresh
         error_rate=summary.error_rate,
         qps=summary.qps,
         inputs_per_s=summary.inputs_per_s,
+        tokens_per_s=summary.tokens_per_s,
         achieved_rps=achieved,
         p50_ms=summary.latency_ms.p50,
         p99_ms=summary.latency_ms.p99,

@@ -1,5 +1,6 @@
-"""The built-in texts: corpus.jsonl (what the scenarios send) and probe_pairs.jsonl (what the
-quality probe compares), both written for this project; and a user's `--corpus` file.
+"""The built-in texts: corpus.jsonl (what the scenarios send), probe_pairs.jsonl (what the
+quality probe compares) and retrieval/*.json (what `embload quality` retrieves from), all written
+for this project; and a user's `--corpus` file.
 
 The built-in corpus and a user's go through the same parser (core/payloads.parse_corpus), and
 each is parsed once per process.
@@ -16,6 +17,7 @@ from pathlib import Path
 from loadtest.core.errors import UsageError
 from loadtest.core.payloads import parse_corpus
 from loadtest.core.probe import ProbePairs, parse_probe_pairs
+from loadtest.core.retrieval import RetrievalSet, parse_retrieval_set
 from loadtest.core.types import Payload
 
 
@@ -31,6 +33,20 @@ def builtin_corpus() -> tuple[Payload, ...]:
 @cache
 def probe_pairs() -> ProbePairs:
     return parse_probe_pairs(_text("probe_pairs.jsonl"))
+
+
+@cache
+def retrieval_set() -> RetrievalSet:
+    """Every `retrieval/*.json`, in name order, as one set."""
+    folder = resources.files(__package__).joinpath("retrieval")
+    parts = sorted(
+        (f"retrieval/{item.name}", item.read_text(encoding="utf-8"))
+        for item in (folder.iterdir() if folder.is_dir() else ())
+        if item.name.endswith(".json")
+    )
+    if not parts:
+        raise UsageError("the retrieval set is missing: loadtest/data/retrieval has no *.json")
+    return parse_retrieval_set(parts)
 
 
 def read_corpus(path: Path) -> tuple[Payload, ...]:

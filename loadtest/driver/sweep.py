@@ -135,29 +135,41 @@ def run_sweep(
     settings: SweepSettings, serve: ServeSettings | None, console: Console
 ) -> tuple[Path, SweepResult]:
     """Every step against one target (started here with `serve`); sweep.json written."""
-    kind = _kind(settings)
+    _kind(settings)
     scenario_file(settings.scenario)
+    _thresholds(settings.slo, "--slo")  # refused before a server starts
+    _thresholds(settings.fail_on, "--fail-on")
+    out = sweep_dir(settings, datetime.now())
+    with prepared(settings, settings.target, serve, console) as ready:
+        result = sweep_on(ready, settings, out, console)
+    db = history_path(settings.reports, settings.history)
+    if warning := index_sweep(db, out, result, time.time()):
+        console.print(f"warning: {warning}", highlight=False)
+    return out, result
+
+
+def sweep_on(ready: Prepared, settings: SweepSettings, out: Path, console: Console) -> SweepResult:
+    """Every step against a target already prepared (`embload sweep`, or a compare's capacity
+    search of a candidate), into `out`; sweep.json written."""
+    kind = _kind(settings)
     slo = _thresholds(settings.slo, "--slo")
     fail_on = _thresholds(settings.fail_on, "--fail-on")
-    out = sweep_dir(settings, datetime.now())
     settings = settings.model_copy(update={"fail_on": None})  # judged on the answer, not per step
     baseline = None
-    with prepared(settings, settings.target, serve, console) as ready:
-        step = _Stepper(settings, ready, out, slo, console)
-        if kind == "rates" and not settings.rates:
-            baseline, steps = _search(settings, step)
-        elif kind == "rates":
-            cap = settings.max_in_flight
-            steps = [step(f"rate-{r:g}", r, r, cap, None) for r in sorted(settings.rates)]
-        elif kind == "users":
-            steps = [step(f"users-{u}", u, None, u, None) for u in sorted(settings.users)]
-        else:
-            rate = settings.rate_rps
-            users = settings.max_in_flight if rate is not None else settings.fixed_users
-            steps = [step(f"batch-{b}", b, rate, users, b) for b in sorted(settings.batch)]
+    step = _Stepper(settings, ready, out, slo, console)
+    if kind == "rates" and not settings.rates:
+        baseline, steps = _search(settings, step)
+    elif kind == "rates":
+        cap = settings.max_in_flight
+        steps = [step(f"rate-{r:g}", r, r, cap, None) for r in sorted(settings.rates)]
+    elif kind == "users":
+        steps = [step(f"users-{u}", u, None, u, None) for u in sorted(settings.users)]
+    else:
+        rate = settings.rate_rps
+        users = settings.max_in_flight if rate is not None else settings.fixed_users
+        steps = [step(f"batch-{b}", b, rate, users, b) for b in sorted(settings.batch)]
     knee = find_knee(kind, steps, settings.knee_factor)
     max_rps, best_batch, answer = conclude(kind, steps, knee, bool(slo))
-    verdicts = _judge(fail_on, step.summaries, answer)
     result = SweepResult(
         kind=kind,
         searched=baseline is not None,
@@ -171,13 +183,10 @@ def run_sweep(
         knee=knee,
         best_batch=best_batch,
         answer=answer,
-        thresholds=verdicts,
+        thresholds=_judge(fail_on, step.summaries, answer),
     )
     write_json(out / SWEEP, result)
-    db = history_path(settings.reports, settings.history)
-    if warning := index_sweep(db, out, result, time.time()):
-        console.print(f"warning: {warning}", highlight=False)
-    return out, result
+    return result
 
 
 def _judge(

@@ -287,3 +287,28 @@ def sweep_curve(
     ax.set_xlim(left=0)
     ax.legend(**_LEGEND, ncols=4)
     return _svg(fig)
+
+
+def pareto_chart(points: Sequence[tuple[str, float, float, bool]], speed_label: str) -> str:
+    """Quality against speed, one point per candidate (name, speed, quality, on the front):
+    the front's points filled and joined, the others hollow."""
+    fig, ax = _figure()
+    front = sorted((p for p in points if p[3]), key=lambda p: p[1])
+    if front:
+        ax.plot([p[1] for p in front], [p[2] for p in front], "-", color=_GREEN, linewidth=1)
+    for name, x, y, on_front in points:
+        ax.plot(
+            [x],
+            [y],
+            "o",
+            markersize=7,
+            color=_GREEN if on_front else _MUTED,
+            fillstyle="full" if on_front else "none",
+        )
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.plot([], [], "o", color=_GREEN, label="Pareto front")
+    ax.plot([], [], "o", color=_MUTED, fillstyle="none", label="beaten on both")
+    ax.set_xlabel(speed_label)
+    ax.set_ylabel("retrieval quality (nDCG@10, all pairs)")
+    ax.legend(**_LEGEND, ncols=2)
+    return _svg(fig)

@@ -14,11 +14,19 @@ from loadtest.analysis.trend import History
 from loadtest.core.comparisons import Comparison, ProbeResult
 from loadtest.core.results import RunSummary
 from loadtest.core.sweep import SweepResult
+from loadtest.output.decision import (
+    deployment_empty,
+    deployment_notes,
+    deployment_table,
+    scenario_table,
+    verdict_lines,
+)
 from loadtest.output.terminal import (
-    compare_table,
+    agreement_table,
     history_table,
     print_summary,
     probe_table,
+    quality_table,
     regression_lines,
     sweep_lines,
     sweep_table,
@@ -45,12 +53,24 @@ def sweep(console: Console, where: Path, result: SweepResult, json_path: Path) -
 
 
 def compare(console: Console, where: Path, result: Comparison, json_path: Path) -> None:
+    """The decision: each scenario's table and verdicts, the deployment facts, then quality,
+    agreement and the probe, each section one line when it has nothing to show."""
     from loadtest.output.compare_html import write_compare_html
 
     html = write_compare_html(where, result)
     for entry in result.scenarios:
-        console.print(compare_table(result.a, result.b, entry))
-    if result.probe:
+        console.print(scenario_table(entry, result.level))
+        for line in verdict_lines(entry):
+            console.print(line, highlight=False)
+    empty = deployment_empty(result)
+    console.print(empty if empty else deployment_table(result), highlight=False)
+    for line in deployment_notes(result):
+        console.print(line, highlight=False)
+    if result.qualities_by_name():
+        console.print(quality_table(result.qualities_by_name()))
+    if result.agreements():
+        console.print(agreement_table(result.agreements()))
+    if result.probes_by_name():
         console.print(probe_table(result.probes_by_name()))
     console.print(f"comparison: {json_path} · {html}", highlight=False)
 

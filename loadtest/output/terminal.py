@@ -1,24 +1,35 @@
 """Rich tables: a run's summary (overall, then one row per category) with one line each for GPU
-memory, the server process, start-up and out-of-memory events; a comparison; a probe."""
+memory, the server process, start-up and out-of-memory events; a comparison; the quality
+probe, retrieval quality and agreement with a baseline, for any number of candidates (as rows,
+so 8 fit 80 columns, in a log as on a terminal)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from loadtest.core.comparisons import ProbeResult, ScenarioComparison
+from loadtest.core.comparisons import ProbeResult
+from loadtest.core.quality import Agreement, QualityResult
 from loadtest.core.results import Figures, RunSummary
 from loadtest.core.sweep import SweepResult
 from loadtest.output.formats import (
-    compare_rows,
+    AGREEMENT_COLUMNS,
+    CONSISTENCY_LABELS,
+    QUALITY_COLUMNS,
+    GroupRow,
+    agreement_lines,
+    agreement_rows,
     mib,
     number,
     pct,
-    probe_notes,
-    probe_rows,
+    probe_candidates,
+    probe_lines,
+    quality_lines,
+    quality_rows,
     usd,
 )
 from loadtest.store.history import Entry, Trend
@@ -156,42 +167,75 @@ def resource_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-def compare_table(a: str, b: str, entry: ScenarioComparison) -> Table:
-    """One scenario of a comparison: A, B, B/A and the verdict per metric."""
-    table = _table(f"{entry.scenario}: {a} vs {b}")
-    table.add_column("", no_wrap=True)
-    table.add_column(a, justify="right", no_wrap=True)
-    table.add_column(b, justify="right", no_wrap=True)
-    table.add_column("B/A", justify="right", no_wrap=True)
-    table.add_column("verdict (95% bootstrap interval)")
-    for row in compare_rows(entry):
-        table.add_row(row.label, row.a, row.b, row.ratio, row.verdict)
-    return table
+def _notes(lines: list[tuple[str, str]]) -> list[Text]:
+    """Lines under a table, each its own paragraph: wrapped between words at any width."""
+    style = {"bad": "red", "warn": "yellow"}
+    return [Text(text, style=style.get(level, "")) for level, text in lines]
 
 
-def probe_table(probes: dict[str, ProbeResult]) -> Table:
-    """Quality probe per target, narrow enough for 80 columns: AUC and the related / unrelated
-    mean cosine per category (spreads are in the JSON and the HTML), then consistency."""
-    table = _table("quality probe: per target, AUC and related/unrelated mean cosine")
-    table.add_column("", no_wrap=True)
-    for name in probes:
+def _grouped(
+    title: str, groups: str, rows: list[GroupRow], columns: tuple[str, ...], marked: str
+) -> Table:
+    """Candidates as rows, grouped (by pair, by category), `marked` rows in that style; the
+    candidate column only when there are several."""
+    several = len({r.candidate for r in rows}) > 1
+    table = _table(title)
+    table.add_column(groups, no_wrap=True)
+    if several:
+        table.add_column("", no_wrap=True)
+    for name in columns:
         table.add_column(name, justify="right", no_wrap=True)
-        table.add_column("", justify="right", no_wrap=True)
-    for row in probe_rows(probes):
-        cells: list[str] = []
-        for sep in row.separation or []:
-            if sep is None:
-                cells += ["-", "-"]
-                continue
-            related = "-" if sep.related is None else f"{sep.related.mean:.2f}"
-            auc = "" if sep.auc is None else f"{sep.auc:.2f}"
-            cells += [auc, f"{related}/{sep.unrelated.mean:.2f}"]
-        for value in row.cosine or []:
-            cells += ["", "-" if value is None else f"{value:.6f}"]
-        table.add_row(row.label, *cells)
-    for level, text in probe_notes(probes):
-        table.add_row("[red]drift[/red]" if level == "bad" else "skipped", text)
+    for r in rows:
+        label = [r.candidate] if several else []
+        style = marked if r.marked else None
+        table.add_row(r.group, *label, *r.cells, style=style, end_section=several and r.last)
     return table
+
+
+def quality_table(results: dict[str, QualityResult]) -> RenderableType:
+    """Retrieval quality per pair and candidate, then who each candidate is; one line for a
+    section where every candidate was skipped."""
+    rows = quality_rows(results)
+    notes = _notes(quality_lines(results))
+    if not rows:
+        return Group(*notes)
+    title = "retrieval quality: queries -> documents of one language, higher is better"
+    return Group(_grouped(title, "pair", rows, QUALITY_COLUMNS, "bold"), *notes)
+
+
+def agreement_table(agreements: list[Agreement]) -> RenderableType:
+    """Each candidate against the baseline, per category of text; flags in red under it."""
+    if not agreements:
+        return Group()
+    rows = agreement_rows(agreements)
+    title = f"agreement with {agreements[0].baseline}: cosine of each text's two vectors"
+    table = _grouped(title, "texts of", rows, AGREEMENT_COLUMNS, "red")
+    key = "top-10: the share of each text's 10 nearest neighbours both models name"
+    return Group(table, *_notes([("info", key), *agreement_lines(agreements)]))
+
+
+def probe_table(probes: dict[str, ProbeResult]) -> RenderableType:
+    """The quality probe with candidates as rows, narrow enough for 80 columns: the AUC per
+    category (spreads are in the JSON and the HTML), then consistency; one line for a section
+    where every candidate was skipped."""
+    categories, rows = probe_candidates(probes)
+    notes = _notes(probe_lines(probes))
+    if not rows:
+        return Group(*notes)
+    auc = _table("quality probe: AUC of related vs unrelated pairs (0.5 chance, 1 perfect)")
+    auc.add_column("", no_wrap=True)
+    for category in categories:  # "zh_paraphrase" may wrap between its words, never inside
+        header = "unrelated cosine" if category == "unrelated" else category.replace("_", " ")
+        auc.add_column(header, justify="right")
+    for row in rows:
+        auc.add_row(row.candidate, *(c.auc if c.auc != "-" else c.unrelated for c in row.cells))
+    same = _table("consistency: cosine with the same text at rest (1 is identical)")
+    same.add_column("", no_wrap=True)
+    for label in CONSISTENCY_LABELS:
+        same.add_column(label, justify="right")
+    for row in rows:
+        same.add_row(row.candidate, *row.consistency)
+    return Group(auc, same, *notes)
 
 
 def sweep_table(r: SweepResult) -> Table:

@@ -20,7 +20,9 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from loadtest.core.agreement import Embedded, QualityVectors
 from loadtest.core.errors import NotARun, NotWritable
+from loadtest.core.quality import QualityResult
 from loadtest.core.record import FIELD_NAMES, RecordRow
 from loadtest.core.results import RunSummary, Startup, TelemetryStatus
 from loadtest.core.telemetry import Telemetry
@@ -50,6 +52,8 @@ SWEEP_HTML = "sweep.html"
 SWEEP = "sweep.json"  # a sweep's folder: its result
 PROBE = "probe.json"  # `embload probe`'s folder: its result
 VECTORS = "vectors.jsonl"  # a sample of reply vectors under load, for the quality probe
+QUALITY = "quality.json"  # `embload quality`'s folder: its result
+QUALITY_VECTORS = "quality_vectors.npz"  # ...and every vector it embedded, for agreements
 _LINE = orjson.OPT_APPEND_NEWLINE
 
 
@@ -243,3 +247,50 @@ def read_telemetry(run_dir: Path, server_pids: Sequence[int], oom_threshold: flo
         gpu_unavailable=why,
         pids=tuple(server_pids),
     )
+
+
+_PARTS = ("documents", "queries", "corpus")  # QualityVectors' fields, in their order
+
+
+def write_quality_vectors(out: Path, vectors: QualityVectors) -> Path:
+    """quality_vectors.npz: per part (documents, queries, corpus) its ids, categories and
+    vectors (float32, as servers send them), written whole then renamed."""
+    arrays: dict[str, Any] = {}  # Any: numpy types **kwds as savez's allow_pickle
+    parts = (vectors.documents, vectors.queries, vectors.corpus)
+    for part, embedded in zip(_PARTS, parts, strict=True):
+        arrays[f"{part}_ids"] = np.array(embedded.ids, dtype=np.str_)
+        arrays[f"{part}_categories"] = np.array(embedded.categories, dtype=np.str_)
+        arrays[f"{part}_vectors"] = np.asarray(embedded.vectors, dtype=np.float32)
+    path = out / QUALITY_VECTORS
+    tmp = out / f".{QUALITY_VECTORS}.tmp"
+    with tmp.open("wb") as f:  # a file object: np.savez would add .npz to a path
+        np.savez(f, **arrays)
+    tmp.replace(path)
+    return path
+
+
+def read_quality_vectors(quality_dir: Path) -> QualityVectors:
+    """What `embload quality` embedded into `quality_dir`; NotARun (one line) when it is not
+    there or not of this shape."""
+    path = quality_dir / QUALITY_VECTORS
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            parts = [
+                Embedded(
+                    ids=tuple(str(i) for i in npz[f"{part}_ids"]),
+                    categories=tuple(str(c) for c in npz[f"{part}_categories"]),
+                    vectors=npz[f"{part}_vectors"].astype(np.float64),
+                )
+                for part in _PARTS
+            ]
+    except FileNotFoundError:
+        raise NotARun(f"{quality_dir} is not an `embload quality` folder: no {path.name}") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise NotARun(f"{path} is not an embload quality_vectors file ({exc})") from None
+    if any(len(p.ids) != len(p.vectors) or len(p.ids) != len(p.categories) for p in parts):
+        raise NotARun(f"{path}: ids, categories and vectors differ in length")
+    return QualityVectors(*parts)
+
+
+def read_quality(quality_dir: Path) -> QualityResult:
+    return read_model(quality_dir / QUALITY, QualityResult)

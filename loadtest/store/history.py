@@ -217,7 +217,7 @@ def _compare_row(where: Path, result: Comparison, at: float) -> dict[str, object
         "dir": str(where.resolve()),
         "kind": "compare",
         "started_at_unix": at,
-        "target": f"{result.a} vs {result.b}",
+        "target": " vs ".join(result.names),
         "scenario": ",".join(s.scenario for s in result.scenarios),
         "load_key": "",
         "note": f"compare.json: {len(result.scenarios)} scenario(s)",

@@ -31,20 +31,27 @@ serve = {{ model = "minilm" }}
 [targets.unbatched]
 url = "http://127.0.0.1:{free_port()}/v1"
 serve = {{ model = "minilm", max_batch_size = 1 }}
+
+[targets.small-batches]
+url = "http://127.0.0.1:{free_port()}/v1"
+serve = {{ model = "minilm", max_batch_size = 4 }}
 """
     )
     proc = subprocess.run(
         [
-            *[*EMBLOAD, "compare", "batched", "unbatched", "--serve"],
+            *[*EMBLOAD, "compare", "batched", "unbatched", "small-batches", "--serve"],
             *["--scenarios", "single,peak", "--users", "8", "--duration", "8s", "--out", "cmp"],
         ],
         capture_output=True,
         text=True,
-        timeout=900,  # three server starts, eight short runs, two probes; slow on a busy CI
+        timeout=1200,  # five server starts, twelve short runs, three evaluations; a busy CI
         cwd=base,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return base / "cmp", proc
+
+
+_NAMES = ("batched", "unbatched", "small-batches")
 
 
 def test_compare_json_and_html_agree_with_each_run(
@@ -52,19 +59,22 @@ def test_compare_json_and_html_agree_with_each_run(
 ) -> None:
     out, proc = compared
     result = json.loads((out / "compare.json").read_text())
-    assert (result["a"], result["b"], result["schema_version"]) == ("batched", "unbatched", 2)
+    assert (result["baseline"], result["schema_version"]) == ("batched", 3)
+    assert [c["name"] for c in result["candidates"]] == list(_NAMES)
+    # A B C C B A: the middle candidate's two halves share one start of its server
+    assert result["order"] == ["batched", "unbatched", "small-batches", "unbatched", "batched"]
+    assert result["level"] == pytest.approx(0.975)
     assert [e["scenario"] for e in result["scenarios"]] == ["single", "peak"]
     html = (out / "compare.html").read_text()
     for entry in result["scenarios"]:
-        for side, name in (("a", "batched"), ("b", "unbatched")):
-            # ABBA: two half-length runs a side, both kept, pooled for the figures.
-            run_dirs = [
-                out / f"{entry['scenario']}-{side.upper()}-{name}-{part}" for part in (1, 2)
-            ]
-            assert [Path(d).name for d in entry[side]["run_dirs"]] == [d.name for d in run_dirs]
+        assert entry["baseline"] == "batched"
+        for letter, name, fig in zip("ABC", _NAMES, entry["sides"], strict=True):
+            assert fig["candidate"] == name
+            # two half-length runs a candidate, both kept, pooled for the figures
+            run_dirs = [out / f"{entry['scenario']}-{letter}-{name}-{part}" for part in (1, 2)]
+            assert [Path(d).name for d in fig["run_dirs"]] == [d.name for d in run_dirs]
             summaries = [json.loads((d / "summary.json").read_text()) for d in run_dirs]
             rows = [json.loads(line) for d in run_dirs for line in (d / "records.jsonl").open()]
-            fig = entry[side]
             assert fig["requests"] == sum(s["requests"] for s in summaries) == len(rows)
             ok_ms = [r["latency_s"] * 1000 for r in rows if r["error"] is None]
             assert fig["latency_ms"]["p50"] == pytest.approx(float(np.percentile(ok_ms, 50)))
@@ -73,43 +83,55 @@ def test_compare_json_and_html_agree_with_each_run(
             assert fig["duration_s"] == pytest.approx(duration_s)
             assert fig["qps"] == pytest.approx(len(ok_ms) / duration_s)
             assert fig["startup_s"] == summaries[0]["startup"]["ready_s"]
+            assert fig["peak_rss_bytes"] == max(
+                s["server_process"]["peak_rss_bytes"] for s in summaries
+            )
             assert all((d / "report.html").exists() for d in run_dirs)
             assert all((d / "vectors.jsonl").exists() for d in run_dirs)  # kept for the probe
-            assert summaries[0]["server_model"]["truncate"] is True  # minilm's default
-        metrics = {d["metric"]: d for d in entry["differences"]}
-        assert list(metrics) == [
-            "p50",
-            "p90",
-            "p99",
-            "qps",
-            "inputs_per_s",
-            "tokens_per_s",
-            "error_rate",
-        ]
-        p50, qps = metrics["p50"], metrics["qps"]
-        assert p50["a"] == pytest.approx(entry["a"]["latency_ms"]["p50"])
-        assert p50["ratio"] == pytest.approx(p50["b"] / p50["a"])
-        assert (qps["a"], qps["b"]) == (
-            pytest.approx(entry["a"]["qps"]),
-            pytest.approx(entry["b"]["qps"]),
-        )
-        # 4 s halves: enough one-second windows for an interval, which holds the estimate
-        assert p50["low"] <= p50["ratio"] - 1 <= p50["high"], p50
-        assert f'data-scenario="{entry["scenario"]}"' in html and p50["verdict"] in html
-    assert "single: batched vs unbatched" in proc.stdout and "verdict" in proc.stdout
-    # The probe ran on each target while its server was up; batching must not move a vector.
-    assert set(result["probe"]) == {"a", "b"}
-    for probed in result["probe"].values():
-        consistency = probed["consistency"]
-        assert probed["flags"] == [] and consistency["under_load_samples"] > 0
+        assert [v["candidate"] for v in entry["versus"]] == ["unbatched", "small-batches"]
+        for versus, side in zip(entry["versus"], entry["sides"][1:], strict=True):
+            metrics = {d["metric"]: d for d in versus["differences"]}
+            assert list(metrics) == [
+                "p50", "p90", "p99", "qps", "inputs_per_s", "tokens_per_s", "error_rate"
+            ]  # fmt: skip
+            p50, qps = metrics["p50"], metrics["qps"]
+            assert p50["a"] == pytest.approx(entry["sides"][0]["latency_ms"]["p50"])
+            assert p50["b"] == pytest.approx(side["latency_ms"]["p50"])
+            assert p50["ratio"] == pytest.approx(p50["b"] / p50["a"])
+            assert qps["b"] == pytest.approx(side["qps"])
+            # 4 s halves: enough one-second windows for an interval, which holds the estimate
+            assert p50["low"] <= p50["ratio"] - 1 <= p50["high"], p50
+            assert f'data-scenario="{entry["scenario"]}"' in html
+    assert "single: against batched" in proc.stdout and "unbatched vs batched:" in proc.stdout
+    candidates = {c["name"]: c for c in result["candidates"]}
+    for name, c in candidates.items():
+        assert c["not_measured"] is None and c["peak_rss_bytes"] > 0
+        assert c["server_log"] == str(Path("cmp") / f"server-{name}.log")
+        # the probe ran on each target while its server was up; batching must not move a vector
+        consistency = c["probe"]["consistency"]
+        assert c["probe"]["flags"] == [] and consistency["under_load_samples"] > 0
         assert consistency["under_load_worst"] >= 0.999 and consistency["burst_worst"] >= 0.999
+        # the retrieval evaluation, on the same weights: the same figures, whatever the batching
+        quality = c["quality"]
+        assert quality["skipped"] is None and set(quality["pairs"]) >= {"en->en", "zh->zh"}
+        assert quality["overall"]["ndcg_at_10"] == pytest.approx(
+            candidates["batched"]["quality"]["overall"]["ndcg_at_10"], abs=0.01
+        )
+        if name != "batched":
+            agreement = c["agreement"]
+            assert agreement["baseline"] == "batched" and agreement["flags"] == []
+            assert all(cat["cosine_mean"] >= 0.999 for cat in agreement["categories"].values())
     assert "quality probe" in proc.stdout and "code_doc" in html
-    assert "starting batched" in proc.stdout and "starting unbatched" in proc.stdout
+    assert "deployment" in proc.stdout and 'id="deployment"' in html
+    assert all(f"starting {name}" in proc.stdout for name in _NAMES)
     # each server was started with its own serve table, on its url's port
-    for name, extra in (("batched", ""), ("unbatched", " --max-batch-size 1")):
-        run_dir = out / f"peak-{'A' if name == 'batched' else 'B'}-{name}-2"
-        startup = json.loads((run_dir / "summary.json").read_text())["startup"]
-        assert re.fullmatch(rf"embload serve --port \d+{extra}", startup["command"]), startup
+    for letter, name, extra in (
+        ("A", "batched", ""),
+        ("B", "unbatched", " --max-batch-size 1"),
+        ("C", "small-batches", " --max-batch-size 4"),
+    ):
+        startup = json.loads((out / f"peak-{letter}-{name}-2" / "summary.json").read_text())
+        assert re.fullmatch(rf"embload serve --port \d+{extra}", startup["startup"]["command"])
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +154,8 @@ def test_a_run_against_itself_is_no_difference_and_no_regression(
     proc = compare(fast, fast, tmp_path / "same", "--fail-on-regression", "0%")
     assert proc.returncode == 0, proc.stderr
     (entry,) = json.loads((tmp_path / "same" / "compare.json").read_text())["scenarios"]
-    assert {d["verdict"] for d in entry["differences"]} == {"no significant difference"}
+    (versus,) = entry["versus"]
+    assert {d["verdict"] for d in versus["differences"]} == {"no significant difference"}
 
 
 def test_a_slower_run_is_a_regression_past_the_threshold(
@@ -142,10 +165,10 @@ def test_a_slower_run_is_a_regression_past_the_threshold(
     proc = compare(fast, slow, tmp_path / "worse", "--fail-on-regression", "10%")
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: slow regressed beyond 10%: peak p50: fast faster by 5")
+    assert last.startswith("error: worse than fast beyond 10%: peak p50: fast faster by 5")
     assert "; peak p90: fast faster by" in last and "; peak p99: fast faster by" in last
     (entry,) = json.loads((tmp_path / "worse" / "compare.json").read_text())["scenarios"]
-    p50 = next(d for d in entry["differences"] if d["metric"] == "p50")
+    p50 = next(d for d in entry["versus"][0]["differences"] if d["metric"] == "p50")
     assert p50["ratio"] == pytest.approx(2.0, rel=0.05) and p50["low"] > 0.8
     # the other way round, B is the faster one: no regression at any threshold
     better = compare(slow, fast, tmp_path / "better", "--fail-on-regression", "0%")
@@ -173,7 +196,7 @@ def compare_live(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
     # 8 s: 4 s halves, enough one-second windows a side for a verdict
     cmd = [*EMBLOAD, "compare", *args, "--scenarios", "single", "--duration", "8s"]
     return subprocess.run(
-        [*cmd, "--no-probe", "--out", "cmp"],
+        [*cmd, "--no-probe", "--no-quality", "--out", "cmp"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -188,13 +211,18 @@ def test_a_target_failing_every_request_is_a_regression(
     proc = compare_live(tmp_path, "good", "bad", *targets, "--fail-on-regression", "10%")
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: bad regressed beyond 10%: single: B had no successful requests")
+    assert last.startswith(
+        "error: worse than good beyond 10%: single: bad had no successful requests"
+    )
     assert "single error_rate: good fewer errors by 100.0 pp" in last
-    # the table names the error rate, and A's own figures stand whatever B did
-    rows = {line.split("  ")[0].strip(): line for line in proc.stdout.splitlines()}
-    assert "0.00%" in rows["error rate"] and "100.00%" in rows["error rate"], proc.stdout
+    # the table shows each one's error rate, and the baseline's figures stand whatever bad did
+    table = proc.stdout.split("deployment")[0].splitlines()
+    rows: dict[str, str] = {}
+    for line in (line for line in table if line.strip()):
+        rows.setdefault(line.split()[0], line)
+    assert "0.00%" in rows["good"] and "100.00%" in rows["bad"], proc.stdout
     (entry,) = json.loads((tmp_path / "cmp" / "compare.json").read_text())["scenarios"]
-    metrics = {d["metric"]: d for d in entry["differences"]}
+    metrics = {d["metric"]: d for d in entry["versus"][0]["differences"]}
     for metric in ("p50", "p99", "qps"):
         assert metrics[metric]["a"] is not None and metrics[metric]["a"] > 0, metrics[metric]
     assert metrics["error_rate"]["interval_of"] == "b - a" and metrics["error_rate"]["b"] == 1.0
@@ -206,12 +234,14 @@ def test_the_same_target_on_both_sides_is_compared_by_position(
     proc = compare_live(tmp_path, "same", "same", "--target", f"same={reference_server}")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (entry,) = json.loads((tmp_path / "cmp" / "compare.json").read_text())["scenarios"]
-    assert [Path(d).name for d in entry["a"]["run_dirs"]] == ["single-A-same-1", "single-A-same-2"]
-    assert [Path(d).name for d in entry["b"]["run_dirs"]] == ["single-B-same-1", "single-B-same-2"]
-    for side in ("a", "b"):
-        dirs = [tmp_path / d for d in entry[side]["run_dirs"]]
+    a, b = entry["sides"]
+    assert (a["candidate"], b["candidate"]) == ("same (A)", "same (B)")
+    assert [Path(d).name for d in a["run_dirs"]] == ["single-A-same-1", "single-A-same-2"]
+    assert [Path(d).name for d in b["run_dirs"]] == ["single-B-same-1", "single-B-same-2"]
+    for side in (a, b):
+        dirs = [tmp_path / d for d in side["run_dirs"]]
         assert (
-            entry[side]["requests"]
+            side["requests"]
             == sum(json.loads((d / "summary.json").read_text())["requests"] for d in dirs)
             > 0
         )
@@ -229,3 +259,33 @@ def test_unknown_target_is_one_line(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         "error: unknown target 'nope'; known: bge, qwen, or define it in embload.toml"
     ]
+
+
+def test_a_candidate_that_cannot_start_is_named_and_the_others_kept(
+    reference_server: str, tmp_path: Path
+) -> None:
+    (tmp_path / "embload.toml").write_text(
+        f"""
+[targets.good]
+url = "{reference_server}"
+
+[targets.broken]
+url = "http://127.0.0.1:{free_port()}/v1"
+command = "no-such-embedding-server --port {{port}}"
+"""
+    )
+    proc = compare_live(tmp_path, "good", "broken", "--serve")
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = Path("cmp") / "server-broken.log"
+    assert proc.stderr.strip().splitlines() == [
+        "error: not measured: broken: its command's program no-such-embedding-server was not "
+        f"found (log: {log})"
+    ]
+    assert "no-such-embedding-server" in (tmp_path / log).read_text()
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    good, broken = result["candidates"]
+    assert good["not_measured"] is None and broken["not_measured"].startswith("broken: its")
+    assert broken["server_log"] == str(log)
+    (entry,) = result["scenarios"]  # good's runs are kept and summed up
+    assert [s["candidate"] for s in entry["sides"]] == ["good"] and entry["versus"] == []
+    assert result["order"] == ["good", "broken", "good"]

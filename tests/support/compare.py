@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from loadtest.core.compare import SideData, side_data
-from loadtest.core.comparisons import Difference, ScenarioComparison, Side
+from loadtest.core.comparisons import Difference, ScenarioComparison, Side, Versus
 from tests.support.columns import columns
 
 
@@ -25,10 +25,11 @@ def side(
     return side_data(cols, 0.0, seconds)
 
 
-def figures(data: SideData) -> Side:
+def figures(data: SideData, name: str = "A") -> Side:
     """A side's figures, placeholders but for its request counts."""
     return Side.model_validate(
         {
+            "candidate": name,
             "requests": data.requests,
             "ok": data.latency_s.size,
             "errors": {},
@@ -52,11 +53,12 @@ def figures(data: SideData) -> Side:
 def comparison(
     *diffs: Difference, a: SideData | None = None, b: SideData | None = None
 ) -> ScenarioComparison:
-    """The peak scenario's comparison with `diffs`, its sides' figures from `a` and `b`."""
+    """The peak scenario's comparison of B against A with `diffs`, its sides' figures from `a`
+    and `b`."""
     data = side(np.random.default_rng(0))
     return ScenarioComparison(
         scenario="peak",
-        a=figures(a or data),
-        b=figures(b or data),
-        differences=list(diffs),
+        baseline="A",
+        sides=[figures(a or data, "A"), figures(b or data, "B")],
+        versus=[Versus(candidate="B", differences=list(diffs))],
     )

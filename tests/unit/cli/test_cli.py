@@ -76,7 +76,7 @@ def test_schema_prints_json_schema(document: str) -> None:
     schema = json.loads(out)
     assert schema["type"] == "object" and "schema_version" in schema["properties"]
     bad = subprocess.run([*EMBLOAD, "schema", "nope"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "pick summary, compare, records" in bad.stderr
+    assert bad.returncode == 2 and "pick summary, compare, quality, records" in bad.stderr
 
 
 def test_the_records_schema_is_the_one_declaration_and_validates_a_line() -> None:

@@ -59,7 +59,7 @@ Layers = tuple[tuple[Any, Any], tuple[str, Any], tuple[Any, Any]]
 
 def layers(cls: type[Options], spec: OptionSpec) -> Layers:
     default = spec.default
-    if spec.name == "duration":
+    if spec.name in ("duration", "slo_step"):
         return ("10s", 10.0), ("2m", 120.0), ("1h", 3600.0)
     if spec.name in ("fail_on_regression", "precision"):
         return ("5%", 0.05), ("0.1", 0.1), ("15%", 0.15)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadtest.core.blocks import block_length, t975, window_weights
+from loadtest.core.blocks import block_length, window_weights
 from loadtest.core.compare import compare_sides
+from loadtest.core.student import t_two_sided
 from tests.support.drift import abba
 
 _QUIET = ("no significant", "no errors")
@@ -79,8 +80,25 @@ def test_window_weights_draw_every_window_count_once_per_resample() -> None:
     assert weights.mean() == pytest.approx(1.0, abs=0.05)  # circular: no window favoured
 
 
+# Published tables of Student's t (two-sided levels), e.g. NIST/SEMATECH's e-Handbook 1.3.6.7.2.
 @pytest.mark.parametrize(
-    ("df", "t"), [(1, 12.706), (4, 2.776), (30, 2.042), (60, 2.000), (1e9, 1.960)]
+    ("level", "df", "t"),
+    [
+        (0.95, 1, 12.706),
+        (0.95, 4, 2.776),
+        (0.95, 30, 2.042),
+        (0.95, 60, 2.000),
+        (0.95, 1e9, 1.960),
+        (0.90, 10, 1.812),
+        (0.98, 7, 2.998),
+        (0.99, 5, 4.032),
+        (0.99, 1000, 2.581),
+        (0.998, 20, 3.552),
+    ],
 )
-def test_t_quantile(df: float, t: float) -> None:
-    assert t975(df) == pytest.approx(t, abs=2e-3)
+def test_t_quantile(level: float, df: float, t: float) -> None:
+    assert t_two_sided(level, df) == pytest.approx(t, abs=2e-3)
+
+
+def test_t_quantile_of_a_fraction_of_a_degree_is_the_wider_one_below() -> None:
+    assert t_two_sided(0.95, 2.7) == t_two_sided(0.95, 2) > t_two_sided(0.95, 3)
