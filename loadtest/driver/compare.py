@@ -184,7 +184,7 @@ class _Plan:
         console.print(f"[bold]capacity of {c.label}[/bold] within {s.slo}", highlight=False)
         sweep = SweepSettings.model_validate(
             {
-                **ready.load.model_dump(exclude={"out"}),
+                **ready.load.model_dump(exclude={"out", "batch"}),  # a sweep steps its own
                 "scenario": scenario,
                 "duration_s": s.slo_step_s,
                 "slo": s.slo,

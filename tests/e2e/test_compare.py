@@ -289,3 +289,27 @@ command = "no-such-embedding-server --port {{port}}"
     (entry,) = result["scenarios"]  # good's runs are kept and summed up
     assert [s["candidate"] for s in entry["sides"]] == ["good"] and entry["versus"] == []
     assert result["order"] == ["good", "broken", "good"]
+
+
+def test_capacity_within_the_slo_per_candidate(reference_server: str, tmp_path: Path) -> None:
+    targets = ["--target", f"one={reference_server}", "--target", f"two={reference_server}"]
+    slo = ["--slo", "p99<2000ms,error_rate<1%", "--slo-step", "2s"]
+    proc = compare_live(tmp_path, "one", "two", *targets, *slo)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert result["slo"] == "p99<2000ms,error_rate<1%"
+    for letter, c in zip("AB", result["candidates"], strict=True):
+        capacity = c["capacity"]
+        sweep_dir = tmp_path / "cmp" / f"capacity-{letter}-{c['name']}"
+        assert capacity["sweep_dir"] == str(Path("cmp") / sweep_dir.name)
+        sweep = json.loads((sweep_dir / "sweep.json").read_text())
+        # the compare's figure is the sweep's answer, searched in the compare's scenario
+        assert capacity["scenario"] == sweep["scenario"] == "single"
+        assert capacity["max_rps_within_slo"] == sweep["max_rps_within_slo"] > 0
+        answer = json.loads((sweep_dir / sweep["answer"]["run_dir"] / "summary.json").read_text())
+        assert capacity["tokens_per_s"] == pytest.approx(answer["tokens_per_s"])
+        assert capacity["usd_per_1m_tokens"] is None  # no price given
+    rows = [line for line in proc.stdout.splitlines() if line.split()[:1] in (["one"], ["two"])]
+    assert "cap r/s" in proc.stdout and len(rows) >= 4, proc.stdout  # the scenario's and the
+    # deployment table's rows, the latter with the capacity
+    assert result["pareto"] is None  # no retrieval quality measured: no front
