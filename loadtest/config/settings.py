@@ -164,6 +164,9 @@ class ServeSettings(Options):
     dtype: Literal["bf16", "fp16", "fp32"] | None = option(
         None, "bf16 | fp16 | fp32 (default: bf16 on CUDA, fp32 on CPU)"
     )
+    quantize: Literal["none", "int8", "fp8"] = option(
+        "none", "none | int8 | fp8: quantize the linear layers (torchao; fp8 needs CUDA)"
+    )
     max_input_tokens: int | None = option(None, "longest input in tokens (default: model's)", ge=1)
     instruction: str | None = option(None, "qwen: the task for queries that send none")
     truncate: bool | None = option(
@@ -198,4 +201,11 @@ class ServeSettings(Options):
     def _real_weights_for_minilm(self) -> ServeSettings:
         if self.random_weights and self.model == "minilm":
             raise ValueError("minilm ships its real weights; random_weights is for qwen and bge")
+        return self
+
+    @model_validator(mode="after")
+    def _fp8_on_cuda(self) -> ServeSettings:
+        # device None (CUDA when present) is the server's to check, once torch can tell
+        if self.quantize == "fp8" and self.device == "cpu":
+            raise ValueError("quantize fp8 needs a CUDA device; on the CPU use int8")
         return self

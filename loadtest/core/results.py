@@ -135,6 +135,10 @@ class ModelCard(BaseModel):
     weights: str | None = None  # "random" for speed-only runs of the bundled server
     device: str | None = None
     dtype: str | None = None
+    # the bundled server's --quantize (None: as loaded), its weights' memory, its load time
+    quantize: str | None = None
+    weight_bytes: int | None = None
+    load_s: float | None = None
 
 
 class LoadEnvironment(Model):

@@ -162,7 +162,9 @@ def _config(s: RunSummary, run_dir: Path) -> list[tuple[str, str]]:
     env, card = s.environment, s.server_model
     model = str(s.model)
     if card is not None and card.weights:
-        model += f" (weights: {card.weights}, device: {card.device})"
+        quantized = f", quantized {card.quantize}" if card.quantize else ""
+        memory = f", {mib(card.weight_bytes)} of weights" if card.weight_bytes else ""
+        model += f" (weights: {card.weights}, device: {card.device}{quantized}{memory})"
     users = f"{s.users} users, {s.inputs_per_request} inputs per request"
     gpu = s.gpu.name if s.gpu else f"none sampled ({s.gpu_unavailable or 'no telemetry'})"
     packages = ", ".join(f"{k} {v}" for k, v in env.packages.items() if v)

@@ -27,7 +27,7 @@ from loadtest.server.guard import (
 )
 from loadtest.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from loadtest.server.metrics import ServerMetrics
-from loadtest.server.model import Encoder
+from loadtest.server.model import Encoder, pick_device
 from loadtest.server.openai import (
     ApiError,
     EmbeddingRequest,
@@ -42,7 +42,8 @@ from loadtest.server.openai import (
     vectors,
     with_instruction,
 )
-from loadtest.server.presets import PRESETS
+from loadtest.server.presets import PRESETS, ModelNotFound
+from loadtest.server.quantize import check as check_quantize
 
 
 class _State:
@@ -67,6 +68,7 @@ class _State:
                 random_weights=c.random_weights,
                 dtype=c.dtype,
                 max_tokens=c.max_input_tokens,
+                quantize=c.quantize,
             )
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
@@ -160,6 +162,9 @@ def create_app(config: ServeSettings) -> FastAPI:
             "weights": info.weights,
             "device": info.device,
             "dtype": info.dtype,
+            "quantize": info.quantize,
+            "weight_bytes": info.weight_bytes,
+            "load_s": round(info.load_s, 3),
             "preset": info.preset.name,
             "truncate": truncate,
         }
@@ -239,6 +244,12 @@ def serve(config: ServeSettings) -> None:
     """Run until interrupted. uvicorn's access log is off: it costs the server CPU under load."""
     import uvicorn
 
+    if config.quantize != "none":  # before binding the port: one line and exit 2, as the CLI's
+        try:
+            check_quantize(config.quantize, pick_device(config.device))
+        except ModelNotFound as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     if exposed_without_key(config):
         print(
             f"embload serve: warning: listening on {config.host} with no --api-key: anyone who "

@@ -3,13 +3,15 @@
 One `Encoder` serves every preset (presets.py): the same loading, padding, pooling and
 normalizing code runs real weights, random weights and the tiny test models. On CUDA it loads
 in bf16 (or --dtype) with PyTorch's SDPA attention and uploads batches from pinned memory.
+With --quantize, quantize.py quantizes the linear layers after the model is in place.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,14 @@ from loadtest.server.presets import (
     random_config,
     real_tokenizer,
     weights_dir,
+)
+from loadtest.server.quantize import (
+    COMPILED_MIN_ROWS,
+    COMPILED_MIN_TOKENS,
+    compiles,
+    quantize_linear,
+    quiet_torchao,
+    weight_bytes,
 )
 
 DTYPES = ("bf16", "fp16", "fp32")
@@ -36,6 +46,9 @@ class ModelInfo:
     dtype: str
     weights: str  # "pretrained" or "random"
     preset: Preset
+    quantize: str | None = None  # "int8" or "fp8"; None: the weights as loaded
+    weight_bytes: int = 0  # parameters and buffers, after quantization
+    load_s: float = 0.0  # load, quantize and (quantized on the CPU) compile
 
 
 def pick_device(requested: str | None) -> str:
@@ -68,12 +81,11 @@ class Encoder:
         random_weights: bool = False,
         dtype: str | None = None,
         max_tokens: int | None = None,
+        quantize: str = "none",
     ) -> None:
+        started = time.perf_counter()
         import torch
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # keep the log quiet
         if model not in PRESETS:
             raise ModelNotFound(f"unknown model {model!r}; this server knows: {', '.join(PRESETS)}")
         preset = PRESETS[model]
@@ -83,28 +95,45 @@ class Encoder:
         dev = pick_device(device)
         dtype = dtype or ("bf16" if dev.startswith("cuda") else "fp32")
         torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
-        if random_weights:
-            path = None
-            self._tokenizer: Any = real_tokenizer(preset)
-            torch.manual_seed(0)  # the same random model every start: comparable runs
-            config = random_config(preset)
-            net = AutoModel.from_config(config, attn_implementation="sdpa")  # type: ignore[no-untyped-call]
-        else:
-            path = weights_dir(preset, model_path)
-            self._tokenizer = AutoTokenizer.from_pretrained(str(path))
-            net = AutoModel.from_pretrained(str(path), attn_implementation="sdpa")
-        self._model: Any = net.to(device=dev, dtype=torch_dtype).eval()
+        with quiet_torchao():
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # a quiet log
+            if random_weights:
+                path = None
+                self._tokenizer: Any = real_tokenizer(preset)
+                torch.manual_seed(0)  # the same random model every start: comparable runs
+                config = random_config(preset)
+                net = AutoModel.from_config(config, attn_implementation="sdpa")  # type: ignore[no-untyped-call]
+            else:
+                path = weights_dir(preset, model_path)
+                self._tokenizer = AutoTokenizer.from_pretrained(str(path))
+                net = AutoModel.from_pretrained(str(path), attn_implementation="sdpa")
+        net = net.to(device=dev, dtype=torch_dtype).eval()
+        self._model: Any = net if quantize == "none" else quantize_linear(net, quantize, dev)
+        # A compiled model runs every batch at two rows and two tokens at least (quantize.py)
+        compiled = compiles(quantize, dev)
+        self._min_rows = COMPILED_MIN_ROWS if compiled else 1
+        self._min_tokens = COMPILED_MIN_TOKENS if compiled else 1
         self._tokenizer.padding_side = preset.padding
         self.info = ModelInfo(
             name=preset.served,
-            dim=int(self._model.config.hidden_size),
+            dim=int(net.config.hidden_size),
             max_tokens=max_tokens or _max_tokens(preset, path),
             device=dev,
             dtype=dtype,
             weights="random" if random_weights else "pretrained",
             preset=preset,
+            quantize=None if quantize == "none" else quantize,
+            weight_bytes=weight_bytes(net),
         )
         self._pad_id = int(self._tokenizer.pad_token_id)
+        if compiled:  # compile now, while /health says loading, not on the first request
+            # rows and tokens of different sizes: torch gives equal sizes one symbol, and the
+            # graph would then be for square batches only
+            self.embed([[self._pad_id] * 8])
+        self.info = replace(self.info, load_s=time.perf_counter() - started)
 
     def tokenize(self, texts: list[str], truncate: bool) -> list[list[int]]:
         """Token ids with the model's special tokens; cut to the limit only when `truncate`."""
@@ -130,7 +159,9 @@ class Encoder:
 
     def _padded(self, batch: list[list[int]]) -> tuple[Any, Any]:
         torch = self._torch
-        width = max(len(ids) for ids in batch)
+        if len(batch) < self._min_rows:  # a copy of the last row, its vector dropped in embed
+            batch = batch + batch[-1:] * (self._min_rows - len(batch))
+        width = max(self._min_tokens, *(len(ids) for ids in batch))
         input_ids = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         left = self.info.preset.padding == "left"
@@ -154,7 +185,7 @@ class Encoder:
             pooled = pool(hidden, mask, self.info.preset.pooling)
             pooled = torch.nn.functional.normalize(pooled.float(), p=2.0, dim=1)
         out: np.ndarray = pooled.cpu().numpy()
-        return out
+        return out[: len(batch)]
 
 
 def pool(hidden: Any, mask: Any, how: str) -> Any:
