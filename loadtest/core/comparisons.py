@@ -122,6 +122,9 @@ class Candidate(Model):
     weights: str | None = Field(description="'random': speed and memory only")
     quantize: str | None = None
     weight_bytes: int | None = Field(default=None, description="as its server says")
+    load_s: float | None = Field(
+        default=None, description="seconds its server took to load (and quantize) the model"
+    )
     startup_s: float | None = Field(description="process start to ready, when embload started it")
     peak_gpu_mem_bytes: int | None = Field(description="over all its runs")
     peak_rss_bytes: int | None = Field(description="its server's process tree, over all runs")

@@ -132,8 +132,11 @@ def deployment_rows(result: Comparison) -> list[DeploymentRow]:
             "" if c.name == result.baseline else agreement_cosine(c),
         ]
         notes = [c.not_measured or ""]
-        if c.quantize:
+        if c.quantize and c.quantize != "none":
             notes.append(f"quantized {c.quantize}")
+        if c.weight_bytes is not None:
+            loaded = f", loaded in {c.load_s:.1f} s" if c.load_s is not None else ""
+            notes.append(f"weights {c.weight_bytes / (1 << 20):,.0f} MiB{loaded}")
         if c.weights == "random":
             notes.append("random weights: speed and memory only")
         note = "; ".join(n for n in notes if n)

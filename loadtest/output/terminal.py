@@ -214,6 +214,16 @@ def agreement_table(agreements: list[Agreement]) -> RenderableType:
     return Group(table, *_notes([("info", key), *agreement_lines(agreements)]))
 
 
+_PROBE_HEADS = {
+    "zh_paraphrase": "zh para",
+    "zh_en": "zh-en",
+    "zh_ja": "zh-ja",
+    "code_doc": "code doc",
+    "near_miss": "near miss",
+    "unrelated": "unrel cos",
+}
+
+
 def probe_table(probes: dict[str, ProbeResult]) -> RenderableType:
     """The quality probe with candidates as rows, narrow enough for 80 columns: the AUC per
     category (spreads are in the JSON and the HTML), then consistency; one line for a section
@@ -224,9 +234,8 @@ def probe_table(probes: dict[str, ProbeResult]) -> RenderableType:
         return Group(*notes)
     auc = _table("quality probe: AUC of related vs unrelated pairs (0.5 chance, 1 perfect)")
     auc.add_column("", no_wrap=True)
-    for category in categories:  # "zh_paraphrase" may wrap between its words, never inside
-        header = "unrelated cosine" if category == "unrelated" else category.replace("_", " ")
-        auc.add_column(header, justify="right")
+    for category in categories:  # short: seven columns and the names fit 80, words whole
+        auc.add_column(_PROBE_HEADS.get(category, category.replace("_", " ")), justify="right")
     for row in rows:
         auc.add_row(row.candidate, *(c.auc if c.auc != "-" else c.unrelated for c in row.cells))
     same = _table("consistency: cosine with the same text at rest (1 is identical)")

@@ -144,7 +144,7 @@ def test_probe_command_on_the_reference_server(reference_server: str, tmp_path: 
     }
     # MiniLM reads English and code: code and its docstring separate well.
     assert separation["code_doc"]["auc"] > 0.9
-    assert "quality probe" in proc.stdout and "code_doc" in proc.stdout
+    assert "quality probe" in proc.stdout and "code doc" in proc.stdout
 
 
 def test_metrics_parse_with_prometheus_client_and_count_what_was_served(
