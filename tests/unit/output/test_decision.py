@@ -35,7 +35,8 @@ def test_rows_show_each_candidate_against_the_baseline(result: tuple[Path, Compa
     p50 = rows[1].cells[0]
     assert p50.better is False and float(p50.ratio) == pytest.approx(2.0, rel=0.1)
     lines = verdict_lines(entry)
-    assert lines[0].startswith("a-much-slower-candidate vs baseline-server: P50 ms: baseline-server faster")
+    slower = "a-much-slower-candidate vs baseline-server: P50 ms: baseline-server faster"
+    assert lines[0].startswith(slower)
     assert lines[1] == "another-candidate vs baseline-server: no significant difference"
 
 
