@@ -114,6 +114,9 @@ class CompareSettings(Options):
         gt=0,
         validate_default=True,
     )
+    slo_precision: Annotated[float, BeforeValidator(percent)] = option(
+        0.1, "each capacity search stops when its bracket is this narrow: 10%", text=True, gt=0
+    )
     probe: bool = option(True, "run the quality probe on each target after its runs")
     quality: bool = option(True, "run the retrieval evaluation on each target after its runs")
     targets: CommaList = option(

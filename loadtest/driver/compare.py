@@ -188,6 +188,7 @@ class _Plan:
                 "scenario": scenario,
                 "duration_s": s.slo_step_s,
                 "slo": s.slo,
+                "precision": s.slo_precision,
                 "processes": s.processes,
             }
         )

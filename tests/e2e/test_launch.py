@@ -59,12 +59,13 @@ serve = {{ model = "minilm" }}
     )
     proc = subprocess.run(
         [
-            *[*EMBLOAD, "compare", "infinity", "minilm", "--serve"],
+            # minilm the baseline; infinity in the middle of the order, started once
+            *[*EMBLOAD, "compare", "minilm", "infinity", "--serve"],
             *["--scenarios", "single", "--duration", "4s", "--no-probe", "--out", "cmp"],
         ],
         capture_output=True,
         text=True,
-        timeout=600,  # infinity started (torch on the CPU) before each of its visits
+        timeout=900,  # infinity started (torch on the CPU); both embed the retrieval set
         cwd=tmp_path,
         env=clean_env(),
     )
@@ -78,7 +79,15 @@ serve = {{ model = "minilm" }}
     assert runs and all(s["command"] == command for s in startups)  # as written: `{port}` too
     assert all(s["ready_s"] > 0 and s["idle_rss_bytes"] > 0 for s in startups)
     result = json.loads((out / "compare.json").read_text())
-    # compare.json names its candidates (schema 3), or its two sides (schema 2)
-    names = [c["name"] for c in result["candidates"]] if "candidates" in result else []
-    names = names or [result["a"], result["b"]]
-    assert sorted(names) == ["infinity", "minilm"]
+    minilm, infinity = result["candidates"]
+    assert (minilm["name"], infinity["name"]) == ("minilm", "infinity")
+    assert result["order"] == ["minilm", "infinity", "minilm"]
+    assert len({s["ready_s"] for s in startups}) == 1  # its two halves in one start
+    # The same weights behind two servers: the same retrieval figures, the same vectors.
+    for pair, figures in minilm["quality"]["pairs"].items():
+        other = infinity["quality"]["pairs"][pair]
+        assert other["ndcg_at_10"] == pytest.approx(figures["ndcg_at_10"], abs=0.01), pair
+    agreement = infinity["agreement"]
+    assert agreement["baseline"] == "minilm" and agreement["flags"] == []
+    assert all(c["cosine_mean"] >= 0.999 for c in agreement["categories"].values()), agreement
+    assert agreement["neighbour_overlap"] >= 0.95

@@ -61,7 +61,7 @@ def layers(cls: type[Options], spec: OptionSpec) -> Layers:
     default = spec.default
     if spec.name in ("duration", "slo_step"):
         return ("10s", 10.0), ("2m", 120.0), ("1h", 3600.0)
-    if spec.name in ("fail_on_regression", "precision"):
+    if spec.name in ("fail_on_regression", "precision", "slo_precision"):
         return ("5%", 0.05), ("0.1", 0.1), ("15%", 0.15)
     if spec.name == "knee_factor":  # above 1: a factor of the low-load P99
         return (2.0, 2.0), ("2.5", 2.5), (4.0, 4.0)
