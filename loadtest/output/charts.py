@@ -308,6 +308,10 @@ def pareto_chart(points: Sequence[tuple[str, float, float, bool]], speed_label: 
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.plot([], [], "o", color=_GREEN, label="Pareto front")
     ax.plot([], [], "o", color=_MUTED, fillstyle="none", label="beaten on both")
+    ys = [p[2] for p in points]
+    # candidates of one model score alike: a fixed margin, not matplotlib's 1e-5 offset axis
+    ax.set_ylim(max(0.0, min(ys) - 0.05), min(1.0, max(ys) + 0.05))
+    ax.ticklabel_format(axis="y", useOffset=False)
     ax.set_xlabel(speed_label)
     ax.set_ylabel("retrieval quality (nDCG@10, all pairs)")
     ax.legend(**_LEGEND, ncols=2)

@@ -145,6 +145,7 @@ def deployment_rows(result: Comparison) -> list[DeploymentRow]:
 
 
 def _table(title: str, caption: str | None = None) -> Table:
+    """embload's table look, one space between columns: eight of them fit 80 columns whole."""
     return Table(
         title=title,
         caption=caption,
@@ -152,11 +153,14 @@ def _table(title: str, caption: str | None = None) -> Table:
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        padding=(0, 0, 0, 1),
     )
 
 
-def scenario_table(entry: ScenarioComparison, level: float) -> Table:
-    title = f"{entry.scenario}: against {entry.baseline} (x: B/A; each interval {level:.1%})"
+def scenario_table(entry: ScenarioComparison, level: float, short: dict[str, str]) -> Table:
+    """`short`: each candidate's name as the table shows it (formats.candidate_labels)."""
+    base = short.get(entry.baseline, entry.baseline)
+    title = f"{entry.scenario}: against {base} (x: B/A; each interval {level:.1%})"
     table = _table(title)
     table.add_column("", no_wrap=True)
     for metric in DECISION_METRICS:
@@ -168,12 +172,11 @@ def scenario_table(entry: ScenarioComparison, level: float) -> Table:
             shown = cell.ratio not in ("", "-") and cell.better is not None
             ratio = f" x{cell.ratio}" if shown else ""
             cells.append(f"{mark}{cell.value}{ratio}{'[/]' if mark else ''}")
-        name = f"{row.candidate} (base)" if row.baseline else row.candidate
-        table.add_row(name, *cells)
+        table.add_row(short.get(row.candidate, row.candidate), *cells)
     return table
 
 
-def deployment_table(result: Comparison) -> Table:
+def deployment_table(result: Comparison, short: dict[str, str]) -> Table:
     caption = "mem: peak GPU, else server RSS (r) · cos: lowest category mean vs the baseline"
     if result.pareto:
         caption += f" · * Pareto front ({result.pareto.speed} and quality)"
@@ -182,7 +185,8 @@ def deployment_table(result: Comparison) -> Table:
     for head in DEPLOYMENT_HEADS:
         table.add_column(head, justify="right", no_wrap=True)
     for row in deployment_rows(result):
-        table.add_row(f"{row.candidate}{' *' if row.on_front else ''}", *row.cells)
+        name = short.get(row.candidate, row.candidate)
+        table.add_row(f"{name}{' *' if row.on_front else ''}", *row.cells)
     return table
 
 

@@ -21,6 +21,7 @@ from loadtest.output.decision import (
     scenario_table,
     verdict_lines,
 )
+from loadtest.output.formats import candidate_labels
 from loadtest.output.terminal import (
     agreement_table,
     history_table,
@@ -58,12 +59,16 @@ def compare(console: Console, where: Path, result: Comparison, json_path: Path) 
     from loadtest.output.compare_html import write_compare_html
 
     html = write_compare_html(where, result)
+    labels, legend = candidate_labels(result.names)  # long names (URLs) as #1, #2 and a key
+    short = dict(zip(result.names, labels, strict=True))
+    for line in legend:
+        console.print(line, highlight=False)
     for entry in result.scenarios:
-        console.print(scenario_table(entry, result.level))
+        console.print(scenario_table(entry, result.level, short))
         for line in verdict_lines(entry):
             console.print(line, highlight=False)
     empty = deployment_empty(result)
-    console.print(empty if empty else deployment_table(result), highlight=False)
+    console.print(empty if empty else deployment_table(result, short), highlight=False)
     for line in deployment_notes(result):
         console.print(line, highlight=False)
     if result.qualities_by_name():

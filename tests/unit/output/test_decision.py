@@ -57,6 +57,7 @@ def test_in_a_log_of_80_columns_nothing_is_cut(
     present.compare(console, tmp_path, r, tmp_path / "compare.json")
     text = out.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text  # no cell cut short
     flat = re.sub(r"\s+", " ", text)
     (entry,) = r.scenarios
     for line in verdict_lines(entry):
