@@ -31,9 +31,16 @@ from loadtest.config.settings import LoadSettings
 from loadtest.config.targets import TargetSpec, load_targets
 from loadtest.core.comparisons import Capacity, Comparison, ProbeResult
 from loadtest.core.decision import balanced_order
-from loadtest.core.errors import EmbloadError, Interrupted, TargetError, UsageError
+from loadtest.core.errors import (
+    EmbloadError,
+    Interrupted,
+    TargetError,
+    ThresholdError,
+    UsageError,
+)
 from loadtest.core.quality import Agreement, QualityResult
 from loadtest.core.stats import cost_per_1m
+from loadtest.core.thresholds import parse_thresholds
 from loadtest.data import probe_pairs
 from loadtest.driver.prepare import Prepared, checked
 from loadtest.driver.probe import probe
@@ -256,6 +263,17 @@ def _specs(names: list[str], settings: CompareSettings, config: Path | None) -> 
     return [specs[n] for n in names]
 
 
+def _check_slo(settings: CompareSettings) -> None:
+    """A bad --slo or --slo-scenario is refused before any load, not at each candidate's end."""
+    if settings.slo_scenario is not None:
+        scenario_names(settings.slo_scenario)
+    if settings.slo:
+        try:
+            parse_thresholds(settings.slo)
+        except ThresholdError as exc:
+            raise ThresholdError(f"--slo: {exc.line}") from None
+
+
 def _baseline(settings: CompareSettings, names: list[str]) -> int:
     if settings.baseline is None:
         return 0
@@ -272,6 +290,7 @@ def run_targets(
     """Every scenario against every candidate in the balanced order; compare.json's content."""
     specs = _specs(names, settings, config)
     baseline = _baseline(settings, names)
+    _check_slo(settings)
     plan = _Plan(settings, specs, config)
     order = []
     for visit in balanced_order(len(specs)):

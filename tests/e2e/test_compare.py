@@ -255,6 +255,20 @@ def test_the_same_target_twice_is_compared_by_position_with_its_capacity(
     assert result["pareto"] is None  # no retrieval quality measured: no front
 
 
+def test_a_bad_slo_is_refused_before_any_load(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*EMBLOAD, "compare", "qwen", "bge", "--slo", "p99<<100ms", "--duration", "1s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: --slo: "), line
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
 def test_unknown_target_is_one_line(tmp_path: Path) -> None:
     proc = subprocess.run(
         [*EMBLOAD, "compare", "qwen", "nope", "--duration", "1s"],
