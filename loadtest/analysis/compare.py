@@ -72,10 +72,8 @@ def _side(name: str, run_dirs: list[Path]) -> tuple[Side, SideData]:
             weights=first.server_model.weights if first.server_model else None,
             duration_s=duration_s,
             oom_events=sum(len(s.oom_events) for s in summaries),
-            peak_gpu_mem_bytes=_peak(
-                [s.gpu.peak_mem_used_bytes if s.gpu else None for s in summaries]
-            ),
-            peak_rss_bytes=_peak([_rss(s) for s in summaries]),
+            peak_gpu_mem_bytes=_peak_gpu(summaries),
+            peak_rss_bytes=_peak_rss(summaries),
             startup_s=first.startup.ready_s if first.startup else None,
             # the candidate's price over its pooled rates
             cost=cost(first.cost.usd_per_hour, overall) if first.cost is not None else None,
@@ -84,8 +82,14 @@ def _side(name: str, run_dirs: list[Path]) -> tuple[Side, SideData]:
     )
 
 
-def _rss(summary: RunSummary) -> int | None:
-    return summary.server_process.peak_rss_bytes if summary.server_process else None
+def _peak_gpu(summaries: list[RunSummary]) -> int | None:
+    """The highest GPU memory over these runs (a scenario's halves, or all of a candidate's)."""
+    return _peak([s.gpu.peak_mem_used_bytes if s.gpu else None for s in summaries])
+
+
+def _peak_rss(summaries: list[RunSummary]) -> int | None:
+    """The server process tree's highest RSS over these runs, where its PID was known."""
+    return _peak([s.server_process.peak_rss_bytes if s.server_process else None for s in summaries])
 
 
 def _peak(values: list[int | None]) -> int | None:
@@ -131,8 +135,8 @@ def candidate(m: Measured) -> Candidate:
         weight_bytes=card.weight_bytes if card else None,
         load_s=card.load_s if card else None,
         startup_s=next((s.startup.ready_s for s in summaries if s.startup), None),
-        peak_gpu_mem_bytes=_peak([s.gpu.peak_mem_used_bytes if s.gpu else None for s in summaries]),
-        peak_rss_bytes=_peak([_rss(s) for s in summaries]),
+        peak_gpu_mem_bytes=_peak_gpu(summaries),
+        peak_rss_bytes=_peak_rss(summaries),
         usd_per_hour=priced[0].usd_per_hour if priced else None,
         usd_per_1m_tokens=heaviest.cost.usd_per_1m_tokens
         if heaviest is not None and heaviest.cost is not None
