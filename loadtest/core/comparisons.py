@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from loadtest.core.model import Model
 from loadtest.core.quality import Agreement, QualityResult
-from loadtest.core.results import Cost, Figures, Model
+from loadtest.core.results import Cost, Figures
 
 # compare.json's own: 3 since it holds N candidates (each against the baseline), not sides a, b
 COMPARE_SCHEMA_VERSION: Literal[3] = 3

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from loadtest.core.results import Model
+from loadtest.core.model import Model
 
 QUALITY_SCHEMA_VERSION: Literal[1] = 1  # raised when a field changes meaning or goes away
 

@@ -43,7 +43,8 @@ def test_a_threshold_that_cannot_be_read_is_one_line_before_any_load(tmp_path: P
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --fail-on: 'p98<1s': unknown metric 'p98'; one of error_rate, inputs_per_s, "
-        "p50, p90, p99, p999, qps, tokens_per_s"
+        "p50, p90, p99, p999, qps, tokens_per_s; for soaks server_rss_growth, "
+        "gpu_memory_growth, embload_rss_growth, p99_drift"
     ]
     assert not (tmp_path / "r").exists()
 
