@@ -64,6 +64,11 @@ class ThresholdError(UsageError):
     """A threshold (`--fail-on`, `--slo`) that cannot be read: the line names it and the fix."""
 
 
+class TraceError(UsageError):
+    """A trace file that cannot be read or replayed: the line names the file, the line and the
+    field (`trace.jsonl line 17: "tokens" must be ...`)."""
+
+
 class TargetError(EmbloadError):
     """The target cannot take the load as asked."""
 
