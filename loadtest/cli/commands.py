@@ -22,8 +22,10 @@ from loadtest.config.commands import (
     ProbeSettings,
     QualitySettings,
     SweepSettings,
+    TraceFromRunSettings,
+    TraceSynthSettings,
 )
-from loadtest.config.settings import RunSettings, ServeSettings
+from loadtest.config.settings import RunSettings, ServeSettings, SoakSettings
 from loadtest.core.errors import UsageError
 
 RunDir = Annotated[Path, typer.Argument(help="A run directory (reports/<time>-<scenario>/)")]
@@ -48,6 +50,28 @@ def run(config: Config = None, **flags: Any) -> None:
             results = run_scenarios(s, _serve(s, config), Console())
         done = [(r.run_dir, r.summary) for r in results]
         present.runs(Console(), done)
+        if outcome := run_outcome(done):
+            raise outcome
+
+
+@app.command()
+@with_options(SoakSettings)
+def soak(
+    url: Annotated[str | None, typer.Argument(help="the target's base URL (or --target)")] = None,
+    config: Config = None,
+    **flags: Any,
+) -> None:
+    """A long run with verdicts: does the server's memory or P99 grow (warm-up, checkpoints)."""
+    from loadtest.core.outcome import run_outcome
+    from loadtest.driver.runner import run as run_scenarios
+    from loadtest.output import present
+
+    with exits():
+        s = settings(SoakSettings, {**flags, "target": url or flags.get("target")}, config)
+        with signals_stop_the_load():
+            results = run_scenarios(s, _serve(s, config), Console())
+        done = [(r.run_dir, r.summary) for r in results]
+        present.soak(Console(), done)
         if outcome := run_outcome(done):
             raise outcome
 
@@ -239,3 +263,50 @@ def gpu_agent_command(config: Config = None, **flags: Any) -> None:
     with exits():
         s = settings(GpuAgentSettings, flags, config)
         serve_agent(s.host, s.port, s.interval_s, s.gpu_index, ready)
+
+
+trace_app = typer.Typer(
+    help="Trace files: a request a line, at its time (docs/traces.md).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(trace_app, name="trace")
+TraceFile = Annotated[Path, typer.Argument(help="A trace: .jsonl or .csv (.gz too)")]
+
+
+@trace_app.command("synth")
+@with_options(TraceSynthSettings)
+def trace_synth(config: Config = None, **flags: Any) -> None:
+    """Write a trace of a shape of load: constant, poisson, gamma, ramp, spikes or daily."""
+    from loadtest.driver.traces import synth
+    from loadtest.output.trace_view import written_lines
+
+    with exits():
+        info = synth(settings(TraceSynthSettings, flags, config))
+    for line in written_lines(info):
+        Console().print(line, highlight=False, soft_wrap=True)
+
+
+@trace_app.command("show")
+def trace_show(path: TraceFile) -> None:
+    """A trace's requests, rate over time, burstiness, inputs and lengths."""
+    from loadtest.driver.traces import show
+    from loadtest.output.trace_view import print_trace
+
+    with exits():
+        stats = show(path)
+    print_trace(Console(), stats, str(path))
+
+
+@trace_app.command("from-run")
+@with_options(TraceFromRunSettings)
+def trace_from_run(run_dir: RunDir, config: Config = None, **flags: Any) -> None:
+    """Write a past run's traffic as a trace, to replay it against another stack."""
+    from loadtest.driver.traces import from_run
+    from loadtest.output.trace_view import written_lines
+
+    with exits():
+        s = settings(TraceFromRunSettings, flags, config)
+        info, run_trace = from_run(run_dir, s.out)
+    for line in written_lines(info, run_trace):
+        Console().print(line, highlight=False, soft_wrap=True)

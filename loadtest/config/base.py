@@ -35,6 +35,24 @@ def parse_duration(value: object) -> object:
     return h * 3600 + m * 60 + s
 
 
+def warmup_text(value: object) -> object:
+    """`--warmup`: `200` (a number of requests) stays; a span (`10s`, `2m`) becomes `600.0s`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if text.isdigit():
+        return str(int(text))
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a span (10s, 2m) nor a number of requests (200)"
+        ) from None
+    return f"{seconds}s"
+
+
 def percent(value: object) -> object:
     """`10%` or `0.1` to 0.1."""
     if isinstance(value, str) and value.strip().endswith("%"):
@@ -55,6 +73,7 @@ def json_object(value: object) -> object:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+WarmupText = Annotated[str, BeforeValidator(warmup_text)]
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
 
 
@@ -88,6 +107,18 @@ def history() -> Any:
 def duration(help: str) -> Any:
     """A length of time, typed as 30s, 2m or 1h30m; 30 s unless set."""
     return option("30s", help, name="duration", text=True, gt=0, validate_default=True)
+
+
+def warmup_option(what: str) -> Any:
+    """sweep's and compare's --warmup: on by default, so a cold first request (a server's lazy
+    start, a first shape compiled) does not decide a P99."""
+    return option(
+        "2s",
+        f"load before {what}'s measured part, left out of its figures: a span (2s) or a number "
+        "of requests; 0 for none",
+        text=True,
+        validate_default=True,
+    )
 
 
 def _processes(value: object) -> object:

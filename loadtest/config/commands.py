@@ -18,6 +18,7 @@ from loadtest.config.base import (
     Options,
     Processes,
     Rates,
+    WarmupText,
     duration,
     history,
     max_in_flight,
@@ -27,6 +28,7 @@ from loadtest.config.base import (
     serve,
     serve_port,
     target,
+    warmup_option,
 )
 from loadtest.config.settings import LoadSettings
 
@@ -41,6 +43,7 @@ class SweepSettings(LoadSettings):
 
     target: str | None = target()
     scenario: str = option("single", "the scenario each step runs: single | medium | peak")
+    warmup: WarmupText = warmup_option("each step")
     duration_s: Duration = duration("how long each step runs: 30s, 2m")
     rates: Rates = option([], "open-loop steps, req/s: 10,20,40", text=True)
     users: Counts = option([], "closed-loop steps, users: 1,4,16,64", text=True)
@@ -90,6 +93,7 @@ class CompareSettings(Options):
         ["single", "medium", "peak"], "comma-separated: single,medium,peak", text=True
     )
     duration_s: Duration = duration("how long each scenario runs per target: 30s, 2m")
+    warmup: WarmupText = warmup_option("each candidate's every run")
     users: int | None = option(None, "users (default: each scenario's)", ge=1)
     processes: Processes = processes()
     seed: int = option(0, "seed for payloads and the bootstrap")
@@ -198,3 +202,69 @@ class GpuAgentSettings(Options):
     gpu_index: str | None = option(
         None, "GPUs to read: indices or UUIDs (default: CUDA_VISIBLE_DEVICES, else all)"
     )
+
+
+TraceShape = Literal["constant", "poisson", "gamma", "ramp", "spikes", "daily"]
+
+
+class TraceSynthSettings(Options):
+    """`embload trace synth`: embload.toml's [trace_synth], EMBLOAD_TRACE_SYNTH_*."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_TRACE_SYNTH_")
+    TABLE = "trace_synth"
+
+    shape: TraceShape = option(
+        "poisson", "constant | poisson | gamma | ramp | spikes | daily (docs/traces.md)"
+    )
+    rate_rps: float = option(
+        10.0,
+        "requests per second: a ramp's start, the base between spikes, daily's peak",
+        name="rate",
+        gt=0,
+    )
+    rate_to_rps: float | None = option(None, "ramp: the rate it ends at", name="rate_to", ge=0)
+    burstiness: float = option(1.0, "gamma: the gaps' shape; 1 poisson, below 1 burstier", gt=0)
+    spike_x: float = option(5.0, "spikes: a spike's rate, times --rate", ge=1)
+    spike_every_s: Duration = option(
+        "60s",
+        "spikes: one every this long",
+        name="spike_every",
+        text=True,
+        gt=0,
+        validate_default=True,
+    )
+    spike_s: Duration = option(
+        "5s", "spikes: each this long", text=True, gt=0, validate_default=True
+    )
+    duration_s: Duration = duration("the trace's span: 30s, 10m, 1h")
+    scenario: str = option("peak", "whose requests: single | medium | peak (inputs, lengths)")
+    inputs: Counts = option(
+        [],
+        "texts per request, drawn evenly from these: 1,4,16 (default: the scenario's)",
+        text=True,
+    )
+    seed: int = option(0, "seed for the times and the sizes")
+    out: Path | None = option(None, "the trace to write: .jsonl or .csv (.gz too)")
+
+    @model_validator(mode="after")
+    def _each_shape_its_options(self) -> TraceSynthSettings:
+        if self.shape == "ramp" and self.rate_to_rps is None:
+            raise ValueError("a ramp goes from --rate to --rate-to: give --rate-to")
+        if self.shape != "ramp" and self.rate_to_rps is not None:
+            raise ValueError("--rate-to is where a ramp ends: add --shape ramp")
+        if self.burstiness != 1.0 and self.shape != "gamma":
+            raise ValueError("burstiness shapes gamma gaps: add --shape gamma")
+        if self.shape == "spikes" and self.spike_s >= self.spike_every_s:
+            raise ValueError("--spike-s is each spike's length: less than --spike-every")
+        if self.out is None:
+            raise ValueError("give --out FILE: the trace to write (.jsonl or .csv)")
+        return self
+
+
+class TraceFromRunSettings(Options):
+    """`embload trace from-run`: embload.toml's [trace_from_run], EMBLOAD_TRACE_FROM_RUN_*."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_TRACE_FROM_RUN_")
+    TABLE = "trace_from_run"
+
+    out: Path | None = option(None, "the trace to write (default: RUN_DIR/trace.jsonl)")

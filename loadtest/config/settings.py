@@ -27,6 +27,7 @@ from loadtest.config.base import (
     Duration,
     Options,
     Processes,
+    WarmupText,
     duration,
     history,
     json_object,
@@ -117,10 +118,46 @@ class LoadSettings(Options):
         1.0, "gamma arrivals' shape: 1 is poisson, below 1 burstier, above 1 more even", gt=0
     )
 
+    trace: Path | None = option(
+        None,
+        "replay a trace (.jsonl or .csv, a request a line, at its time): an open loop whose "
+        "times, texts and sizes come from the file (docs/traces.md)",
+    )
+    trace_speed: float = option(1.0, "a trace's clock sped up: 2 replays it in half its span", gt=0)
+    warmup: WarmupText = option(
+        "0",
+        "load before the measured part, recorded and marked, left out of every figure: a span "
+        "(10s) or a number of requests (200); 0 for none",
+        text=True,
+        validate_default=True,
+    )
+
+    stability_min_span_s: Duration = option(
+        "60s",
+        "the least span after warm-up that a memory-growth or P99-drift verdict is given from",
+        name="stability_min_span",
+        text=True,
+        gt=0,
+        validate_default=True,
+    )
+
+    checkpoint_every_s: Duration | None = option(
+        None,
+        "write summary.json and report.html every so often while the run goes on (5m), so an "
+        "interrupted or crashed run keeps its figures (default: at the end only)",
+        name="checkpoint_every",
+        text=True,
+        gt=0,
+    )
+
     @model_validator(mode="after")
     def _burstiness_is_gammas(self) -> LoadSettings:
         if self.burstiness != 1.0 and self.arrival != "gamma":
             raise ValueError("burstiness shapes gamma arrivals: add --arrival gamma")
+        if self.trace is not None and self.rate_rps is not None:
+            raise ValueError("a trace sets its own times: leave out --rate")
+        if self.trace_speed != 1.0 and self.trace is None:
+            raise ValueError("--trace-speed speeds up a trace: add --trace FILE")
         return self
 
 
@@ -138,14 +175,49 @@ class RunSettings(LoadSettings):
 
     @model_validator(mode="after")
     def _users_are_the_closed_loops(self) -> RunSettings:
-        if self.rate_rps is not None and self.users is not None:
+        if (self.rate_rps is not None or self.trace is not None) and self.users is not None:
             raise ValueError(
-                "--users sizes a closed loop; an open loop (--rate) takes --max-in-flight"
+                "--users sizes a closed loop; an open loop (--rate, --trace) takes --max-in-flight"
             )
         return self
 
 
 LoadSettings.TABLE_OWNER = RunSettings
+
+
+class SoakSettings(RunSettings):
+    """`embload soak`: a long run's preset: an hour, a warm-up, checkpoints every five minutes,
+    stability verdicts; embload.toml's [soak], EMBLOAD_SOAK_*."""
+
+    model_config = SettingsConfigDict(env_prefix="EMBLOAD_SOAK_")
+    TABLE = "soak"
+    TRANSFER = None
+    TABLE_OWNER = None
+
+    duration_s: Duration = option(
+        "1h",
+        "how long the soak runs: 1h, 8h",
+        name="duration",
+        text=True,
+        gt=0,
+        validate_default=True,
+    )
+    warmup: WarmupText = option(
+        "1m",
+        "load before the measured part, left out of every figure and fit: a span or a number "
+        "of requests; 0 for none",
+        text=True,
+        validate_default=True,
+    )
+    checkpoint_every_s: Duration | None = option(
+        "5m",
+        "summary.json and report.html written again this often, so an interrupted or crashed "
+        "soak keeps its figures",
+        name="checkpoint_every",
+        text=True,
+        gt=0,
+        validate_default=True,
+    )
 
 
 class ServeSettings(Options):

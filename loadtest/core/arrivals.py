@@ -109,7 +109,7 @@ class LoadShape:
 
     mode: Literal["open", "closed"]
     offered_rps: float | None = None
-    arrival: ArrivalKind | None = None
+    arrival: ArrivalKind | Literal["trace"] | None = None
     burstiness: float | None = None
     max_in_flight: int | None = None
 

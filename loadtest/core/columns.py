@@ -26,8 +26,10 @@ from loadtest.core.types import ErrorKind
 # An error column's codes index this; -1 is a success.
 ERROR_KINDS: tuple[ErrorKind, ...] = tuple(ErrorKind)
 NO_CODE = -1
-# columns that are None when no record has a value (send lag, the server's clock)
-OPTIONAL: tuple[str, ...] = ("send_lag_s", *SERVER_CLOCK)
+# the timing columns Timing holds, read apart from the rest (store/table.py)
+TIMED: tuple[str, ...] = ("send_lag_s", *SERVER_CLOCK)
+# columns that are None when no record has a value (send lag, the server's clock, trace lines)
+OPTIONAL: tuple[str, ...] = (*TIMED, "trace_line")
 
 
 def code_dtype(distinct: int) -> type[np.signedinteger]:
@@ -118,6 +120,8 @@ class RecordColumns:
     server_tokenization_s: np.ndarray | None
     server_inference_s: np.ndarray | None
     server_total_s: np.ndarray | None
+    warmup: np.ndarray  # bool: sent during --warmup (the store leaves these out unless asked)
+    trace_line: np.ndarray | None  # float64, NaN where none; None outside a trace replay
 
     def __len__(self) -> int:
         return int(self.start_time.size)
@@ -127,12 +131,26 @@ class RecordColumns:
         return self.error == NO_CODE  # type: ignore[no-any-return]
 
     def timing(self) -> Timing:
-        optional = {name: getattr(self, name) for name in OPTIONAL}
+        optional = {name: getattr(self, name) for name in TIMED}
         return Timing(self.latency_s, self.ok, **optional)
 
     def kind_codes(self, kind: ErrorKind) -> np.ndarray:
         """Where a record failed with `kind`."""
         return self.error == ERROR_KINDS.index(kind)  # type: ignore[no-any-return]
+
+    def take(self, index: np.ndarray) -> RecordColumns:
+        """The records at `index` (a mask or positions), every column alike."""
+        out: dict[str, Any] = {}
+        for f in FIELDS:
+            column = getattr(self, f.name)
+            out[f.name] = (
+                None
+                if column is None
+                else column.take(index)
+                if isinstance(column, Coded)
+                else column[index]
+            )
+        return RecordColumns(**out)
 
     def record(self, i: int) -> RecordRow:
         """Record `i` as the load path wrote it (a check that no field is lost on the way)."""

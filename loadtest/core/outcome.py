@@ -26,6 +26,7 @@ from loadtest.core.errors import (
     ThresholdCrossed,
 )
 from loadtest.core.results import RunSummary, ThresholdVerdict
+from loadtest.core.stability import Stability
 from loadtest.core.sweep import SweepResult
 from loadtest.core.thresholds import crossed_line
 from loadtest.core.types import OomKind
@@ -50,11 +51,11 @@ def run_outcome(runs: Sequence[Run]) -> EmbloadError | None:
             f"the server stopped answering during the run ({crashes[0].evidence}); "
             f"{failed:,} requests failed, every one is in records.jsonl of its run"
         )
-    verdicts = [v for _, s in runs for v in s.thresholds]
-    if crossed := _crossed(verdicts):
+    judged = [(v, s.stability) for _, s in runs for v in s.thresholds]
+    if crossed := _crossed(judged):
         return crossed
     # an error-rate threshold that held is the user's tolerance for failed requests
-    tolerated = any(v.metric == "error_rate" for v in verdicts)
+    tolerated = any(v.metric == "error_rate" for v, _ in judged)
     if failed and not tolerated:
         return RequestsFailed(
             f"{failed:,} requests failed; every one is in records.jsonl of its run"
@@ -62,16 +63,20 @@ def run_outcome(runs: Sequence[Run]) -> EmbloadError | None:
     return None
 
 
-def _crossed(verdicts: Sequence[ThresholdVerdict]) -> ThresholdCrossed | None:
-    crossed = [v for v in verdicts if not v.held]
-    if not crossed:
+def _crossed(
+    judged: Sequence[tuple[ThresholdVerdict, Stability | None]],
+) -> ThresholdCrossed | None:
+    """Every crossed threshold's line; a stability one says whether its fit had too little
+    data or was not measured at all."""
+    lines = [crossed_line(v, stability=st) for v, st in judged if not v.held]
+    if not lines:
         return None
-    return ThresholdCrossed("threshold crossed: " + "; ".join(crossed_line(v) for v in crossed))
+    return ThresholdCrossed("threshold crossed: " + "; ".join(lines))
 
 
 def sweep_outcome(result: SweepResult) -> EmbloadError | None:
     """A sweep's --fail-on, judged on its answer."""
-    return _crossed(result.thresholds)
+    return _crossed([(v, None) for v in result.thresholds])
 
 
 def compare_outcome(result: Comparison, threshold: float | None) -> EmbloadError | None:

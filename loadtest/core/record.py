@@ -10,6 +10,7 @@ are float32 in memory, so NaN can say "not reported" without an object per reque
 
 RECORDS_SCHEMA_VERSION rises when a field changes meaning or goes away. Version 1 wrote the
 server's clock as one positional array `server_s`; version 2 writes it as four named fields.
+Fields added at the end (`warmup`, `trace_line`) read as their defaults from older files.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from loadtest.core.types import ErrorKind
 
 RECORDS_SCHEMA_VERSION = 2
 
-FileType = Literal["float64", "int16", "int32", "string"]
-ColumnType = Literal["float64", "float32", "int16", "int32", "code", "error"]
+FileType = Literal["float64", "int16", "int32", "bool", "string"]
+ColumnType = Literal["float64", "float32", "int16", "int32", "bool", "code", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,13 @@ class RecordRow(NamedTuple):
     server_total_s: Annotated[
         float | None,
         Col("float64", "float64", "s", "the server's own clock: all of it (x-total-time)"),
+    ] = None
+    warmup: Annotated[
+        bool, Col("bool", "bool", "", "sent during --warmup: recorded, left out of every figure")
+    ] = False
+    trace_line: Annotated[
+        int | None,
+        Col("int32", "float64", "", "a trace replay: the trace's line this request came from"),
     ] = None
 
     @property

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loadtest.core.model import Model
+from loadtest.core.stability import Stability
 from loadtest.core.types import ErrorKind, OomEvent
 
 SCHEMA_VERSION: Literal[1] = 1  # raised when a field changes meaning or goes away
@@ -65,10 +67,6 @@ LATENCY_DEFINITION = (
 
 
 SignalName = Literal["SIGINT", "SIGTERM"]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _doc(key: str) -> str:
@@ -224,7 +222,7 @@ class LoadFigures(Model):
         description="open: sent on a schedule fixed in advance; closed: users send back to back"
     )
     offered_rps: float | None = Field(description="the open loop's rate, across the test")
-    arrival: Literal["poisson", "constant", "gamma"] | None
+    arrival: Literal["poisson", "constant", "gamma", "trace"] | None
     burstiness: float | None = Field(description="gamma's shape: 1 poisson, below 1 burstier")
     max_in_flight: int | None = Field(description="the open loop's cap on requests in flight")
     due: int | None = Field(description="arrivals whose time came during the test")
@@ -290,6 +288,26 @@ class RunMeta(Model):
     )
 
 
+class TraceFigures(Model):
+    """The trace a run replayed (`--trace`); how faithfully: `load`'s send lag."""
+
+    path: str = Field(description="the trace file as given")
+    sha256: str = Field(description="of the file's bytes: the same traffic, to the byte")
+    lines: int = Field(description="requests in the trace")
+    span_s: float = Field(description="from its first request's time to its last, at speed 1")
+    speed: float = Field(description="--trace-speed: its times divided by this")
+    replayed: int = Field(description="its requests this run recorded, warm-up's included")
+
+
+class WarmupFigures(Model):
+    """`--warmup`: load before the measured part, recorded (marked `warmup`), left out of every
+    figure."""
+
+    asked: str = Field(description="as given: a span (10 s) or a number of requests")
+    requests: int = Field(description="requests the warm-up sent (records marked warmup)")
+    until_unix: float | None = Field(description="when its last request was sent")
+
+
 class RunSummary(Figures, RunMeta):
     """summary.json: one scenario run, computed from the run directory's files only."""
 
@@ -323,4 +341,13 @@ class RunSummary(Figures, RunMeta):
     )
     load: LoadFigures | None = Field(
         default=None, description="open or closed loop, offered against achieved; late, dropped"
+    )
+    trace: TraceFigures | None = Field(default=None, description="the trace replayed, if any")
+    warmup: WarmupFigures | None = Field(
+        default=None, description="the warm-up before the measured part, if any"
+    )
+    stability: Stability | None = Field(
+        default=None,
+        description="memory growth and P99 drift over the run, fitted after the warm-up, with "
+        "verdicts (no verdict from too little data)",
     )

@@ -23,7 +23,10 @@ from loadtest.core.results import (
     RunMeta,
     RunSummary,
     ServerTimeMs,
+    TraceFigures,
+    WarmupFigures,
 )
+from loadtest.core.stability import Stability
 from loadtest.core.telemetry import Telemetry, gpu_summary, oom_events, process_summary
 from loadtest.core.thresholds import Threshold, check_all
 from loadtest.core.types import ErrorKind
@@ -148,6 +151,9 @@ def summarize(
     load: LoadFigures | None = None,
     usd_per_hour: float | None = None,
     thresholds: Sequence[Threshold] = (),
+    trace: TraceFigures | None = None,
+    warmup: WarmupFigures | None = None,
+    stability: Stability | None = None,
 ) -> RunSummary:
     """summary.json, in one piece: what ran (`meta`), the figures of its records (as columns),
     its telemetry, the figures of its timing columns (`server_time_ms`, `load`: the store reads
@@ -172,6 +178,9 @@ def summarize(
         oom_events=oom_events(
             cols, telemetry.gpu, telemetry.health, threshold=telemetry.oom_threshold
         ),
-        thresholds=check_all(list(thresholds), overall),
+        thresholds=check_all(list(thresholds), overall, stability=stability),
         load=load,
+        trace=trace,
+        warmup=warmup,
+        stability=stability,
     )

@@ -125,6 +125,7 @@ class _Plan:
                 "instruction": c.spec.instruction,
                 "gpu_cost_per_hour": c.spec.gpu_cost_per_hour,
                 "keep_vectors": _KEPT_VECTORS if s.probe else 0,
+                "warmup": s.warmup,
             }
         )
 

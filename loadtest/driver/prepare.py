@@ -19,6 +19,7 @@ from loadtest.core.thresholds import parse_thresholds
 from loadtest.data import corpus
 from loadtest.driver.stopping import STOP
 from loadtest.store.files import writable_dir
+from loadtest.store.traces import TraceInfo, check_trace
 from loadtest.target.bundled import bundled_server
 from loadtest.target.preflight import Preflight, preflight_for
 from loadtest.target.url import Target, parse_target, redact
@@ -52,6 +53,7 @@ class Prepared:
     load: LoadSettings
     startup: Startup | None = None  # with --serve
     server_pid: int | None = None  # with --serve
+    trace: TraceInfo | None = None  # with --trace: checked, line by line
 
     @property
     def target(self) -> Target:
@@ -79,6 +81,8 @@ def prepared(
     # before any server starts or load runs: where the files go can be written
     writable_dir(settings.out or settings.reports, keep=False)
     corpus(settings.corpus)  # before any server starts: a corpus that cannot be read is one line
+    # every line, before any server starts or request goes: a bad one is one line
+    trace = None if settings.trace is None else check_trace(settings.trace)
     load = load_settings(settings)
     with contextlib.ExitStack() as stack:
         if serve is None:
@@ -87,10 +91,10 @@ def prepared(
             if asked.probe:
                 shown = redact(found.target.url)
                 console.print(f"embeddings route: {shown} ({found.dialect})", highlight=False)
-            yield Prepared(found, load)
+            yield Prepared(found, load, trace=trace)
             return
         log_path = (settings.out or settings.reports) / "server.log"
         console.print(f"starting the bundled server on 127.0.0.1:{serve.port} (log: {log_path})")
         server = stack.enter_context(bundled_server(serve, log_path, STOP.server))
         idle = startup(server)  # before the preflight's request: what it idles at
-        yield Prepared(checked(server.target, load), load, idle, server.pid)
+        yield Prepared(checked(server.target, load), load, idle, server.pid, trace)

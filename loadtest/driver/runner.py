@@ -24,15 +24,18 @@ import loadtest
 from loadtest.config.settings import LoadSettings, RunSettings, ServeSettings
 from loadtest.core.errors import EmbloadError, Interrupted, NotARun, UsageError
 from loadtest.core.payloads import SCENARIOS
+from loadtest.core.replay import parse_warmup
 from loadtest.core.results import RunSummary
 from loadtest.driver.prepare import Prepared, prepared
 from loadtest.driver.progress import Progress
 from loadtest.driver.stopping import STOP
 from loadtest.store.files import RECORDS, STARTUP, new_run_dir, read_summary, write_json
+from loadtest.store.traces import TraceInfo
 from loadtest.target.bundled import stop_process
 from loadtest.target.preflight import Preflight
 from loadtest.target.url import Target
 
+_TRACE_TAIL_S = 10.0  # at most this long for a trace's last replies, past its span
 _STOP_GRACE_S = 60.0  # past the duration, before a Locust that does not stop is an error
 
 
@@ -112,9 +115,11 @@ def run_scenario(
     console: Console,
     processes: int | None = None,
 ) -> RunResult:
-    """One scenario in a Locust process; `load.out` is its run directory, made already."""
+    """One scenario in a Locust process; `load.out` is its run directory, made already. A
+    warm-up span runs before `duration_s`, which is the measured part's."""
     run_dir = load.out
     assert run_dir is not None
+    duration_s += parse_warmup(load.warmup).duration_s
     if ready.startup is not None:
         write_json(run_dir / STARTUP, ready.startup)  # summary.json and the report take it
         load = load.model_copy(update={"server_pid": ready.server_pid})
@@ -156,6 +161,15 @@ def run_scenario(
         ) from None
 
 
+def run_time_s(settings: RunSettings, trace: TraceInfo | None) -> float:
+    """How long a scenario runs: --duration, or a trace's span at its speed when no duration
+    was given, with time for its last replies (a local replay stops as soon as they are in)."""
+    if trace is None or "duration_s" in settings.model_fields_set:
+        return float(settings.duration_s)
+    span_s = trace.span_s / settings.trace_speed
+    return span_s + min(settings.timeout_s, _TRACE_TAIL_S) + 1.0
+
+
 def _run_dirs(settings: RunSettings, names: list[str]) -> dict[str, Path]:
     now = datetime.now()
     if settings.out is None:
@@ -176,7 +190,9 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
     with prepared(settings, settings.target, serve, console) as ready:
         dirs = _run_dirs(settings, names)
         # an open loop's Locust users are its in-flight slots
-        users = settings.max_in_flight if settings.rate_rps is not None else settings.users
+        opened = settings.rate_rps is not None or settings.trace is not None
+        users = settings.max_in_flight if opened else settings.users
+        duration_s = run_time_s(settings, ready.trace)
         load = ready.load.model_copy(update={"batch": settings.batch})
         results: list[RunResult] = []
         for name in names:
@@ -189,7 +205,7 @@ def run(settings: RunSettings, serve: ServeSettings | None, console: Console) ->
                     scenario_load,
                     name,
                     users,
-                    settings.duration_s,
+                    duration_s,
                     console,
                     settings.processes,
                 )

@@ -50,16 +50,14 @@ def register(environment: Environment) -> None:
         runner.register_message(messages.SHARE, _on_share)
 
 
-def hand_out(
-    runner: MasterRunner, found: Preflight, rate_rps: float | None
-) -> tuple[float, set[str]]:
+def hand_out(runner: MasterRunner, found: Preflight, open_loop: bool) -> tuple[float, set[str]]:
     """The master's test start: the preflight for every worker, and in an open loop each one's
     share of the schedule. When the load starts (wall clock), and the workers given a share."""
     opts = runner.environment.parsed_options
     if opts is not None:
         setattr(opts, messages.PREFLIGHT_OPTION, found.model_dump_json())
     start_at = time.time()
-    if rate_rps is None:
+    if not open_loop:
         return start_at, set()
     start_at += _SHARE_LEAD_S  # by then Locust has spawned -r = -u users
     clients = sorted(runner.clients.all, key=lambda c: runner.worker_indexes.get(c.id, 0))

@@ -28,13 +28,16 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtest.analysis.summary import RunEnd
 from loadtest.config.options import locust_arguments, settings_from
 from loadtest.config.settings import LoadSettings
 from loadtest.core.arrivals import ArrivalPlan, Schedule
 from loadtest.core.errors import EmbloadError, ExitCode, RequestsFailed, TargetUnreachable
 from loadtest.core.outcome import run_outcome
 from loadtest.core.payloads import SCENARIOS
+from loadtest.core.replay import TraceSchedule, WarmupCounter, parse_warmup
 from loadtest.loadgen import distributed, web_tab
+from loadtest.loadgen.checkpoint import PARTIAL, Checkpoints
 from loadtest.loadgen.flusher import flush_loop
 from loadtest.loadgen.gathering import Gathering
 from loadtest.loadgen.messages import Share
@@ -44,6 +47,7 @@ from loadtest.loadgen.signals import start_clock, take_run_time, watch_signals
 from loadtest.loadgen.state import Test, listen, state_of
 from loadtest.loadgen.user import EmbeddingUser
 from loadtest.store.files import REPORT, run_dir_for
+from loadtest.store.traces import read_trace
 from loadtest.target.preflight import Preflight, preflight_for
 from loadtest.target.url import parse_target, redact
 
@@ -116,16 +120,35 @@ def _recorder(environment: Environment, settings: LoadSettings) -> Recorder:
 def _open_loop(
     settings: LoadSettings, share: Share | None = None, worker: bool = False
 ) -> OpenLoop | None:
-    """This process's part of an open loop: a worker's share (none for a worker that joined
-    after the schedule was shared out), else the whole schedule, from now."""
-    if settings.rate_rps is None:
+    """This process's part of an open loop or a trace: a worker's share (none for a worker that
+    joined after the schedule was shared out), else the whole schedule, from now."""
+    if settings.rate_rps is None and settings.trace is None:
         return None
     if worker and share is None:
         log.warning("embload: joined after the open loop was shared out: no arrivals this test")
         return OpenLoop(None)
     slot, of, start_at = (share.slot, share.of, share.start_at) if share else (0, 1, None)
+    warm = WarmupCounter(parse_warmup(settings.warmup).share(slot, of), start_at or time.time())
+    if settings.trace is not None:
+        lines = TraceSchedule(read_trace(settings.trace), settings.trace_speed, slot, of)
+        return OpenLoop(lines, start_at, warm)
+    assert settings.rate_rps is not None
     plan = ArrivalPlan(settings.rate_rps, settings.arrival, settings.burstiness, slot, of)
-    return OpenLoop(Schedule(plan, settings.seed), start_at)
+    return OpenLoop(Schedule(plan, settings.seed), start_at, warm)
+
+
+def _end_with_the_trace(environment: Environment, loop: OpenLoop, timeout_s: float) -> None:
+    """A local runner's trace replay stops once every line was sent and answered (or the
+    timeout passed): the trace is the test's length."""
+    while not loop.ended:
+        gevent.sleep(0.1)
+    runner = environment.runner
+    deadline = time.monotonic() + timeout_s
+    while runner is not None and loop.idle < runner.user_count and time.monotonic() < deadline:
+        gevent.sleep(0.02)
+    log.info("embload: the trace has ended, stopping")
+    if runner is not None:
+        runner.quit()
 
 
 def _on_test_start(environment: Environment, **_: Any) -> None:
@@ -156,6 +179,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         share, state.share = state.share, None  # the master sends one for each test
         state.test = Test(recorder, _open_loop(settings, share, worker=True))
         recorder.next_user = max(0, runner.worker_index) * distributed.USERS_PER_WORKER
+        # a closed loop's count is each worker's own: a worker does not know how many there are
+        recorder.warmup_counter = WarmupCounter(parse_warmup(settings.warmup), time.time())
         recorder.begin_worker()
         gevent.spawn(
             flush_loop,
@@ -170,15 +195,36 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         recorder.live = state.tab.figures
     if isinstance(runner, MasterRunner):
         recorder.started_at, shared = distributed.hand_out(
-            runner, recorder.preflight, settings.rate_rps
+            runner, recorder.preflight, settings.rate_rps is not None or settings.trace is not None
         )
         state.gathering = Gathering(recorder, shared)
         test.ramp = gevent.getcurrent()  # test_start fires in runner.start
     else:
         recorder.started_at = time.time()
+        recorder.warmup_counter = WarmupCounter(parse_warmup(settings.warmup), time.time())
         test.open_loop = _open_loop(settings)
+        if test.open_loop is not None and settings.trace is not None:
+            gevent.spawn(_end_with_the_trace, environment, test.open_loop, settings.timeout_s)
         gevent.spawn(flush_loop, environment, recorder.flush)
+    if settings.checkpoint_every_s:
+        test.checkpoints = _checkpoints(environment, test, settings.checkpoint_every_s)
     start_clock(environment, recorder.started_at, time.time())
+
+
+def _checkpoints(environment: Environment, test: Test, every_s: float) -> Checkpoints:
+    recorder = test.recorder
+    assert recorder.run_dir is not None
+
+    def run_end() -> RunEnd:
+        opts = environment.parsed_options
+        loop = test.open_loop
+        return recorder.run_end(
+            users=opts.num_users if opts else None,
+            warnings=[PARTIAL],
+            arrivals=loop.count if loop is not None else None,
+        )
+
+    return Checkpoints(every_s, str(recorder.run_dir), run_end)
 
 
 def _once_the_runner_is_built(environment: Environment) -> None:
@@ -209,6 +255,8 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     if test is None:
         return
     recorder = test.recorder
+    if test.checkpoints is not None:
+        test.checkpoints.stop()
     arrivals = test.open_loop.count if test.open_loop is not None else None
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -236,6 +284,8 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         environment.process_exit_code = ExitCode.COULD_NOT_RUN
         return
     print(f"embload: wrote {run_dir} ({summary.requests} requests)", file=sys.stderr)
+    if state.tab is not None:
+        state.tab.stopped(summary)
     outcome = run_outcome([(run_dir, summary)])
     if outcome is not None:
         print(f"embload: {outcome.line}", file=sys.stderr)

@@ -10,10 +10,11 @@ end, summary.json (analysis/summary.py), the run index and a push to a Pushgatew
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from loadtest.analysis.summary import RunEnd, write_summary
@@ -22,10 +23,12 @@ from loadtest.core.arrivals import ArrivalCount, LoadShape
 from loadtest.core.columns import RecordColumns
 from loadtest.core.dialects import SPECS
 from loadtest.core.live import LiveFigures
-from loadtest.core.payloads import Scenario, scenario_pools
+from loadtest.core.payloads import Scenario, bucket_for, scenario_pools
 from loadtest.core.record import RecordRow
-from loadtest.core.results import RunSummary, SignalName
+from loadtest.core.replay import parse_warmup
+from loadtest.core.results import RunSummary, SignalName, TraceFigures
 from loadtest.core.thresholds import Threshold, parse_thresholds
+from loadtest.core.trace import TextMaker, TraceRequest
 from loadtest.core.types import Payload
 from loadtest.data import corpus
 from loadtest.loadgen.messages import WorkerBatch
@@ -40,6 +43,7 @@ from loadtest.store.files import (
     vector_row,
 )
 from loadtest.store.history import history_path, index_run
+from loadtest.store.traces import TraceInfo, check_trace
 from loadtest.target.codec import reply_vectors, request_headers
 from loadtest.target.preflight import Preflight
 from loadtest.telemetry.monitor import Monitor, MonitorConfig, metrics_url, start_monitor
@@ -73,6 +77,9 @@ class Recorder:
     write_error: str | None = None  # why records stopped being written (the disk filled)
     stopping: bool = False  # the load was told to stop for it
     produced: int = 0  # records handed to the writer, written or not
+    trace: TraceInfo | None = None  # the trace replayed, as checked before the load
+    # whether a request sent then (Unix s) is warm-up; hooks.py sets the test's
+    warmup_counter: Callable[[float], bool] = lambda _: False
 
     def __post_init__(self) -> None:
         # worked out once: the load path reads these on every request
@@ -82,6 +89,19 @@ class Recorder:
         self.url = target.url  # as Locust's request event names it
         self.shape = SPECS[target.dialect].shape
         self.expected_dim = self.expected_dim or self.settings.dimensions
+        self.trace_pools = self.pools
+
+    def trace_batch(self, request: TraceRequest) -> list[Payload]:
+        """A trace line's texts: its own, or made to its token lengths from the corpus (the
+        same texts for a line whichever process sends it)."""
+        category = request.category or "trace"
+        texts = request.texts
+        if texts is None:
+            maker = TextMaker(self.trace_pools, self.settings.seed * 1_000_003 + request.line)
+            if request.category not in self.trace_pools:  # a category this corpus lacks
+                request = replace(request, category=None)
+            texts = maker.for_request(request)
+        return [Payload(t, category, bucket_for(len(t))) for t in texts]
 
     @property
     def inputs_per_request(self) -> int:
@@ -105,6 +125,7 @@ class Recorder:
                 host=host,
                 health_path=s.health_path,
                 metrics_url=metrics_url(s.server_metrics, host),
+                loadgen_pid=os.getpid(),
             )
         )
         self.started_at = time.time()
@@ -160,6 +181,10 @@ class Recorder:
     def load_shape(self, users: int | None) -> LoadShape:
         """Open (its plan; the users are the in-flight cap) or closed."""
         s = self.settings
+        if self.trace is not None:
+            span_s = self.trace.span_s / s.trace_speed
+            offered = self.trace.lines / span_s if span_s > 0 else None
+            return LoadShape("open", offered, "trace", None, users)
         if s.rate_rps is None:
             return LoadShape("closed")
         return LoadShape("open", s.rate_rps, s.arrival, s.burstiness, users)
@@ -184,6 +209,57 @@ class Recorder:
             self.vectors.write(rows)
         except OSError as exc:
             self.write_error = self.write_error or f"cannot write {VECTORS}: {exc.strerror}"
+
+    def run_end(
+        self,
+        users: int | None,
+        warnings: list[str],
+        arrivals: ArrivalCount | None = None,
+        interrupted: SignalName | None = None,
+    ) -> RunEnd:
+        """What the load side knows of the run now, beyond its files: at its end, or at a
+        checkpoint of a long run."""
+        assert self.run_dir is not None
+        duration_s = time.time() - self.started_at
+        s = self.settings
+        db = history_path(s.reports, s.history)
+        users = self.peak_users or users
+        meta = run_meta(
+            s,
+            self.preflight,
+            scenario=self.scenario.name,
+            users=users,
+            inputs_per_request=self.inputs_per_request,
+            started_at=self.started_at,
+            warnings=warnings,
+            interrupted=interrupted,
+            write_error=self.write_error,
+            history=None if db is None else str(db.resolve()),
+        )
+        end = RunEnd(
+            meta=meta,
+            duration_s=duration_s,
+            load_start=self.started_at,
+            load=self.load_shape(users),
+            arrivals=arrivals,
+            server_pids=(s.server_pid,) if s.server_pid else (),
+            oom_threshold=s.oom_threshold,
+            usd_per_hour=s.gpu_cost_per_hour,
+            thresholds=tuple(self.thresholds),
+            trace=None
+            if self.trace is None
+            else TraceFigures(
+                path=self.trace.path,
+                sha256=self.trace.sha256,
+                lines=self.trace.lines,
+                span_s=self.trace.span_s,
+                speed=s.trace_speed,
+                replayed=0,
+            ),
+            warmup=None if parse_warmup(s.warmup).none else parse_warmup(s.warmup).describe(),
+            stability_min_span_s=s.stability_min_span_s,
+        )
+        return end
 
     def finish(
         self,
@@ -211,36 +287,12 @@ class Recorder:
                 f"{self.write_error}: the load stopped there; {kept:,} records are kept, the "
                 f"{max(0, self.produced - kept):,} after them are in no file"
             )
-        duration_s = time.time() - self.started_at
         if self.monitor is not None:
             self.monitor.stop()
+        end = self.run_end(users, warnings, arrivals, interrupted)
+        summary, columns = write_summary(self.run_dir, end)
         s = self.settings
         db = history_path(s.reports, s.history)
-        users = self.peak_users or users
-        meta = run_meta(
-            s,
-            self.preflight,
-            scenario=self.scenario.name,
-            users=users,
-            inputs_per_request=self.inputs_per_request,
-            started_at=self.started_at,
-            warnings=warnings,
-            interrupted=interrupted,
-            write_error=self.write_error,
-            history=None if db is None else str(db.resolve()),
-        )
-        end = RunEnd(
-            meta=meta,
-            duration_s=duration_s,
-            load_start=self.started_at,
-            load=self.load_shape(users),
-            arrivals=arrivals,
-            server_pids=(s.server_pid,) if s.server_pid else (),
-            oom_threshold=s.oom_threshold,
-            usd_per_hour=s.gpu_cost_per_hour,
-            thresholds=tuple(self.thresholds),
-        )
-        summary, columns = write_summary(self.run_dir, end)
         if warning := index_run(db, self.run_dir, summary):  # the run's files are what count
             print(f"embload: warning: {warning}", file=sys.stderr)
         if s.push_gateway:
@@ -255,9 +307,15 @@ def new_recorder(
     settings: LoadSettings, scenario: Scenario, found: Preflight, worker: str
 ) -> Recorder:
     """A test's recorder: the scenario's pools drawn from the corpus the settings name, the
-    request headers, the thresholds (parsed before any load: ThresholdError is one line)."""
+    request headers, the thresholds (parsed before any load: ThresholdError is one line), and
+    the trace checked line by line (a TraceError names the bad one before any request; a
+    worker leaves that to its master)."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
-    return Recorder(
+    parse_warmup(settings.warmup)
+    trace = None
+    if settings.trace is not None and worker == "local":
+        trace = check_trace(settings.trace)
+    recorder = Recorder(
         settings=settings,
         scenario=scenario,
         preflight=found,
@@ -265,4 +323,8 @@ def new_recorder(
         worker=worker,
         headers=request_headers(api_key, settings.headers),
         thresholds=parse_thresholds(settings.fail_on) if settings.fail_on else [],
+        trace=trace,
     )
+    if settings.trace is not None:  # a line of tokens takes texts of its category, any length
+        recorder.trace_pools = scenario_pools(scenario, corpus(settings.corpus), user_corpus=True)
+    return recorder

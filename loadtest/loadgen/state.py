@@ -14,6 +14,7 @@ from typing import Any
 from locust.env import Environment
 
 from loadtest.core.results import SignalName
+from loadtest.loadgen.checkpoint import Checkpoints
 from loadtest.loadgen.gathering import Gathering
 from loadtest.loadgen.messages import Share
 from loadtest.loadgen.open_loop import OpenLoop
@@ -30,6 +31,7 @@ class Test:
     recorder: Recorder
     open_loop: OpenLoop | None = None  # this process's share of an open loop
     ramp: Any = None  # a master's: the greenlet spawning users (gevent.Greenlet), while it runs
+    checkpoints: Checkpoints | None = None  # --checkpoint-every: summary and report so far
 
 
 @dataclass

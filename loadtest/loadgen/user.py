@@ -18,7 +18,7 @@ from loadtest.core.record import NO_CLOCK, RecordRow
 from loadtest.core.replies import timed_out
 from loadtest.core.types import ErrorKind
 from loadtest.core.wire import failure
-from loadtest.loadgen.open_loop import OpenLoop
+from loadtest.loadgen.open_loop import Due, OpenLoop
 from loadtest.loadgen.recorder import Recorder
 from loadtest.loadgen.state import state_of
 from loadtest.target.codec import check_reply, encode_request, server_clock, status_note
@@ -76,7 +76,8 @@ class EmbeddingUser(FastHttpUser):
         rec.next_user += 1
         self._sampler = PayloadSampler(rec.pools, user_seed(rec.settings.seed, self.user_index))
         self._inputs = rec.inputs_per_request
-        self._due: tuple[float, float] | None = None
+        self._due: Due | None = None
+        self._warmup = rec.warmup_counter
         self._path, self._dialect = rec.path, rec.preflight.dialect
         self._http = HTTPClient.from_url(
             rec.preflight.host,
@@ -103,7 +104,13 @@ class EmbeddingUser(FastHttpUser):
             return  # an open loop's first task: arrivals are taken in wait_time
         test = self._test
         s = test.settings
-        batch = self._sampler.draw(self._inputs)
+        due, self._due = self._due, None
+        trace_line = None
+        if due is not None and due.request is not None:
+            batch = test.trace_batch(due.request)
+            trace_line = due.request.line
+        else:
+            batch = self._sampler.draw(self._inputs)
         texts = [p.text for p in batch]
         if s.instruction:
             texts = [instructed(s.instruction, t) for t in texts]
@@ -112,9 +119,10 @@ class EmbeddingUser(FastHttpUser):
         start_time = time.time()
         t0 = time.perf_counter()
         send_lag_s = None
-        if self._due is not None:  # open loop: timed from when it was due
-            due_perf, start_time = self._due
-            send_lag_s, t0, self._due = t0 - due_perf, due_perf, None
+        if due is not None:  # open loop: timed from when it was due
+            send_lag_s, t0, start_time, warmup = t0 - due.perf, due.perf, due.wall, due.warmup
+        else:
+            warmup = self._warmup(start_time)
         try:
             response = self._http.request("POST", self._path, body=body, headers=test.headers)
             content = response.read()
@@ -156,6 +164,8 @@ class EmbeddingUser(FastHttpUser):
                     test.worker,
                     send_lag_s,
                     *clock,
+                    warmup,
+                    trace_line,
                 ),
             )
         )

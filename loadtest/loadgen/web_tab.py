@@ -1,5 +1,6 @@
-"""embload's tab in Locust's web UI: exact percentiles per category while a test runs, and a
-link to report.html once it has stopped.
+"""embload's tab in Locust's web UI: percentiles per category while a test runs (exact, then
+within 0.1% in bounded memory: core/live.py), the summary's exact figures and a link to
+report.html once it has stopped.
 
 Locust's documented way to extend its web UI (examples/extend_web_ui.py): a tab and its table
 named in the UI's template arguments, and the table's rows added to the JSON the UI polls,
@@ -16,7 +17,8 @@ from typing import Any
 
 from flask import Response, request, send_file
 
-from loadtest.core.live import LiveFigures
+from loadtest.core.live import ALL, LiveFigures, table_row
+from loadtest.core.results import RunSummary
 
 KEY = "embload"
 REPORT_ROUTE = "/embload/report"
@@ -39,10 +41,21 @@ class LiveTab:
 
     figures: LiveFigures = field(default_factory=LiveFigures)
     report: Path | None = None
+    final: list[dict[str, str | int]] | None = None  # the summary's, once the test stopped
 
     def rows(self) -> list[dict[str, str | int]]:
         link = REPORT_ROUTE if self.report is not None else "when the test stops"
-        return [{**row, "report": link} for row in self.figures.table()]
+        rows = self.final if self.final is not None else self.figures.table()
+        return [{**row, "report": link} for row in rows]
+
+    def stopped(self, summary: RunSummary) -> None:
+        """The live figures give way to the summary's: exact, from every record."""
+        rows = [
+            table_row(name, f.ok, f.requests - f.ok, f.latency_ms)
+            for name, f in sorted(summary.by_category.items())
+        ]
+        rows.append(table_row(ALL, summary.ok, summary.requests - summary.ok, summary.latency_ms))
+        self.final = rows
 
 
 def install(web_ui: Any, current: Any) -> None:

@@ -43,6 +43,26 @@ def runs(console: Console, done: Sequence[tuple[Path, RunSummary]]) -> None:
             console.print(f"report: {run_dir / REPORT}", highlight=False)
 
 
+def soak(console: Console, done: Sequence[tuple[Path, RunSummary]]) -> None:
+    """A run's figures, then every stability verdict: a soak says what it could not judge too."""
+    for run_dir, summary in done:
+        runs(console, [(run_dir, summary)])
+        st = summary.stability
+        if st is None:
+            continue
+        console.print("stability:", highlight=False)
+        for fit in (st.server_rss, st.gpu_memory, st.embload_rss, st.p99_drift):
+            if fit is not None:
+                bad = fit.verdict in ("leak_suspected", "drifting")
+                console.print(f"  {fit.words}", style="red" if bad else None, highlight=False)
+        if st.server_rss is None:
+            console.print(
+                "  server memory not sampled: give --server-pid, start it with --serve, or "
+                "serve process_resident_memory_bytes on its /metrics",
+                highlight=False,
+            )
+
+
 def sweep(console: Console, where: Path, result: SweepResult, json_path: Path) -> None:
     from loadtest.output.sweep_html import write_sweep_html
 

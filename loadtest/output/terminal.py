@@ -9,6 +9,7 @@ from datetime import datetime
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -93,7 +94,7 @@ def print_summary(console: Console, summary: RunSummary, run_dir: str) -> None:
             "the figures are of the part that ran[/yellow]",
             highlight=False,
         )
-    for line in [*load_lines(summary), *resource_lines(summary)]:
+    for line in [*load_lines(summary), *warmup_lines(summary), *resource_lines(summary)]:
         console.print(line, highlight=False)
     kinds = {k: v for k, v in summary.errors.items() if v}
     if kinds:
@@ -114,12 +115,43 @@ def load_lines(summary: RunSummary) -> list[str]:
     lag = "-" if load.send_lag_p99_ms is None else f"{load.send_lag_p99_ms:.2f} ms"
     behind = "red" if load.late or load.dropped else "green"
     cut = f" · {load.unfinished:,} unfinished at stop" if load.unfinished else ""
-    return [
-        f"open loop: offered {load.offered_rps:g} req/s ({shape}), achieved "
+    lines = [
+        f"open loop: offered {load.offered_rps:.4g} req/s ({shape}), achieved "
         f"{load.achieved_rps:.1f} req/s · [{behind}]{load.late:,} late, {load.dropped:,} "
         f"dropped[/{behind}] of {load.due or 0:,} due · send lag P99 {lag} · at most "
         f"{load.max_in_flight} in flight{cut}"
     ]
+    trace = summary.trace
+    if trace is not None:
+        fast = f" at {trace.speed:g}x" if trace.speed != 1 else ""
+
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.2f}"
+
+        lines.append(
+            f"trace {escape(trace.path)} (sha256 {trace.sha256[:12]}, {trace.lines:,} lines over "
+            f"{trace.span_s:.1f} s{fast}): {trace.replayed:,} replayed · send lag P50/P99/max "
+            f"{ms(load.send_lag_p50_ms)}/{ms(load.send_lag_p99_ms)}/{ms(load.send_lag_max_ms)} ms"
+        )
+    return lines
+
+
+def warmup_lines(summary: RunSummary) -> list[str]:
+    """The warm-up left out, and the stability verdicts where any was given (rich markup)."""
+    lines = []
+    w = summary.warmup
+    if w is not None:
+        lines.append(f"warm-up ({w.asked}): {w.requests:,} requests, left out of every figure")
+    st = summary.stability
+    if st is None:
+        return lines
+    fits = [st.server_rss, st.gpu_memory, st.embload_rss, st.p99_drift]
+    given = [f for f in fits if f is not None and f.verdict != "too_little_data"]
+    for fit in given:
+        bad = fit.verdict in ("leak_suspected", "drifting")
+        words = escape(fit.words)
+        lines.append(f"[red]{words}[/red]" if bad else words)
+    return lines
 
 
 def resource_lines(summary: RunSummary) -> list[str]:

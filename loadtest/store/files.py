@@ -41,6 +41,7 @@ RECORDS = "records.jsonl"
 SUMMARY = "summary.json"
 GPU = "gpu.jsonl"
 PROCESS = "process.jsonl"
+LOADGEN = "loadgen.jsonl"  # the load generator's own RSS and CPU (ProcessSample), every second
 HEALTH = "health.jsonl"
 TELEMETRY = "telemetry.json"  # what the sidecar could sample, and why not
 SERVER_METRICS = "server_metrics.jsonl"  # the server's own Prometheus metrics, scraped
@@ -174,6 +175,10 @@ def read_gpu_samples(run_dir: Path) -> list[GpuSample]:
 
 def read_process_samples(run_dir: Path) -> list[ProcessSample]:
     return _samples(ProcessSample, run_dir / PROCESS)
+
+
+def read_loadgen_samples(run_dir: Path) -> list[ProcessSample]:
+    return _samples(ProcessSample, run_dir / LOADGEN)
 
 
 def read_health(run_dir: Path) -> list[HealthProbe]:

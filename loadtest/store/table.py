@@ -30,6 +30,7 @@ from loadtest.core.columns import (
     ERROR_KINDS,
     NO_CODE,
     OPTIONAL,
+    TIMED,
     Coded,
     RecordColumns,
     Timing,
@@ -53,7 +54,12 @@ _BLOCK = 2 << 20
 def _schema(pa: Any, *, legacy: bool = False) -> Any:
     """records.parquet's columns, from the record's declaration; `legacy`: how records.jsonl
     of schema 1 reads (the clock as one list)."""
-    types = {"float64": pa.float64(), "int16": pa.int16(), "int32": pa.int32()}
+    types = {
+        "float64": pa.float64(),
+        "int16": pa.int16(),
+        "int32": pa.int32(),
+        "bool": pa.bool_(),
+    }
     fields = [pa.field(f.name, types.get(f.col.file, pa.string())) for f in FIELDS]
     if legacy:
         fields = [f for f in fields if f.name not in SERVER_CLOCK]
@@ -159,8 +165,12 @@ def ensure(run_dir: Path) -> Path | IO[bytes]:
     complete = _complete_bytes(source)
     if table.is_file():
         try:
-            made_from = pq.read_schema(table).metadata or {}
-            if made_from.get(_SOURCE_BYTES) == str(complete).encode():
+            schema = pq.read_schema(table)
+            made_from = schema.metadata or {}
+            # a copy an older embload made lacks the fields added since: made again
+            if made_from.get(_SOURCE_BYTES) == str(complete).encode() and set(COLUMNS) <= set(
+                schema.names
+            ):
                 return table
         except Exception:  # a torn or foreign file is made again
             pass
@@ -232,7 +242,10 @@ def _fill(parquet: Any, numbers: dict[str, np.ndarray], coders: dict[str, _Coder
     at = 0
     for batch in parquet.iter_batches(batch_size=_BATCH, columns=[*numbers, *coders]):
         for name, out in numbers.items():
-            out[at : at + batch.num_rows] = batch.column(name).to_numpy(zero_copy_only=False)
+            column = batch.column(name)
+            if out.dtype == np.bool_:  # a flag older records lack reads as its default, false
+                column = column.fill_null(False)
+            out[at : at + batch.num_rows] = column.to_numpy(zero_copy_only=False)
         for name, coder in coders.items():
             coder.fill(at, batch.column(name))
         at += batch.num_rows
@@ -241,39 +254,46 @@ def _fill(parquet: Any, numbers: dict[str, np.ndarray], coders: dict[str, _Coder
     pa.default_memory_pool().release_unused()  # what the decoded batches held
 
 
-def _optional(meta: Any, numbers: dict[str, np.ndarray]) -> dict[str, np.ndarray | None]:
-    """The send lag's and the server clock's arrays, None where no record has them (no array of
-    NaN then), added to `numbers` to be filled."""
+def _optional(
+    meta: Any, numbers: dict[str, np.ndarray], wanted: tuple[str, ...]
+) -> dict[str, np.ndarray | None]:
+    """The `wanted` optional columns' arrays (send lag, the server's clock, trace lines), None
+    where no record has them (no array of NaN then), added to `numbers` to be filled."""
     n = int(meta.num_rows)
     names = set(meta.schema.names)
     out: dict[str, np.ndarray | None] = {}
-    for name in OPTIONAL:
+    for name in wanted:
         out[name] = None if name not in names or _all_null(meta, name) else np.empty(n)
     numbers |= {name: array for name, array in out.items() if array is not None}
     return out
 
 
 def read_timing(run_dir: Path) -> Timing:
-    """The records' timing columns: latency, success, send lag and the server's clock."""
+    """The measured records' timing columns: latency, success, send lag and the server's clock
+    (warm-up left out, as `read_columns` leaves it)."""
     parquet = open_table(run_dir)
     n = int(parquet.metadata.num_rows)
-    numbers = {"latency_s": np.empty(n, dtype=np.float64)}
-    optional = _optional(parquet.metadata, numbers)
+    numbers = {"latency_s": np.empty(n, dtype=np.float64), "warmup": np.empty(n, dtype=bool)}
+    optional = _optional(parquet.metadata, numbers, TIMED)
     error = _Coder(n)
     _fill(parquet, numbers, {"error": error})
-    return Timing(numbers["latency_s"], error.codes == NO_CODE, **optional)
+    measured = ~numbers["warmup"]
+    if measured.all():
+        return Timing(numbers["latency_s"], error.codes == NO_CODE, **optional)
+    kept = {k: None if v is None else v[measured] for k, v in optional.items()}
+    return Timing(numbers["latency_s"][measured], (error.codes == NO_CODE)[measured], **kept)
 
 
-def read_columns(run_dir: Path, *, timing: bool = True) -> RecordColumns:
-    """Every record of the run as columns. `timing=False` leaves the send lag and the server's
-    clock unread (None), for readers that do not use them: at ten million records of an open
-    loop against TEI they are 400 MB (read them alone with `read_timing`)."""
+def read_columns(run_dir: Path, *, timing: bool = True, warmup: bool = False) -> RecordColumns:
+    """Every measured record of the run as columns; `warmup=True` keeps the warm-up's too
+    (every figure leaves them out: this is where). `timing=False` leaves the send lag and the
+    server's clock unread (None), for readers that do not use them: at ten million records of
+    an open loop against TEI they are 400 MB (read them alone with `read_timing`)."""
     parquet = open_table(run_dir)
     n = int(parquet.metadata.num_rows)
     numbers: dict[str, Any] = {name: np.empty(n, dtype=dtype) for name, dtype in _NUMBERS.items()}
     optional: dict[str, Any] = dict.fromkeys(OPTIONAL)
-    if timing:
-        optional = _optional(parquet.metadata, numbers)
+    optional |= _optional(parquet.metadata, numbers, OPTIONAL if timing else ("trace_line",))
     coders = {name: _Coder(n) for name in _CODED}
     _fill(parquet, numbers, coders)
     error = coders.pop("error").coded()
@@ -281,4 +301,17 @@ def read_columns(run_dir: Path, *, timing: bool = True) -> RecordColumns:
     to_kind = np.array([*kinds, NO_CODE], dtype=np.int8)  # NO_CODE (-1) picks the last
     columns: dict[str, Any] = {name: coder.coded() for name, coder in coders.items()}
     always = {name: numbers[name] for name in _NUMBERS}  # `numbers` holds the optional too
-    return RecordColumns(**always, **columns, **optional, error=to_kind[error.codes])
+    found = RecordColumns(**always, **columns, **optional, error=to_kind[error.codes])
+    if warmup or not found.warmup.any():
+        return found
+    return found.take(~found.warmup)
+
+
+def warmup_span(run_dir: Path) -> tuple[int, float | None]:
+    """How many records the warm-up sent, and when its last one was sent (Unix s)."""
+    parquet = open_table(run_dir)
+    n = int(parquet.metadata.num_rows)
+    numbers = {"start_time": np.empty(n), "warmup": np.empty(n, dtype=bool)}
+    _fill(parquet, numbers, {})
+    flagged = numbers["start_time"][numbers["warmup"]]
+    return int(flagged.size), float(flagged.max()) if flagged.size else None

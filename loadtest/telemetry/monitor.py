@@ -7,6 +7,7 @@ whose test died sees the same end of input and exits on its own.
 
 Files in the run directory: gpu.jsonl (local NVML, or a remote `embload gpu-agent`),
 process.jsonl (the server's RSS and CPU, its process tree's summed, when its PID is known),
+loadgen.jsonl (the Locust process's own, its workers' with it, every second),
 health.jsonl (changes of `/health`), server_metrics.jsonl (the server's own Prometheus metrics,
 every second, when it has them), telemetry.json (what could be read, and why not).
 """
@@ -35,6 +36,7 @@ from loadtest.core.types import HealthProbe, ProcessSample, to_json
 from loadtest.store.files import (
     GPU,
     HEALTH,
+    LOADGEN,
     PROCESS,
     SERVER_METRICS,
     TELEMETRY,
@@ -51,6 +53,7 @@ _READY_TIMEOUT_S = 20.0
 _HEALTH_EVERY_S = 0.5
 _AGENT_EVERY_S = 0.5
 _METRICS_EVERY_S = 1.0
+_LOADGEN_EVERY_S = 1.0
 _METRICS_TIMEOUT_S = 2.0
 
 
@@ -67,6 +70,7 @@ class MonitorConfig(BaseModel):
     host: str | None  # the target's scheme://host:port, whose health_path is polled
     health_path: str  # "" for none
     metrics_url: str | None = None  # the server's Prometheus metrics, scraped every second
+    loadgen_pid: int | None = None  # the Locust process that started this one: its own RSS
 
 
 def metrics_url(given: str | None, host: str) -> str | None:
@@ -129,8 +133,9 @@ class _ProcessSampler:
     their model in child processes, which come and go after the server starts. A process is
     kept from one reading to the next, since psutil measures its CPU since its previous call."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, leave_out: int | None = None) -> None:
         self.pid = pid
+        self._leave_out = leave_out  # a process of the tree not to count (this sidecar)
         self._root: psutil.Process | None = psutil.Process(pid)
         self._known: dict[int, psutil.Process] = {}
         self._tree()
@@ -142,6 +147,8 @@ class _ProcessSampler:
         members: list[psutil.Process] = []
         fresh: set[int] = set()
         for proc in [self._root, *self._root.children(recursive=True)]:
+            if proc.pid == self._leave_out:
+                continue
             known = self._known.get(proc.pid)
             if known is None or known != proc:  # != : a pid reused by another process
                 known = proc
@@ -239,6 +246,11 @@ def main(argv: list[str] | None = None) -> None:
             status = status.model_copy(update={"server_process_unavailable": why})
     write_json(config.run_dir / TELEMETRY, status)
     gpu_out, proc_out = JsonlWriter(config.run_dir / GPU), JsonlWriter(config.run_dir / PROCESS)
+    own: _ProcessSampler | None = None
+    if config.loadgen_pid:  # the Locust process and its workers, this sidecar left out
+        with contextlib.suppress(psutil.Error):
+            own = _ProcessSampler(config.loadgen_pid, leave_out=os.getpid())
+    own_out, own_next = JsonlWriter(config.run_dir / LOADGEN), 0.0
     stop = threading.Event()
     if config.host and config.health_path:
         client = EmbeddingsClient(Target(host=config.host, prefix=""))
@@ -265,6 +277,9 @@ def main(argv: list[str] | None = None) -> None:
             write_samples(gpu_out, gpu.read())
         if procs is not None:
             write_samples(proc_out, procs.read(tick))
+        if own is not None and tick >= own_next:  # a flat line needs no tenth-second detail
+            write_samples(own_out, own.read(tick))
+            own_next = tick + _LOADGEN_EVERY_S
         if not ready:  # the first readings are on disk: the load may start
             print(status.model_dump_json(), flush=True)
             ready = True

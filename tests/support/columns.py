@@ -38,5 +38,7 @@ def columns(
         server_tokenization_s=None,
         server_inference_s=None,
         server_total_s=None,
+        warmup=np.zeros(n, dtype=bool),
+        trace_line=None,
         **same,
     )

@@ -18,7 +18,7 @@ from loadtest.cli import app
 from loadtest.config.base import Options, parse_duration
 from loadtest.config.commands import CompareSettings, SweepSettings
 from loadtest.config.options import OptionSpec, command_line, env_var, options, override, resolve
-from loadtest.config.settings import LoadSettings, RunSettings, ServeSettings
+from loadtest.config.settings import LoadSettings, RunSettings, ServeSettings, SoakSettings
 from loadtest.core.errors import SettingsError
 from loadtest.core.payloads import SCENARIOS
 
@@ -27,6 +27,7 @@ COMMANDS: dict[type[Options], str] = {
     CompareSettings: "compare",
     ServeSettings: "serve",
     SweepSettings: "sweep",
+    SoakSettings: "soak",
 }
 
 
@@ -59,8 +60,10 @@ Layers = tuple[tuple[Any, Any], tuple[str, Any], tuple[Any, Any]]
 
 def layers(cls: type[Options], spec: OptionSpec) -> Layers:
     default = spec.default
-    if spec.name in ("duration", "slo_step"):
+    if spec.name in ("duration", "slo_step", "stability_min_span", "checkpoint_every"):
         return ("10s", 10.0), ("2m", 120.0), ("1h", 3600.0)
+    if spec.name == "warmup":  # a span, or a number of requests
+        return ("10s", "10.0s"), ("200", "200"), ("1m", "60.0s")
     if spec.name in ("fail_on_regression", "precision", "slo_precision"):
         return ("5%", 0.05), ("0.1", 0.1), ("15%", 0.15)
     if spec.name == "knee_factor":  # above 1: a factor of the low-load P99
@@ -141,6 +144,8 @@ def test_every_option_through_its_three_layers(
     also = 'model = "qwen"\n' if spec.field == "random_weights" and cls is ServeSettings else ""
     if spec.field == "burstiness":  # shapes gamma arrivals only
         also = 'arrival = "gamma"\n'
+    if spec.field == "trace_speed":  # speeds up a trace only
+        also = 'trace = "t.jsonl"\n'
     config.write_text(f"[{cls.TABLE}]\n{spec.name} = {_toml(toml_value)}\n{also}")
     monkeypatch.setenv(env_var(cls, spec), env_text)
     flags = parse_flags(cls, flag_args(spec, flag_value))

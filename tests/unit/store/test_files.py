@@ -105,7 +105,7 @@ def test_a_record_of_the_wrong_length_is_refused_not_written_short(tmp_path: Pat
     """The load path builds rows without counting their fields; the writer counts them."""
     writer = RecordWriter(tmp_path)
     row = RecordRow(1.0, 0.01, 200, None, None, 1, 5, 3, "zh", "short", 0, "local")
-    with pytest.raises(TypeError, match="a record of 12 fields, not 17"):
+    with pytest.raises(TypeError, match="a record of 12 fields, not 19"):
         writer.write_rows([tuple.__new__(RecordRow, row[:12])])
     writer.write_rows([tuple.__new__(RecordRow, row)])
     writer.close()
