@@ -3,53 +3,16 @@ tests can trust it to grow by a known amount per request, and not at all with --
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
 
-from tests.support.http import free_port
+from tests.support.servers import leaky_server
 
-ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 300
 LEAK_KIB = 256
 RSS = re.compile(rb"^process_resident_memory_bytes ([0-9.e+]+)$", re.MULTILINE)
-
-
-@contextlib.contextmanager
-def leaky_server(leak_kib: int) -> Iterator[str]:
-    """The server in its own process on a free port, answering /health: its base URL."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "tests.support.leaky_server", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*cmd, "--leak-kib", str(leak_kib)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, proc.communicate()[0].decode()
-            assert time.monotonic() < deadline, "the leaky server did not start"
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        assert proc.stdout is not None
-        assert f"serving on {url}" in proc.stdout.read().decode()
-        proc.stdout.close()
 
 
 def resident_bytes(client: httpx.Client) -> float:

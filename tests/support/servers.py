@@ -121,3 +121,38 @@ class Misbehaving(QuietHandler):
                 self._send(200, vectors(8, value=math.nan))  # json.dumps writes NaN
             case "short_vector":
                 self._send(200, vectors(4))
+
+
+leaky_pids: dict[str, int] = {}  # a leaky server's base URL -> its PID
+
+
+@contextlib.contextmanager
+def leaky_server(leak_kib: int) -> Iterator[str]:
+    """tests/support/leaky_server.py in its own process on a free port, answering /health: its
+    base URL (`leaky_server.pid` holds its PID while it runs)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "tests.support.leaky_server", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*cmd, "--leak-kib", str(leak_kib)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    leaky_pids[url] = proc.pid
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, proc.communicate()[0].decode()
+            assert time.monotonic() < deadline, "the leaky server did not start"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        assert proc.stdout is not None
+        assert f"serving on {url}" in proc.stdout.read().decode()
+        proc.stdout.close()
