@@ -65,6 +65,9 @@ def test_compare_json_and_html_agree_with_each_run(
     # A B C C B A: the middle candidate's two halves share one start of its server
     assert result["order"] == ["batched", "unbatched", "small-batches", "unbatched", "batched"]
     assert result["level"] == pytest.approx(0.975)
+    for run in out.glob("*-*-*-*/summary.json"):  # each run warmed up, by default, apart
+        warmup = json.loads(run.read_text())["warmup"]
+        assert warmup["asked"] == "2 s" and warmup["requests"] > 0, run
     assert [e["scenario"] for e in result["scenarios"]] == ["single", "peak"]
     html = (out / "compare.html").read_text()
     for entry in result["scenarios"]:
@@ -187,6 +190,7 @@ def failing_server() -> Iterator[str]:
 def compare_live(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # 8 s: 4 s halves, enough one-second windows a side for a verdict
     cmd = [*EMBLOAD, "compare", *args, "--scenarios", "single", "--duration", "8s"]
+    cmd += ["--warmup", "0"]  # the three-candidate compare runs the default warm-up
     return subprocess.run(
         [*cmd, "--no-probe", "--no-quality", "--out", "cmp"],
         capture_output=True,

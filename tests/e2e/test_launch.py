@@ -43,6 +43,7 @@ serve = {{ model = "minilm" }}
             # minilm the baseline; infinity in the middle of the order, started once
             *[*EMBLOAD, "compare", "minilm", "infinity", "--serve"],
             *["--scenarios", "single", "--duration", "4s", "--no-probe", "--out", "cmp"],
+            *["--warmup", "0"],
         ],
         capture_output=True,
         text=True,

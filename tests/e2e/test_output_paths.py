@@ -17,8 +17,8 @@ from tests.support.http import Counting, serving
     "command",
     [
         ["run", "--duration", "2s"],
-        ["sweep", "--users", "1,2", "--duration", "2s"],
-        ["compare", "a", "b", "--scenarios", "single", "--duration", "4s"],
+        ["sweep", "--users", "1,2", "--duration", "2s", "--warmup", "0"],
+        ["compare", "a", "b", "--scenarios", "single", "--duration", "4s", "--warmup", "0"],
     ],
 )
 def test_an_out_that_cannot_be_written_stops_before_any_load(

@@ -74,7 +74,10 @@ def test_keys_reach_the_server_and_nothing_written(tmp_path: Path) -> None:
                 EMBLOAD_API_KEY=KEY,
             ),
             _run(
-                [*EMBLOAD, "sweep", "--target", url, "--users", "1,2", *TWO_S, "--out", "sweep"],
+                [
+                    *[*EMBLOAD, "sweep", "--target", url, "--users", "1,2", *TWO_S],
+                    *["--warmup", "0", "--out", "sweep"],
+                ],
                 tmp_path,
                 EMBLOAD_API_KEY=KEY,
             ),
@@ -87,6 +90,8 @@ def test_keys_reach_the_server_and_nothing_written(tmp_path: Path) -> None:
                     "--scenarios",
                     "single",
                     *FOUR_S,
+                    "--warmup",
+                    "0",
                     "--out",
                     "compare",
                 ],

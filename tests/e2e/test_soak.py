@@ -22,9 +22,11 @@ RATE = 100  # req/s: 6.25 MiB a second kept by the leaking server, none by the o
 
 def _soak(url: str, out: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [*EMBLOAD, "run", "--target", f"{url}/v1", "--scenario", "single", "--out", str(out)]
-        + ["--rate", str(RATE), "--duration", "30s", "--warmup", "4s"]
-        + ["--server-pid", str(leaky_pids[url]), "--stability-min-span", "20s", *args],
+        [
+            *[*EMBLOAD, "run", "--target", f"{url}/v1", "--scenario", "single", "--out", str(out)],
+            *["--rate", str(RATE), "--duration", "30s", "--warmup", "4s"],
+            *["--server-pid", str(leaky_pids[url]), "--stability-min-span", "20s", *args],
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -63,9 +65,11 @@ def test_a_soak_killed_midway_keeps_its_last_checkpoint(tmp_path: Path) -> None:
     out = tmp_path / "soak"
     with leaky_server(0) as url:
         proc = subprocess.Popen(
-            [*EMBLOAD, "soak", f"{url}/v1", "--scenario", "single", "--rate", "50"]
-            + ["--duration", "60s", "--warmup", "1s", "--checkpoint-every", "3s"]
-            + ["--out", str(out)],
+            [
+                *[*EMBLOAD, "soak", f"{url}/v1", "--scenario", "single", "--rate", "50"],
+                *["--duration", "60s", "--warmup", "1s", "--checkpoint-every", "3s"],
+                *["--out", str(out)],
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=tmp_path,

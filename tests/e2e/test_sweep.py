@@ -15,7 +15,10 @@ from tests.support.commands import EMBLOAD, clean_env
 
 def sweep(server: str, out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Any]:
     proc = subprocess.run(
-        [*EMBLOAD, "sweep", "--target", server, "--scenario", "single", "--out", str(out), *args],
+        [
+            *[*EMBLOAD, "sweep", "--target", server, "--scenario", "single", "--out", str(out)],
+            *["--warmup", "0", *args],
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -63,8 +64,10 @@ def _bursty_trace(path: Path, n: int = 80) -> dict[str, float]:
 
 def _replay(server: str, trace: Path, out: Path, *args: str) -> dict[str, object]:
     proc = run_embload(
-        ["--target", server, "--trace", str(trace), "--out", str(out), "--max-in-flight", "16"]
-        + list(args),
+        [
+            *["--target", server, "--trace", str(trace), "--out", str(out)],
+            *["--max-in-flight", "16", *args],
+        ],
         out.parent,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -131,8 +134,10 @@ def test_a_past_run_replayed_from_its_trace_sends_the_same_requests(
 ) -> None:
     run = tmp_path / "first"
     proc = run_embload(
-        ["--target", server, "--scenario", "medium", "--rate", "40", "--duration", "2s"]
-        + ["--warmup", "5", "--out", str(run)],
+        [
+            *["--target", server, "--scenario", "medium", "--rate", "40", "--duration", "2s"],
+            *["--warmup", "5", "--out", str(run)],
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -143,7 +148,14 @@ def test_a_past_run_replayed_from_its_trace_sends_the_same_requests(
     assert sum(r["warmup"] for r in records) == 5 == summary["warmup"]["requests"]
     assert summary["requests"] == len(records) - 5
 
-    made = subprocess_run([*EMBLOAD, "trace", "from-run", str(run), "--out", "again.jsonl"], tmp_path)
+    made = subprocess.run(
+        [*EMBLOAD, "trace", "from-run", str(run), "--out", "again.jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
     assert made.returncode == 0, made.stderr
     lines = [json.loads(line) for line in (tmp_path / "again.jsonl").read_text().splitlines()]
     assert len(lines) == len(records) and lines[0]["t"] == 0
@@ -154,7 +166,13 @@ def test_a_past_run_replayed_from_its_trace_sends_the_same_requests(
     assert Counter(texts for _, texts in Logging.log) == first
 
 
-def subprocess_run(cmd: list[str], cwd: Path) -> object:
-    import subprocess
-
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd, env=clean_env())
+def test_two_processes_share_one_trace_without_losing_or_doubling_a_line(
+    server: str, tmp_path: Path
+) -> None:
+    trace = tmp_path / "shared.jsonl"
+    due = _bursty_trace(trace, n=120)
+    summary = _replay(server, trace, tmp_path / "x", "--processes", "2", "--warmup", "0")
+    sent = Counter(texts[0] for _, texts in Logging.log if texts[0] in due)
+    assert sent == Counter(list(due)), "each line once"
+    assert summary["workers"] == ["worker-1", "worker-2"] or len(summary["workers"]) == 2
+    assert summary["trace"]["replayed"] == 120 + WARM
