@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -47,7 +48,7 @@ from loadtest.loadgen.signals import start_clock, take_run_time, watch_signals
 from loadtest.loadgen.state import Test, listen, state_of
 from loadtest.loadgen.user import EmbeddingUser
 from loadtest.store.files import REPORT, run_dir_for
-from loadtest.store.traces import read_trace
+from loadtest.store.traces import check_trace, read_trace
 from loadtest.target.preflight import Preflight, preflight_for
 from loadtest.target.url import parse_target, redact
 
@@ -312,7 +313,21 @@ def _exit_code(outcome: EmbloadError, opts: Any) -> int:
     return outcome.exit_code
 
 
+def _trace_first(environment: Environment) -> None:
+    """A trace is checked line by line before anything else, the preflight's request included:
+    a bad line ends plain Locust with its one line and exit 2, as it ends `embload run`."""
+    opts = environment.parsed_options
+    if opts is None or opts.worker or not getattr(opts, "embload_trace", None):
+        return
+    try:
+        check_trace(settings_from(opts, LoadSettings).trace or Path())
+    except EmbloadError as exc:
+        print(f"embload: {exc.line}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+
+
 def _on_init(environment: Environment, **_: Any) -> None:
+    _trace_first(environment)
     take_run_time(environment)
     watch_signals(environment)
     if environment.web_ui is not None:

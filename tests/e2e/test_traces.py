@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from tests.support.commands import EMBLOAD, clean_env, run_embload, summary_of
+from tests.support.commands import EMBLOAD, clean_env, run_embload, run_locust, summary_of
 from tests.support.http import QuietHandler, embeddings_reply, serving
 
 
@@ -127,6 +127,11 @@ def test_a_bad_line_is_refused_by_number_and_field_before_any_request(
     [line] = proc.stderr.strip().splitlines()
     assert "line 3" in line and '"tokens"' in line, line
     assert Logging.log == [] and not (tmp_path / "x").exists()
+    host = server.removesuffix("/v1")
+    plain = run_locust("single", host, ["-t", "5s", "--embload-trace", str(trace)], tmp_path)
+    assert plain.returncode == 2, plain.stderr[-2000:]
+    assert f"embload: {line.removeprefix('error: ')}" in plain.stderr.splitlines()
+    assert Logging.log == [], "not even the preflight's request"
 
 
 def test_a_past_run_replayed_from_its_trace_sends_the_same_requests(
