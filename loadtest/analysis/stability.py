@@ -80,7 +80,7 @@ def _fit(
     )
 
 
-def _remote_rss(metrics: Sequence[MetricSample]) -> tuple[list[float], list[float]]:
+def remote_rss(metrics: Sequence[MetricSample]) -> tuple[list[float], list[float]]:
     """`process_resident_memory_bytes` per scrape, summed over its labels (one per process)."""
     by_time: dict[float, float] = defaultdict(float)
     for m in metrics:
@@ -90,7 +90,9 @@ def _remote_rss(metrics: Sequence[MetricSample]) -> tuple[list[float], list[floa
     return times, [by_time[t] for t in times]
 
 
-def _gpu(samples: Sequence[GpuSample], pids: Sequence[int]) -> tuple[str, list[float], list[float]]:
+def gpu_series(
+    samples: Sequence[GpuSample], pids: Sequence[int]
+) -> tuple[str, list[float], list[float]]:
     """The server's own GPU memory where NVML lists its processes, else the fullest device's."""
     if not samples:
         return "", [], []
@@ -121,9 +123,9 @@ def stability(run_dir: Path, telemetry: Telemetry, columns: RecordColumns, span:
             span,
         )
     else:
-        times, values = _remote_rss(read_server_metrics(run_dir))
+        times, values = remote_rss(read_server_metrics(run_dir))
         server = _fit("server_rss", f"{RSS_METRIC} from its /metrics", times, values, columns, span)
-    source, times, values = _gpu(telemetry.gpu, tuple(telemetry.pids))
+    source, times, values = gpu_series(telemetry.gpu, tuple(telemetry.pids))
     gpu = _fit("gpu_memory", source, times, values, columns, span)
     own = read_loadgen_samples(run_dir)
     embload = _fit(

@@ -71,6 +71,23 @@ def _svg(fig: Figure) -> str:
     return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
 
 
+# for the charts drawn beside this module (stability_html.py, trace_html.py): one figure, style
+# and SVG for all
+figure, to_svg, LEGEND = _figure, _svg, _LEGEND
+MUTED, GRID, BLUE, ORANGE, GREEN, RED = _MUTED, _GRID, _BLUE, _ORANGE, _GREEN, _RED
+
+
+def chart(key: str, title: str, svg: str, caption: str) -> dict[str, str]:
+    """A figure of report.html: its key (data-chart), title, inline SVG and caption."""
+    return {"key": key, "title": title, "svg": svg, "caption": caption}
+
+
+def shade(ax: Axes, left: float, right: float, label: str) -> None:
+    """A stretch of the time axis left out of the figures: a warm-up."""
+    if right > left:
+        ax.axvspan(left, right, color=_GRID, alpha=0.7, linewidth=0, label=label)
+
+
 def latency_over_time(w: Windows) -> str:
     fig, ax = _figure()
     ax.plot(w.t_s, w.p50_ms, color=_BLUE, linewidth=1.4, label="P50")

@@ -25,6 +25,7 @@ from loadtest.core.results import Figures, RunSummary
 from loadtest.core.types import QUEUE_GAUGES, MetricSample
 from loadtest.output import charts
 from loadtest.output.formats import mib, number, usd
+from loadtest.output.stability_html import report_sections
 from loadtest.store.files import (
     REPORT,
     read_gpu_samples,
@@ -214,10 +215,6 @@ def _cost_rows(s: RunSummary) -> list[tuple[str, str]]:
     ]
 
 
-def _chart(key: str, title: str, svg: str, caption: str) -> dict[str, str]:
-    return {"key": key, "title": title, "svg": svg, "caption": caption}
-
-
 _EVENTS_RED = "red: OOM or crash events"
 
 
@@ -227,7 +224,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
     if len(cols):
         w = series.windows(cols, t0)
         out.append(
-            _chart(
+            charts.chart(
                 "latency-over-time",
                 "Latency over time",
                 charts.latency_over_time(w),
@@ -236,7 +233,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
             )
         )
         out.append(
-            _chart(
+            charts.chart(
                 "throughput-over-time",
                 "Throughput over time",
                 charts.throughput_over_time(w),
@@ -248,7 +245,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
         lat_ms, frac = series.latency_cdf(ok_latency)
         marks = {k.upper(): v for k in ("p50", "p99") if (v := getattr(s.latency_ms, k))}
         out.append(
-            _chart(
+            charts.chart(
                 "latency-cdf",
                 "Latency distribution",
                 charts.latency_cdf(lat_ms, frac, marks),
@@ -256,7 +253,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
             )
         )
         out.append(
-            _chart(
+            charts.chart(
                 "latency-by-length",
                 "Latency by input length",
                 charts.latency_by_length(series.latency_by_length(cols)),
@@ -272,7 +269,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
             "network and client": clock.rest,
         }
         out.append(
-            _chart(
+            charts.chart(
                 "server-time",
                 "Where the time went, by the server's clock",
                 charts.server_time({k: (v.p50 or 0.0, v.p99 or 0.0) for k, v in parts.items()}),
@@ -285,7 +282,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
     gpu = read_gpu_samples(run_dir)
     if gpu:
         out.append(
-            _chart(
+            charts.chart(
                 "gpu",
                 "GPU memory and utilization",
                 charts.gpu_over_time(gpu, t0, events),
@@ -295,7 +292,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
     gauges = _queue_gauges(read_server_metrics(run_dir), t0)
     if gauges:
         out.append(
-            _chart(
+            charts.chart(
                 "server-metrics",
                 "The server's queue and batch, by its own metrics",
                 charts.server_gauges(gauges),
@@ -306,7 +303,7 @@ def _charts(s: RunSummary, run_dir: Path, cols: RecordColumns, t0: float) -> lis
     procs = read_process_samples(run_dir)
     if procs:
         out.append(
-            _chart(
+            charts.chart(
                 "process",
                 f"Server process {procs[0].pid}: memory and CPU",
                 charts.process_over_time(procs, t0, events),
@@ -376,6 +373,7 @@ def render_report(
         cards=_cards(s),
         percentile_groups=_percentile_groups(s),
         charts=_charts(s, run_dir, cols, t0),
+        **report_sections(s, run_dir, cols),
         errors=_errors(s),
         oom_events=[
             {"at": f"{e.time - t0:.1f}", "kind": e.kind.value, "evidence": e.evidence}
