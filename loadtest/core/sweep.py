@@ -87,7 +87,7 @@ class SweepResult(_Model):
 def step_of(summary: RunSummary, run_dir: str, load: float, slo: Sequence[Threshold]) -> SweepStep:
     """A step's figures from its run's summary, with its SLO verdicts."""
     lf = summary.load
-    verdicts = check_all(list(slo), summary) if slo else []
+    verdicts = check_all(list(slo), summary, stability=summary.stability) if slo else []
     offered = lf.offered_rps if lf else None
     achieved = lf.achieved_rps if lf else summary.qps
     kept_up = offered is None or ((lf.dropped if lf else 0) == 0 and achieved >= KEPT_UP * offered)

@@ -194,7 +194,8 @@ def _judge(
 ) -> list[ThresholdVerdict]:
     """--fail-on on the answer's run; with no answer every threshold is crossed."""
     if answer is not None:
-        return check_all(fail_on, summaries[answer.run_dir])
+        answered = summaries[answer.run_dir]
+        return check_all(fail_on, answered, stability=answered.stability)
     return [
         ThresholdVerdict(threshold=t.text, metric=t.metric, value=None, limit=t.limit, held=False)
         for t in fail_on
