@@ -44,7 +44,7 @@ from loadtest.loadgen.gathering import Gathering
 from loadtest.loadgen.messages import Share
 from loadtest.loadgen.open_loop import OpenLoop
 from loadtest.loadgen.recorder import Recorder, new_recorder
-from loadtest.loadgen.signals import start_clock, take_run_time, watch_signals
+from loadtest.loadgen.signals import quit_once, start_clock, take_run_time, watch_signals
 from loadtest.loadgen.state import Test, listen, state_of
 from loadtest.loadgen.user import EmbeddingUser
 from loadtest.store.files import REPORT, run_dir_for
@@ -147,9 +147,7 @@ def _end_with_the_trace(environment: Environment, loop: OpenLoop, timeout_s: flo
     deadline = time.monotonic() + timeout_s
     while runner is not None and loop.idle < runner.user_count and time.monotonic() < deadline:
         gevent.sleep(0.02)
-    log.info("embload: the trace has ended, stopping")
-    if runner is not None:
-        runner.quit()
+    quit_once(environment, "embload: the trace has ended, stopping")
 
 
 def _on_test_start(environment: Environment, **_: Any) -> None:

@@ -51,12 +51,22 @@ def start_clock(environment: Environment, load_start: float, now: float) -> None
     opts = environment.parsed_options
     if run_time_s and opts is not None:
         opts.run_time = run_time_s  # for --html's {t}, as Locust had it
-        gevent.spawn_later(load_start - now + run_time_s, _time_up, environment.runner)
+        gevent.spawn_later(load_start - now + run_time_s, _time_up, environment)
 
 
-def _time_up(runner: Any) -> None:
-    log.info("--run-time limit reached, shutting down")  # Locust's own words
-    runner.quit()
+def _time_up(environment: Environment) -> None:
+    quit_once(environment, "--run-time limit reached, shutting down")  # Locust's own words
+
+
+def quit_once(environment: Environment, why: str) -> None:
+    """Quit the runner, once: the run time and a trace's end may come together, and a second
+    quit would kill the runner while the first one's test_stop still writes the summary."""
+    state = state_of(environment)
+    if state.quitting or environment.runner is None:
+        return
+    state.quitting = True
+    log.info(why)
+    environment.runner.quit()
 
 
 def watch_signals(environment: Environment) -> None:

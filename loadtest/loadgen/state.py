@@ -45,6 +45,7 @@ class Embload:
     share: Share | None = None  # a worker's: its share of the next test's open loop
     sent: int = 0  # a worker's: rows its last test sent the master
     tab: LiveTab | None = None  # the web UI's: the tab of the last test started
+    quitting: bool = False  # the runner was told to quit (the run time, a trace's end)
 
 
 def listen(hook: Any, listener: Callable[..., None]) -> None:
