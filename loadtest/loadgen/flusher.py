@@ -6,6 +6,7 @@ one long write (bench/open_loop.py measured the send lag of each way: bench/RESU
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 
 import gevent
@@ -13,9 +14,11 @@ from locust.env import Environment
 
 from loadtest.loadgen.recorder import Recorder
 from loadtest.loadgen.state import state_of
+from loadtest.loadgen.trim import trim_stats
 
 FLUSH_INTERVAL_S = 0.05
 _PIECE_ROWS = 64  # records written or sent between two yields to the other greenlets
+_TRIM_EVERY_S = 30.0
 
 
 def flush_loop(environment: Environment, flush: Callable[[int], object]) -> None:
@@ -34,6 +37,15 @@ def flush_loop(environment: Environment, flush: Callable[[int], object]) -> None
             flush(_PIECE_ROWS)
             gevent.sleep(0)
         stop_if_unwritable(environment, recorder)
+
+
+def trim_per_second_counts(environment: Environment) -> None:
+    """Every 30 s while the process lives: each stats entry's per-second counts older than a
+    minute dropped, so a day-long test holds a minute of them, as an hour's test does."""
+    while True:
+        gevent.sleep(_TRIM_EVERY_S)
+        if environment.stats is not None:
+            trim_stats(environment.stats, time.time())
 
 
 def stop_if_unwritable(environment: Environment, recorder: Recorder) -> None:

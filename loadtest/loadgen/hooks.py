@@ -39,7 +39,7 @@ from loadtest.core.payloads import SCENARIOS
 from loadtest.core.replay import TraceSchedule, WarmupCounter, parse_warmup
 from loadtest.loadgen import distributed, web_tab
 from loadtest.loadgen.checkpoint import PARTIAL, Checkpoints
-from loadtest.loadgen.flusher import flush_loop
+from loadtest.loadgen.flusher import flush_loop, trim_per_second_counts
 from loadtest.loadgen.gathering import Gathering
 from loadtest.loadgen.messages import Share
 from loadtest.loadgen.open_loop import OpenLoop
@@ -327,6 +327,7 @@ def _trace_first(environment: Environment) -> None:
 def _on_init(environment: Environment, **_: Any) -> None:
     _trace_first(environment)
     take_run_time(environment)
+    gevent.spawn(trim_per_second_counts, environment)
     watch_signals(environment)
     if environment.web_ui is not None:
         web_tab.install(environment.web_ui, lambda: state_of(environment).tab)
