@@ -43,7 +43,7 @@ class Span:
     load_start: float  # Unix s
     duration_s: float  # the whole load's, warm-up included
     warmup_end: float | None  # Unix s: the warm-up's last request
-    min_span_s: float = 60.0
+    min_span_s: float = 600.0
 
     @property
     def start_s(self) -> float:

@@ -35,7 +35,7 @@ class RunEnd:
     thresholds: tuple[Threshold, ...] = field(default_factory=tuple)
     trace: TraceFigures | None = None  # `replayed` is counted from the records here
     warmup: str | None = None  # --warmup as the user gave it; None: none asked
-    stability_min_span_s: float = 60.0
+    stability_min_span_s: float = 600.0
 
 
 def _warmup(run_dir: Path, end: RunEnd) -> tuple[WarmupFigures | None, float]:

@@ -133,7 +133,7 @@ class LoadSettings(Options):
     )
 
     stability_min_span_s: Duration = option(
-        "60s",
+        "10m",
         "the least span after warm-up that a memory-growth or P99-drift verdict is given from",
         name="stability_min_span",
         text=True,
