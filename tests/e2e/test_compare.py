@@ -41,6 +41,7 @@ serve = {{ model = "minilm", max_batch_size = 4 }}
         [
             *[*EMBLOAD, "compare", "batched", "unbatched", "small-batches", "--serve"],
             *["--scenarios", "single,peak", "--users", "8", "--duration", "6s", "--out", "cmp"],
+            *["--warmup", "0"],  # test_output_paths.py's compare runs the default warm-up
             "--no-quality",  # the retrieval set in a compare: test_launch.py's minilm and infinity
         ],
         capture_output=True,
@@ -65,9 +66,6 @@ def test_compare_json_and_html_agree_with_each_run(
     # A B C C B A: the middle candidate's two halves share one start of its server
     assert result["order"] == ["batched", "unbatched", "small-batches", "unbatched", "batched"]
     assert result["level"] == pytest.approx(0.975)
-    for run in out.glob("*-*-*-*/summary.json"):  # each run warmed up, by default, apart
-        warmup = json.loads(run.read_text())["warmup"]
-        assert warmup["asked"] == "2 s" and warmup["requests"] > 0, run
     assert [e["scenario"] for e in result["scenarios"]] == ["single", "peak"]
     html = (out / "compare.html").read_text()
     for entry in result["scenarios"]:
@@ -79,6 +77,7 @@ def test_compare_json_and_html_agree_with_each_run(
             assert [Path(d).name for d in fig["run_dirs"]] == [d.name for d in run_dirs]
             summaries = [json.loads((d / "summary.json").read_text()) for d in run_dirs]
             rows = [json.loads(line) for d in run_dirs for line in (d / "records.jsonl").open()]
+            rows = [r for r in rows if not r["warmup"]]  # recorded, in no figure
             assert fig["requests"] == sum(s["requests"] for s in summaries) == len(rows)
             ok_ms = [r["latency_s"] * 1000 for r in rows if r["error"] is None]
             assert fig["latency_ms"]["p50"] == pytest.approx(float(np.percentile(ok_ms, 50)))
@@ -187,10 +186,12 @@ def failing_server() -> Iterator[str]:
         yield f"{url}/v1"
 
 
-def compare_live(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def compare_live(
+    tmp_path: Path, *args: str, warmup: bool = False
+) -> subprocess.CompletedProcess[str]:
     # 8 s: 4 s halves, enough one-second windows a side for a verdict
     cmd = [*EMBLOAD, "compare", *args, "--scenarios", "single", "--duration", "8s"]
-    cmd += ["--warmup", "0"]  # the three-candidate compare runs the default warm-up
+    cmd += [] if warmup else ["--warmup", "0"]  # the default: 2 s before every run
     return subprocess.run(
         [*cmd, "--no-probe", "--no-quality", "--out", "cmp"],
         capture_output=True,
@@ -300,7 +301,7 @@ url = "http://127.0.0.1:{free_port()}/v1"
 command = "no-such-embedding-server --port {{port}}"
 """
     )
-    proc = compare_live(tmp_path, "good", "broken", "--serve")
+    proc = compare_live(tmp_path, "good", "broken", "--serve", warmup=True)
     assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = Path("cmp") / "server-broken.log"
     assert proc.stderr.strip().splitlines() == [
@@ -315,3 +316,8 @@ command = "no-such-embedding-server --port {{port}}"
     (entry,) = result["scenarios"]  # good's runs are kept and summed up
     assert [s["candidate"] for s in entry["sides"]] == ["good"] and entry["versus"] == []
     assert result["order"] == ["good", "broken", "good"]
+    runs = sorted((tmp_path / "cmp").glob("single-A-good-*/summary.json"))
+    assert len(runs) == 2  # good's two halves, each warmed up by default
+    for run in runs:
+        warmup = json.loads(run.read_text())["warmup"]
+        assert warmup["asked"] == "2 s" and warmup["requests"] > 0, run

@@ -85,6 +85,5 @@ def test_users_and_a_rate_do_not_mix(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: --users sizes a closed loop; an open loop (--rate, --trace) takes "
-        "--max-in-flight"
+        "error: --users sizes a closed loop; an open loop (--rate, --trace) takes --max-in-flight"
     ]

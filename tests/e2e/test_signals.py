@@ -139,8 +139,12 @@ def test_plain_locust_marks_its_summary_and_exits_130(counting: str, tmp_path: P
 @pytest.mark.parametrize(
     ("command", "sig"),
     [
-        (["sweep", "--users", "1,2", "--duration", "30s"], signal.SIGTERM),
-        (["compare", "a", "b", "--scenarios", "single", "--duration", "60s"], signal.SIGINT),
+        # no warm-up: the signal comes 2 s in, when a warm-up would still be all there was
+        (["sweep", "--users", "1,2", "--duration", "30s", "--warmup", "0"], signal.SIGTERM),
+        (
+            ["compare", "a", "b", "--scenarios", "single", "--duration", "60s", "--warmup", "0"],
+            signal.SIGINT,
+        ),
     ],
 )
 def test_a_signal_ends_a_sweep_or_a_compare_after_the_run_it_stopped(

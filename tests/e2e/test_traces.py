@@ -175,9 +175,9 @@ def test_two_processes_share_one_trace_without_losing_or_doubling_a_line(
     server: str, tmp_path: Path
 ) -> None:
     trace = tmp_path / "shared.jsonl"
-    due = _bursty_trace(trace, n=120)
+    due = _bursty_trace(trace, n=48)
     summary = _replay(server, trace, tmp_path / "x", "--processes", "2", "--warmup", "0")
     sent = Counter(texts[0] for _, texts in Logging.log if texts[0] in due)
     assert sent == Counter(list(due)), "each line once"
     assert summary["workers"] == ["worker-1", "worker-2"] or len(summary["workers"]) == 2
-    assert summary["trace"]["replayed"] == 120 + WARM
+    assert summary["trace"]["replayed"] == 48 + WARM
