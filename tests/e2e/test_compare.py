@@ -40,13 +40,13 @@ serve = {{ model = "minilm", max_batch_size = 4 }}
     proc = subprocess.run(
         [
             *[*EMBLOAD, "compare", "batched", "unbatched", "small-batches", "--serve"],
-            *["--scenarios", "single,peak", "--users", "8", "--duration", "6s", "--out", "cmp"],
+            *["--scenarios", "peak", "--users", "8", "--duration", "6s", "--out", "cmp"],
             *["--warmup", "0"],  # test_output_paths.py's compare runs the default warm-up
             "--no-quality",  # the retrieval set in a compare: test_launch.py's minilm and infinity
         ],
         capture_output=True,
         text=True,
-        timeout=1200,  # five server starts, twelve short runs, three probes; a busy CI
+        timeout=1200,  # five server starts, six short runs, three probes; a busy CI
         cwd=base,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -66,7 +66,7 @@ def test_compare_json_and_html_agree_with_each_run(
     # A B C C B A: the middle candidate's two halves share one start of its server
     assert result["order"] == ["batched", "unbatched", "small-batches", "unbatched", "batched"]
     assert result["level"] == pytest.approx(0.975)
-    assert [e["scenario"] for e in result["scenarios"]] == ["single", "peak"]
+    assert [e["scenario"] for e in result["scenarios"]] == ["peak"]
     html = (out / "compare.html").read_text()
     for entry in result["scenarios"]:
         assert entry["baseline"] == "batched"
@@ -105,7 +105,7 @@ def test_compare_json_and_html_agree_with_each_run(
             # 3 s halves: enough one-second windows for an interval, which holds the estimate
             assert p50["low"] <= p50["ratio"] - 1 <= p50["high"], p50
             assert f'data-scenario="{entry["scenario"]}"' in html
-    assert "single: against batched" in proc.stdout and "unbatched vs batched:" in proc.stdout
+    assert "peak: against batched" in proc.stdout and "unbatched vs batched:" in proc.stdout
     candidates = {c["name"]: c for c in result["candidates"]}
     for name, c in candidates.items():
         assert c["not_measured"] is None and c["peak_rss_bytes"] > 0
