@@ -52,20 +52,15 @@ class Span:
         return self.load_start + min(SETTLE_MAX_S, SETTLE_FRACTION * self.duration_s)
 
 
-def _served_at(columns: RecordColumns, times_s: np.ndarray) -> np.ndarray:
-    """The requests answered by each time."""
-    ends = np.sort(columns.start_time + columns.latency_s)
-    return np.searchsorted(ends, times_s, side="right").astype(float)
-
-
 def _fit(
     series: Series,
     source: str,
     times: Sequence[float],
     values: Sequence[float],
-    columns: RecordColumns,
+    ends: np.ndarray,
     span: Span,
 ) -> GrowthFit | None:
+    """`ends`: when each request was answered, sorted: the requests served by each sample."""
     if not times:
         return None
     t = np.asarray(times, dtype=float)
@@ -75,7 +70,7 @@ def _fit(
         t,
         np.asarray(values, dtype=float),
         start_s=span.start_s,
-        served_at=_served_at(columns, t),
+        served_at=np.searchsorted(ends, t, side="right").astype(float),
         min_span_s=span.min_span_s,
     )
 
@@ -111,6 +106,8 @@ def gpu_series(
 
 def stability(run_dir: Path, telemetry: Telemetry, columns: RecordColumns, span: Span) -> Stability:
     """The run's memory and P99 verdicts."""
+    end = columns.start_time + columns.latency_s
+    ends = np.sort(end)  # once for every series' requests-served count
     server = None
     if telemetry.process:
         pid = telemetry.process[0].pid
@@ -119,27 +116,27 @@ def stability(run_dir: Path, telemetry: Telemetry, columns: RecordColumns, span:
             f"the RSS of process {pid} and its children",
             [s.time for s in telemetry.process],
             [float(s.rss_bytes) for s in telemetry.process],
-            columns,
+            ends,
             span,
         )
     else:
         times, values = remote_rss(read_server_metrics(run_dir))
-        server = _fit("server_rss", f"{RSS_METRIC} from its /metrics", times, values, columns, span)
+        server = _fit("server_rss", f"{RSS_METRIC} from its /metrics", times, values, ends, span)
     source, times, values = gpu_series(telemetry.gpu, tuple(telemetry.pids))
-    gpu = _fit("gpu_memory", source, times, values, columns, span)
+    gpu = _fit("gpu_memory", source, times, values, ends, span)
     own = read_loadgen_samples(run_dir)
     embload = _fit(
         "embload_rss",
         "the Locust process's RSS (its workers' with it)",
         [s.time for s in own],
         [float(s.rss_bytes) for s in own],
-        columns,
+        ends,
         span,
     )
     drift = None
     if len(columns):
         drift = p99_drift(
-            columns.start_time + columns.latency_s,
+            end,
             columns.latency_s,
             columns.ok,
             start_s=span.start_s,

@@ -222,6 +222,7 @@ class Recorder:
         assert self.run_dir is not None
         duration_s = time.time() - self.started_at
         s = self.settings
+        warmup = parse_warmup(s.warmup)
         db = history_path(s.reports, s.history)
         users = self.peak_users or users
         meta = run_meta(
@@ -256,7 +257,7 @@ class Recorder:
                 speed=s.trace_speed,
                 replayed=0,
             ),
-            warmup=None if parse_warmup(s.warmup).none else parse_warmup(s.warmup).describe(),
+            warmup=None if warmup.none else warmup.describe(),
             stability_min_span_s=s.stability_min_span_s,
         )
         return end
