@@ -48,7 +48,7 @@ from loadtest.loadgen.signals import quit_once, start_clock, take_run_time, watc
 from loadtest.loadgen.state import Test, listen, state_of
 from loadtest.loadgen.user import EmbeddingUser
 from loadtest.store.files import REPORT, run_dir_for
-from loadtest.store.traces import check_trace, read_trace
+from loadtest.store.traces import TraceInfo, check_trace, read_trace
 from loadtest.target.preflight import Preflight, preflight_for
 from loadtest.target.url import parse_target, redact
 
@@ -114,8 +114,21 @@ def _recorder(environment: Environment, settings: LoadSettings) -> Recorder:
         found = handed
     else:
         assert environment.host is not None
+        trace = _trace(environment, settings)  # before the preflight's request
         found = _preflight(environment.host, settings)
+        return new_recorder(settings, scenario, found, worker, trace)
     return new_recorder(settings, scenario, found, worker)
+
+
+def _trace(environment: Environment, settings: LoadSettings) -> TraceInfo | None:
+    """The test's trace, as checked at start-up when it is the same file (a web UI's next test
+    may name another: checked then, before its preflight's request)."""
+    if settings.trace is None:
+        return None
+    known = state_of(environment).trace
+    if known is not None and known.path == str(settings.trace):
+        return known
+    return check_trace(settings.trace)
 
 
 def _open_loop(
@@ -318,7 +331,7 @@ def _trace_first(environment: Environment) -> None:
     if opts is None or opts.worker or not getattr(opts, "embload_trace", None):
         return
     try:
-        check_trace(settings_from(opts, LoadSettings).trace or Path())
+        state_of(environment).trace = check_trace(settings_from(opts, LoadSettings).trace or Path())
     except EmbloadError as exc:
         print(f"embload: {exc.line}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None

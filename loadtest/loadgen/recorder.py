@@ -43,7 +43,7 @@ from loadtest.store.files import (
     vector_row,
 )
 from loadtest.store.history import history_path, index_run
-from loadtest.store.traces import TraceInfo, check_trace
+from loadtest.store.traces import TraceInfo
 from loadtest.target.codec import reply_vectors, request_headers
 from loadtest.target.preflight import Preflight
 from loadtest.telemetry.monitor import Monitor, MonitorConfig, metrics_url, start_monitor
@@ -305,17 +305,17 @@ class Recorder:
 
 
 def new_recorder(
-    settings: LoadSettings, scenario: Scenario, found: Preflight, worker: str
+    settings: LoadSettings,
+    scenario: Scenario,
+    found: Preflight,
+    worker: str,
+    trace: TraceInfo | None = None,
 ) -> Recorder:
     """A test's recorder: the scenario's pools drawn from the corpus the settings name, the
     request headers, the thresholds (parsed before any load: ThresholdError is one line), and
-    the trace checked line by line (a TraceError names the bad one before any request; a
-    worker leaves that to its master)."""
+    the trace as hooks.py checked it, line by line (a worker's none: its master checked it)."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
     parse_warmup(settings.warmup)
-    trace = None
-    if settings.trace is not None and worker == "local":
-        trace = check_trace(settings.trace)
     recorder = Recorder(
         settings=settings,
         scenario=scenario,

@@ -20,6 +20,7 @@ from loadtest.loadgen.messages import Share
 from loadtest.loadgen.open_loop import OpenLoop
 from loadtest.loadgen.recorder import Recorder
 from loadtest.loadgen.web_tab import LiveTab
+from loadtest.store.traces import TraceInfo
 
 _ATTRIBUTE = "embload"
 
@@ -45,6 +46,7 @@ class Embload:
     share: Share | None = None  # a worker's: its share of the next test's open loop
     sent: int = 0  # a worker's: rows its last test sent the master
     tab: LiveTab | None = None  # the web UI's: the tab of the last test started
+    trace: TraceInfo | None = None  # the --trace checked at start-up, line by line
     quitting: bool = False  # the runner was told to quit (the run time, a trace's end)
 
 
